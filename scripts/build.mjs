@@ -1,0 +1,24 @@
+// Bundles the CLI into dist/cli/ (ESM, code-split so each command loads only what it needs).
+// better-sqlite3 stays external: it is a native addon.
+import { build } from "esbuild";
+
+const banner = [
+  'import { createRequire as __rekeyCreateRequire } from "node:module";',
+  "const require = __rekeyCreateRequire(import.meta.url);",
+].join("\n");
+
+await build({
+  entryPoints: { main: "src/cli/main.ts" },
+  outdir: "dist/cli",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["better-sqlite3"],
+  banner: { js: banner },
+  chunkNames: "chunks/[name]-[hash]",
+  legalComments: "none",
+  logLevel: "warning",
+  sourcemap: false,
+});

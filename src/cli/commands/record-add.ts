@@ -1,0 +1,38 @@
+import { usageError } from "../../errors.js";
+import { type KeeperRecord, newRecord, parseRecord } from "../../vault/record.js";
+import { line, printJson } from "../context.js";
+import { applySecrets, applySets, readSecretValues } from "../field-args.js";
+import type { CommandRun } from "../registry.js";
+import { resolveFolder } from "../resolve.js";
+
+export const run: CommandRun = async (ctx, _args, opts) => {
+  const sets = (opts.set as string[] | undefined) ?? [];
+  const secrets = (opts.secret as string[] | undefined) ?? [];
+  let record: KeeperRecord;
+  if (opts.fromJson) {
+    if (secrets.length > 0)
+      throw usageError("--from-json and --secret both read stdin", "put the secrets in the JSON");
+    const text = await ctx.readStdin();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw usageError(
+        `stdin is not valid JSON: ${(err as Error).message}`,
+        "give one Keeper v3 record as JSON on stdin",
+      );
+    }
+    record = parseRecord(parsed, "the record on stdin");
+  } else {
+    if (typeof opts.title !== "string")
+      throw usageError("a new record needs --title", "add --title 'alice (AWS)'");
+    record = newRecord(String(opts.type), opts.title, typeof opts.notes === "string" ? opts.notes : "");
+  }
+  applySets(record, sets);
+  applySecrets(record, secrets, await readSecretValues(ctx, secrets));
+  const store = await ctx.vault();
+  const folderUid = typeof opts.folder === "string" ? resolveFolder(store, opts.folder).uid : null;
+  const saved = store.createRecord(record, { folderUid, actor: ctx.actor });
+  if (opts.json) printJson(ctx.stdout, { uid: saved.uid, revision: saved.revision });
+  else line(ctx.stdout, `added ${saved.record.type} record "${saved.record.title}" ${saved.uid}`);
+};

@@ -1,0 +1,18 @@
+import { convertRecord } from "../../vault/record.js";
+import { line } from "../context.js";
+import type { CommandRun } from "../registry.js";
+import { resolveRecord } from "../resolve.js";
+
+export const run: CommandRun = async (ctx, [ref], opts) => {
+  const store = await ctx.vault();
+  const stored = resolveRecord(store, ref!);
+  const converted = convertRecord(stored.record, String(opts.type));
+  const saved = store.saveRecord(stored.uid, converted, {
+    expectedRevision: stored.revision,
+    actor: ctx.actor,
+  });
+  line(
+    ctx.stdout,
+    `converted "${saved.record.title}" ${saved.uid}: ${stored.record.type} → ${saved.record.type}`,
+  );
+};

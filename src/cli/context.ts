@@ -1,0 +1,32 @@
+/**
+ * What every command gets: where to write, the environment, and a lazily opened vault.
+ * Commands never read process.env or write to process.stdout themselves, so tests can run them
+ * in-process and the vault opens only for commands that need it.
+ */
+import type { VaultStore } from "../vault/store.js";
+
+export interface Output {
+  write(text: string): void;
+}
+
+export interface CommandContext {
+  env: NodeJS.ProcessEnv;
+  stdout: Output;
+  stderr: Output;
+  /** The command's name as typed, e.g. "rekey record edit": recorded as the actor in history and audit. */
+  actor: string;
+  /** True when stdin and stderr are terminals: we may prompt. */
+  interactive: boolean;
+  /** Opens (once) the vault named by the environment; the caller must not close it. */
+  vault(): Promise<VaultStore>;
+  /** Reads all of stdin (for secrets and JSON input; never argv). */
+  readStdin(): Promise<string>;
+}
+
+export function line(out: Output, text = ""): void {
+  out.write(`${text}\n`);
+}
+
+export function printJson(out: Output, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,42 @@
+import type { VaultStore } from "../vault/store.js";
+import type { CommandContext } from "./context.js";
+
+export interface ClosableContext extends CommandContext {
+  close(): Promise<void>;
+}
+
+export function createContext(actor: string, env: NodeJS.ProcessEnv = process.env): ClosableContext {
+  let store: VaultStore | undefined;
+  let opening: Promise<VaultStore> | undefined;
+  let stdinText: Promise<string> | undefined;
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  return {
+    env,
+    actor,
+    interactive,
+    stdout: { write: (t) => void process.stdout.write(t) },
+    stderr: { write: (t) => void process.stderr.write(t) },
+    vault(): Promise<VaultStore> {
+      if (!opening) {
+        opening = import("../vault/open.js").then(async ({ openDefaultVault }) => {
+          const s: VaultStore = await openDefaultVault({ env, interactive });
+          store = s;
+          return s;
+        });
+      }
+      return opening;
+    },
+    readStdin() {
+      stdinText ??= (async () => {
+        if (process.stdin.isTTY) return "";
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        return Buffer.concat(chunks).toString("utf8");
+      })();
+      return stdinText;
+    },
+    async close() {
+      store?.close();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * rekey's CLI entry: builds the command tree from the registry and runs one command.
+ * Errors are printed once, as "rekey: <message>" + "fix: <hint>", with the exit code of their kind.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { formatError, RekeyError } from "../errors.js";
+import { createContext } from "./create-context.js";
+import { COMMANDS, type CommandSpec } from "./registry.js";
+
+const VERSION = "0.1.0";
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function buildProgram(
+  onRun: (spec: CommandSpec, args: string[], opts: Record<string, unknown>) => Promise<void>,
+) {
+  const program = new Command("rekey")
+    .description("Rotate AWS IAM user access keys and keep the current key in an encrypted vault.")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  const groups = new Map<string, Command>();
+  for (const spec of COMMANDS) {
+    let parent = program;
+    for (const word of spec.path.slice(0, -1)) {
+      const key = `${parent.name()} ${word}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = parent.command(word).description(`${word} commands`).exitOverride();
+        groups.set(key, group);
+      }
+      parent = group;
+    }
+    const cmd = parent.command(spec.path.at(-1)!).description(spec.summary).exitOverride();
+    for (const a of spec.args ?? []) cmd.argument(a);
+    for (const o of spec.options ?? []) {
+      const opt = new Option(o.flags, o.description);
+      if (o.repeatable) opt.argParser(collect);
+      if (o.default !== undefined) opt.default(o.default);
+      cmd.addOption(opt);
+    }
+    cmd.action(async (...all: unknown[]) => {
+      // Commander passes positional args, then the options object, then the Command.
+      const args = all.slice(0, (spec.args ?? []).length) as string[];
+      const opts = all[(spec.args ?? []).length] as Record<string, unknown>;
+      await onRun(spec, args, opts);
+    });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram(async (spec, args, opts) => {
+    const ctx = createContext(`rekey ${spec.path.join(" ")}`);
+    try {
+      const mod = await spec.load();
+      await mod.run(ctx, args, opts);
+    } finally {
+      await ctx.close();
+    }
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed help/version or the usage problem.
+      code = err.exitCode === 0 ? 0 : 2;
+    } else {
+      process.stderr.write(`${formatError(err)}\n`);
+      if (!(err instanceof RekeyError) && process.env.REKEY_DEBUG && err instanceof Error) {
+        process.stderr.write(`${err.stack}\n`);
+      }
+      code = err instanceof RekeyError ? err.exitCode : 1;
+    }
+  }
+  return code;
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

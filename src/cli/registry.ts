@@ -1,0 +1,214 @@
+/**
+ * The one registry of rekey's commands. Each entry declares its arguments and options (cheap) and
+ * loads its implementation only when run (lazy import), so `rekey` starts fast whatever it does.
+ */
+import type { CommandContext } from "./context.js";
+
+export interface OptionSpec {
+  /** Commander flags, e.g. "--type <type>" or "--json". */
+  flags: string;
+  description: string;
+  default?: string | boolean | string[];
+  /** Repeatable option collecting values into an array. */
+  repeatable?: boolean;
+}
+
+export type CommandRun = (
+  ctx: CommandContext,
+  args: string[],
+  opts: Record<string, unknown>,
+) => Promise<void>;
+
+export interface CommandSpec {
+  /** Words after `rekey`, e.g. ["record", "add"]. */
+  path: string[];
+  /** Positional arguments in Commander syntax, e.g. ["<record>", "[field]"]. */
+  args?: string[];
+  summary: string;
+  options?: OptionSpec[];
+  load: () => Promise<{ run: CommandRun }>;
+}
+
+const json: OptionSpec = { flags: "--json", description: "print JSON" };
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    path: ["init"],
+    summary: "create a new encrypted vault in $REKEY_HOME (default ~/.rekey)",
+    options: [
+      {
+        flags: "--key-file <path>",
+        description: "also create a key file that unlocks the vault without the passphrase",
+      },
+      {
+        flags: "--no-passphrase",
+        description: "protect the vault with the key file only (needs --key-file or REKEY_KEY_FILE)",
+      },
+    ],
+    load: () => import("./commands/init.js"),
+  },
+  {
+    path: ["record", "add"],
+    summary: "add a record",
+    options: [
+      {
+        flags: "--type <type>",
+        description: "record type (pamUser, pamAwsConfiguration, login, ...)",
+        default: "pamUser",
+      },
+      { flags: "--title <title>", description: "record title (required)" },
+      { flags: "--folder <folder>", description: "folder UID or name to put it in" },
+      { flags: "--set <field=value>", description: "set a non-secret field (repeatable)", repeatable: true },
+      {
+        flags: "--secret <field>",
+        description: "set a secret field from stdin, one line per --secret, in order (repeatable)",
+        repeatable: true,
+      },
+      { flags: "--notes <text>", description: "notes" },
+      { flags: "--from-json", description: "read the whole record (Keeper v3 JSON) from stdin" },
+      json,
+    ],
+    load: () => import("./commands/record-add.js"),
+  },
+  {
+    path: ["record", "list"],
+    summary: "list records (titles, types, UIDs; never secrets)",
+    options: [{ flags: "--type <type>", description: "only records of this type" }, json],
+    load: () => import("./commands/record-list.js"),
+  },
+  {
+    path: ["record", "show"],
+    args: ["<record>"],
+    summary: "show a record (secret fields masked unless --reveal)",
+    options: [{ flags: "--reveal", description: "show secret values" }, json],
+    load: () => import("./commands/record-show.js"),
+  },
+  {
+    path: ["record", "get"],
+    args: ["<record>", "<field>"],
+    summary: "print one field's raw value (for scripts)",
+    load: () => import("./commands/record-get.js"),
+  },
+  {
+    path: ["record", "edit"],
+    args: ["<record>"],
+    summary: "change a record's fields, title or notes",
+    options: [
+      { flags: "--set <field=value>", description: "set a non-secret field (repeatable)", repeatable: true },
+      {
+        flags: "--secret <field>",
+        description: "set a secret field from stdin, one line per --secret, in order (repeatable)",
+        repeatable: true,
+      },
+      { flags: "--unset <field>", description: "remove a field (repeatable)", repeatable: true },
+      { flags: "--title <title>", description: "new title" },
+      { flags: "--notes <text>", description: "new notes" },
+      { flags: "--from-json", description: "replace the whole record with Keeper v3 JSON read from stdin" },
+    ],
+    load: () => import("./commands/record-edit.js"),
+  },
+  {
+    path: ["record", "rm"],
+    args: ["<record>"],
+    summary: "delete a record (its history is kept)",
+    load: () => import("./commands/record-rm.js"),
+  },
+  {
+    path: ["record", "history"],
+    args: ["<record>"],
+    summary: "list a record's saved versions, or show one with --version",
+    options: [
+      { flags: "--version <n>", description: "show this version" },
+      { flags: "--reveal", description: "show secret values of the version" },
+      json,
+    ],
+    load: () => import("./commands/record-history.js"),
+  },
+  {
+    path: ["record", "convert"],
+    args: ["<record>"],
+    summary: "change a record's type (e.g. the imported template, login → pamUser)",
+    options: [{ flags: "--type <type>", description: "the new type", default: "pamUser" }],
+    load: () => import("./commands/record-convert.js"),
+  },
+  {
+    path: ["folder", "add"],
+    args: ["<name>"],
+    summary: "create a folder (shared folder unless --parent is given)",
+    options: [{ flags: "--parent <folder>", description: "parent folder UID or name (makes a sub-folder)" }],
+    load: () => import("./commands/folder-add.js"),
+  },
+  {
+    path: ["folder", "list"],
+    summary: "list folders",
+    options: [json],
+    load: () => import("./commands/folder-list.js"),
+  },
+  {
+    path: ["import", "csv"],
+    args: ["<file>"],
+    summary: "import records from a Keeper Commander CSV file (all or nothing)",
+    options: [json],
+    load: () => import("./commands/import-csv.js"),
+  },
+  {
+    path: ["export", "csv"],
+    summary: "export records as Keeper Commander CSV (holds secrets: --out writes a 0600 file)",
+    options: [
+      { flags: "--out <file>", description: "write to this file (mode 0600) instead of stdout" },
+      { flags: "--type <type>", description: "only records of this type" },
+    ],
+    load: () => import("./commands/export-csv.js"),
+  },
+  {
+    path: ["template", "aws-user"],
+    summary: "print the seed's PAM User template as Keeper Commander CSV",
+    options: [
+      {
+        flags: "--login <user>",
+        description: "IAM user name to put in the template",
+        default: "iam-user-name",
+      },
+      {
+        flags: "--title <title>",
+        description: "record title",
+        default: "AWS IAM user access key (template)",
+      },
+    ],
+    load: () => import("./commands/template-aws-user.js"),
+  },
+  {
+    path: ["audit", "list"],
+    summary: "list audit events",
+    options: [
+      { flags: "--record <record>", description: "only events of this record" },
+      { flags: "--limit <n>", description: "at most this many (newest)" },
+      json,
+    ],
+    load: () => import("./commands/audit-list.js"),
+  },
+  {
+    path: ["audit", "verify"],
+    summary: "check the audit log's hash chain (detects edited, inserted or deleted entries)",
+    options: [json],
+    load: () => import("./commands/audit-verify.js"),
+  },
+  {
+    path: ["sandbox"],
+    summary: "run a local AWS IAM/STS endpoint (for tests, demos and benchmarks)",
+    options: [
+      { flags: "--host <host>", description: "address to bind", default: "127.0.0.1" },
+      { flags: "--port <port>", description: "port (0: any free port)", default: "4599" },
+      { flags: "--seed <file>", description: "JSON file with accounts, users, keys, policies to start with" },
+      { flags: "--state <file>", description: "persist state in this file (mode 0600) across restarts" },
+      { flags: "--propagation-delay <ms>", description: "refuse a new key for this long after its creation" },
+      { flags: "--throttle-rate <n>", description: "requests/s per account before Throttling" },
+      { flags: "--throttle-burst <n>", description: "burst size of the throttling token bucket" },
+      { flags: "--error-rate <r>", description: "fraction of requests answered with HTTP 500 (0..1)" },
+      { flags: "--drop-rate <r>", description: "fraction of connections dropped without an answer (0..1)" },
+      { flags: "--latency <ms>", description: "added latency per request" },
+      { flags: "--random-seed <n>", description: "seed for the fault and id generators (reproducible runs)" },
+    ],
+    load: () => import("./commands/sandbox.js"),
+  },
+];

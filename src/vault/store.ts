@@ -1,0 +1,128 @@
+/**
+ * The vault store port. Callers (CLI, rotation engine, gateway) see only this interface; the local
+ * SQLite vault implements it today, Keeper Secrets Manager and PostgreSQL later. Nothing here names
+ * SQLite.
+ */
+import type { KeeperRecord } from "./record.js";
+
+/** A record as stored: its UID, folder, revision and content. */
+export interface StoredRecord {
+  uid: string;
+  /** Folder (shared folder) UID, or null for the vault root. */
+  folderUid: string | null;
+  /** Starts at 1 and grows by one at each save. */
+  revision: number;
+  record: KeeperRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Folder {
+  uid: string;
+  name: string;
+  parentUid: string | null;
+  /** A shared folder (Keeper's unit of sharing) vs a user sub-folder. */
+  shared: boolean;
+}
+
+export interface RecordVersion {
+  revision: number;
+  savedAt: string;
+  /** What saved it (the command or actor), e.g. "record edit", "rotate". */
+  actor: string;
+  record: KeeperRecord;
+  /** True for the version that deleted the record (a tombstone keeps the last content). */
+  deleted: boolean;
+}
+
+export interface AuditEvent {
+  /** e.g. "record.create", "record.update", "record.delete", "vault.init", "rotation.complete" */
+  action: string;
+  recordUid?: string | null;
+  /** The command or component that caused it, e.g. "rekey record edit". */
+  actor: string;
+  /** Extra facts. Never secret values: key ids yes, secrets no. */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEntry extends Required<Omit<AuditEvent, "details">> {
+  seq: number;
+  at: string;
+  details: Record<string, unknown>;
+  hash: string;
+}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** The first bad entry's sequence number and what is wrong with it. */
+  problem?: { seq: number; reason: string };
+}
+
+/** Work in flight (e.g. a rotation between CreateAccessKey and the record save). Encrypted at rest. */
+export interface JournalEntry {
+  id: string;
+  recordUid: string;
+  kind: string;
+  /** Free-form state; may hold secrets (encrypted at rest like records). */
+  state: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A held per-record lock (a lease: it expires if its holder dies without releasing it). */
+export interface Lease {
+  recordUid: string;
+  owner: string;
+  expiresAt: string;
+  /** Extend the lease; throws a conflict error if it was lost. */
+  renew(ttlMs?: number): void;
+  release(): void;
+}
+
+export interface SaveOptions {
+  /** The revision the change was based on: a save on a stale revision fails with a conflict error. */
+  expectedRevision: number;
+  actor: string;
+}
+
+export interface VaultStore {
+  /** A short description for messages, e.g. "local vault /root/.rekey/vault.db". */
+  readonly description: string;
+
+  // Records
+  listRecords(filter?: { type?: string; folderUid?: string }): StoredRecord[];
+  getRecord(uid: string): StoredRecord | undefined;
+  /** Records whose title equals `title` exactly (several means ambiguous). */
+  findByTitle(title: string): StoredRecord[];
+  createRecord(
+    record: KeeperRecord,
+    opts: { folderUid?: string | null; uid?: string; actor: string },
+  ): StoredRecord;
+  saveRecord(uid: string, record: KeeperRecord, opts: SaveOptions): StoredRecord;
+  deleteRecord(uid: string, opts: SaveOptions): void;
+  history(uid: string): RecordVersion[];
+
+  // Folders
+  listFolders(): Folder[];
+  createFolder(name: string, opts: { parentUid?: string | null; shared?: boolean; actor: string }): Folder;
+
+  // Audit
+  appendAudit(event: AuditEvent): AuditEntry;
+  listAudit(filter?: { recordUid?: string; limit?: number }): AuditEntry[];
+  verifyAudit(): AuditVerification;
+
+  // Journal of in-flight work
+  putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): JournalEntry;
+  listJournal(filter?: { recordUid?: string; kind?: string }): JournalEntry[];
+  deleteJournal(id: string): void;
+
+  // Locks
+  /** Take the record's lock, or return null if another live holder has it. */
+  tryLock(recordUid: string, owner: string, ttlMs: number): Lease | null;
+
+  /** Run `fn` atomically: every store call inside commits together or not at all. */
+  transaction<T>(fn: () => T): T;
+
+  close(): void;
+}
