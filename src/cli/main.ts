@@ -19,6 +19,7 @@ export function buildProgram(
   const program = new Command("rekey")
     .description("Rotate AWS IAM user access keys and keep the current key in an encrypted vault.")
     .version(VERSION)
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   const groups = new Map<string, Command>();

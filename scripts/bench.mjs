@@ -1,0 +1,51 @@
+// rekey's benchmarks: cold-start costs of the real CLI as a gateway would spawn it.
+// Usage: npm run bench [-- --runs 20]. Prints median and p90 per case. Not a test: no thresholds here.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const runsArg = process.argv.indexOf("--runs");
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const BIN = new URL("../bin/rekey.js", import.meta.url).pathname;
+
+function rekey(args, env, input = "") {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, input, encoding: "utf8" });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`rekey ${args.join(" ")} failed: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return `median ${q(0.5).toFixed(0)} ms, p90 ${q(0.9).toFixed(0)} ms (n=${s.length})`;
+}
+
+function bench(name, fn) {
+  fn(); // warm the OS file cache and Node's compile cache once
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) samples.push(fn());
+  console.log(`${name.padEnd(44)} ${stats(samples)}`);
+}
+
+const node = () => {
+  const t0 = process.hrtime.bigint();
+  spawnSync(process.execPath, ["-e", "0"]);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+
+const home = mkdtempSync(join(tmpdir(), "rekey-bench-"));
+const keyFile = join(home, "vault.key");
+rekey(["init", "--key-file", keyFile], { REKEY_HOME: home, REKEY_PASSPHRASE: "bench passphrase" });
+const env = { REKEY_HOME: home, REKEY_KEY_FILE: keyFile };
+rekey(["record", "add", "--title", "alice", "--set", "login=alice"], env);
+
+console.log(`node ${process.version}, ${RUNS} runs per case`);
+bench("node -e 0 (floor)", node);
+bench("rekey --version", () => rekey(["--version"], env).ms);
+bench("rekey record get (key file unlock)", () => rekey(["record", "get", "alice", "login"], env).ms);
+
+const extra = await import("./bench-extra.mjs").catch(() => null);
+if (extra) await extra.run({ bench, rekey, home, env, RUNS });

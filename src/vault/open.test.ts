@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { RekeyError } from "../errors.js";
+import { Secret } from "../secret.js";
+import { initDefaultVault, openDefaultVault, resolveVaultLocation } from "./open.js";
+import { newRecord } from "./record.js";
+import { TEST_KDF, tempDir } from "./test-support.js";
+
+const isKind =
+  (kind: string, ...texts: string[]) =>
+  (err: unknown) =>
+    err instanceof RekeyError &&
+    err.kind === kind &&
+    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
+
+test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH; other backends are not available yet", () => {
+  assert.deepEqual(resolveVaultLocation({}), {
+    backend: "sqlite",
+    path: join(homedir(), ".rekey", "vault.db"),
+  });
+  assert.equal(resolveVaultLocation({ REKEY_HOME: "/srv/rk" }).path, "/srv/rk/vault.db");
+  assert.equal(resolveVaultLocation({ REKEY_VAULT: "sqlite:/a/b.db", REKEY_HOME: "/x" }).path, "/a/b.db");
+  assert.equal(resolveVaultLocation({ REKEY_VAULT: "sqlite:///a/b.db" }).path, "/a/b.db");
+  assert.equal(resolveVaultLocation({ REKEY_VAULT: "/c/d.db" }).path, "/c/d.db");
+  assert.equal(resolveVaultLocation({ REKEY_VAULT: "~/v.db" }).path, join(homedir(), "v.db"));
+  assert.throws(
+    () => resolveVaultLocation({ REKEY_VAULT: "keeper:/etc/ksm-config.json" }),
+    isKind("usage", 'backend "keeper"', "not available yet", "unset REKEY_VAULT"),
+  );
+  // A future URL may carry credentials: the message names the scheme only.
+  assert.throws(
+    () => resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db/rekey" }),
+    (err: unknown) =>
+      err instanceof RekeyError && !err.message.includes("hunter2") && !String(err.hint).includes("hunter2"),
+  );
+  assert.throws(() => resolveVaultLocation({ REKEY_VAULT: "sqlite:" }), isKind("usage"));
+});
+
+test("init with a key file in REKEY_KEY_FILE, then open with it; a locked vault without TTY is a clear error", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const keyFile = join(dir, "keys", "vault.key");
+  const env = { REKEY_HOME: join(dir, "home"), REKEY_KEY_FILE: keyFile, REKEY_PASSPHRASE: "pw for init" };
+  const res = await initDefaultVault({ env, interactive: false, kdf: TEST_KDF });
+  assert.deepEqual(res, { path: join(dir, "home", "vault.db"), keyFile, keyFileCreated: true });
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dir, "home")).mode & 0o777, 0o700);
+
+  const store = await openDefaultVault({
+    env: { REKEY_HOME: env.REKEY_HOME, REKEY_KEY_FILE: keyFile },
+    interactive: false,
+  });
+  store.createRecord(newRecord("login", "x"), { actor: "t" });
+  assert.equal(store.description, `local vault ${res.path}`);
+  store.close();
+  const byPass = await openDefaultVault({
+    env: { REKEY_HOME: env.REKEY_HOME, REKEY_PASSPHRASE: "pw for init" },
+    interactive: false,
+  });
+  assert.equal(byPass.listRecords().length, 1);
+  byPass.close();
+
+  await assert.rejects(
+    openDefaultVault({ env: { REKEY_HOME: env.REKEY_HOME }, interactive: false }),
+    isKind("auth", "locked: no passphrase and no TTY", "REKEY_PASSPHRASE or REKEY_KEY_FILE"),
+  );
+  const prompted = await openDefaultVault({
+    env: { REKEY_HOME: env.REKEY_HOME },
+    interactive: true,
+    promptPassphrase: async () => new Secret("pw for init"),
+  });
+  prompted.close();
+  await assert.rejects(
+    initDefaultVault({ env, interactive: false, kdf: TEST_KDF }),
+    isKind("conflict", "a vault already exists"),
+  );
+  // Opening a vault that does not exist says so before asking for any passphrase.
+  await assert.rejects(
+    openDefaultVault({ env: { REKEY_HOME: join(dir, "none") }, interactive: false }),
+    isKind("not-found", "rekey init"),
+  );
+});
+
+test("init: the passphrase is asked twice on a TTY; no TTY and no passphrase, or mismatch, are clear errors", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const env = { REKEY_HOME: dir };
+  await assert.rejects(
+    initDefaultVault({ env, interactive: false }),
+    isKind("auth", "no TTY", "--no-passphrase"),
+  );
+  const answers = ["one", "two"];
+  await assert.rejects(
+    initDefaultVault({
+      env,
+      interactive: true,
+      kdf: TEST_KDF,
+      promptPassphrase: async () => new Secret(answers.shift()!),
+    }),
+    isKind("usage", "differ"),
+  );
+  await assert.rejects(
+    initDefaultVault({ env, interactive: false, passphrase: false }),
+    isKind("usage", "key file"),
+  );
+  assert.equal(existsSync(join(dir, "vault.db")), false);
+
+  const prompts: string[] = [];
+  const res = await initDefaultVault({
+    env,
+    interactive: true,
+    kdf: TEST_KDF,
+    promptPassphrase: async (p) => {
+      prompts.push(p);
+      return new Secret("same");
+    },
+  });
+  assert.equal(prompts.length, 2);
+  assert.equal(res.keyFile, undefined);
+  const s = await openDefaultVault({ env: { ...env, REKEY_PASSPHRASE: "same" }, interactive: false });
+  s.close();
+});
+
+test("init with a key file only (--no-passphrase); add a key file to a passphrase vault later", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const keyFile = join(dir, "only.key");
+  const env = { REKEY_HOME: join(dir, "a") };
+  const res = await initDefaultVault({ env, interactive: false, passphrase: false, keyFile });
+  assert.equal(res.keyFileCreated, true);
+  await assert.rejects(
+    openDefaultVault({ env: { ...env, REKEY_PASSPHRASE: "anything" }, interactive: false }),
+    isKind("auth", "no passphrase", "REKEY_KEY_FILE"),
+  );
+  (await openDefaultVault({ env: { ...env, REKEY_KEY_FILE: keyFile }, interactive: false })).close();
+
+  const { initVault, openVault } = await import("./sqlite-store.js");
+  const path = join(dir, "b", "vault.db");
+  const store = await initVault(path, { passphrase: new Secret("pw"), kdf: TEST_KDF });
+  const later = join(dir, "later.key");
+  assert.deepEqual(store.addKeyFileSlot(later, { actor: "t" }), {
+    keyFile: later,
+    created: true,
+    added: true,
+  });
+  assert.deepEqual(store.addKeyFileSlot(later, { actor: "t" }), {
+    keyFile: later,
+    created: false,
+    added: false,
+  });
+  await store.addPassphraseSlot(new Secret("second pw"), { actor: "t", kdf: TEST_KDF });
+  assert.deepEqual(store.verifyAudit(), { ok: true, entries: 3 });
+  store.close();
+  (await openVault(path, { keyFile: later })).close();
+  (await openVault(path, { passphrase: new Secret("pw") })).close();
+  (await openVault(path, { passphrase: new Secret("second pw") })).close();
+});

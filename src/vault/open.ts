@@ -1,0 +1,153 @@
+/**
+ * The CLI's way into the vault: which vault the environment names, how it is unlocked, and `rekey init`.
+ *
+ * Environment:
+ * - REKEY_HOME: directory of the local vault (`vault.db`), default `~/.rekey`.
+ * - REKEY_VAULT: reserved to pick a backend. Today only `sqlite:PATH` or a plain PATH (the local vault at
+ *   PATH); other schemes (`keeper:`, `postgres:`) are refused until they exist.
+ * - REKEY_KEY_FILE / REKEY_PASSPHRASE: how to unlock (see keys.ts).
+ */
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { conflict, RekeyError, usageError } from "../errors.js";
+import type { Secret } from "../secret.js";
+import { resolveUnlockSource, type ScryptParams } from "./keys.js";
+import type { VaultStore } from "./store.js";
+
+export interface VaultLocation {
+  backend: "sqlite";
+  path: string;
+}
+
+const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/; // 2+ chars, so a Windows drive letter ("C:") is a path
+
+/** Where the environment says the vault is. Never echoes REKEY_VAULT (a future URL may hold credentials). */
+export function resolveVaultLocation(env: NodeJS.ProcessEnv = process.env): VaultLocation {
+  const spec = env.REKEY_VAULT;
+  if (!spec) return { backend: "sqlite", path: defaultPath(env) };
+  let path = spec;
+  const scheme = SCHEME_RE.exec(spec)?.[1];
+  if (scheme !== undefined) {
+    if (scheme.toLowerCase() !== "sqlite") {
+      throw usageError(
+        `the vault backend "${scheme}" named by REKEY_VAULT is not available yet`,
+        "unset REKEY_VAULT to use the local vault in $REKEY_HOME, or set REKEY_VAULT=sqlite:PATH",
+      );
+    }
+    path = spec.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, ""); // sqlite:PATH or sqlite:///abs/path
+    if (!path)
+      throw usageError("REKEY_VAULT=sqlite: names no file", "set REKEY_VAULT=sqlite:/path/to/vault.db");
+  }
+  if (path === "~" || path.startsWith("~/")) path = homedir() + path.slice(1);
+  return { backend: "sqlite", path: resolve(path) };
+}
+
+function defaultPath(env: NodeJS.ProcessEnv): string {
+  return resolve(env.REKEY_HOME || resolve(homedir(), ".rekey"), "vault.db");
+}
+
+export interface OpenDefaultVaultOptions {
+  env?: NodeJS.ProcessEnv;
+  /** True when we may prompt on the terminal for the passphrase. */
+  interactive: boolean;
+  promptPassphrase?: () => Promise<Secret>;
+}
+
+/**
+ * Open and unlock the vault the environment names. The passphrase is asked for (if needed) only after the
+ * file is known to be a vault.
+ *
+ * @example
+ * const store = await openDefaultVault({ env: process.env, interactive: process.stdin.isTTY === true });
+ */
+export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<VaultStore> {
+  const env = opts.env ?? process.env;
+  const { path } = resolveVaultLocation(env);
+  const { openVault } = await import("./sqlite-store.js");
+  return openVault(path, () =>
+    resolveUnlockSource(env, {
+      interactive: opts.interactive,
+      vaultPath: path,
+      ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
+    }),
+  );
+}
+
+export interface InitDefaultVaultOptions {
+  env?: NodeJS.ProcessEnv;
+  interactive: boolean;
+  /** Create (or use) this key file; defaults to REKEY_KEY_FILE. */
+  keyFile?: string;
+  /** Protect with a passphrase too (default true); false needs a key file. */
+  passphrase?: boolean;
+  /** Ask for the new passphrase (called twice to confirm); default: a hidden prompt on the terminal. */
+  promptPassphrase?: (prompt: string) => Promise<Secret>;
+  /** scrypt cost (tests only). */
+  kdf?: Partial<ScryptParams>;
+  actor?: string;
+}
+
+export interface InitDefaultVaultResult {
+  path: string;
+  /** The key file that unlocks the vault, if any. */
+  keyFile: string | undefined;
+  /** True if the key file was created now (false: an existing key file was used). */
+  keyFileCreated: boolean;
+}
+
+/** `rekey init`: create the vault the environment names, with a passphrase and/or a key file. */
+export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<InitDefaultVaultResult> {
+  const env = opts.env ?? process.env;
+  const { path } = resolveVaultLocation(env);
+  if (existsSync(path)) {
+    // Checked before asking for a passphrase; initVault checks again, atomically.
+    throw conflict(
+      `a vault already exists at ${path}`,
+      "use it, or choose another REKEY_HOME; to start over move the file away",
+    );
+  }
+  const keyFileOpt = opts.keyFile || env.REKEY_KEY_FILE;
+  const keyFile = keyFileOpt ? resolve(keyFileOpt) : undefined;
+  const wantPassphrase = opts.passphrase !== false;
+  if (!wantPassphrase && !keyFile) {
+    throw usageError(
+      "a vault without a passphrase needs a key file",
+      "give --key-file PATH (or set REKEY_KEY_FILE)",
+    );
+  }
+  const passphrase = wantPassphrase ? await newPassphrase(env, opts, path) : undefined;
+  const keyFileCreated = keyFile !== undefined && !existsSync(keyFile);
+  const { initVault } = await import("./sqlite-store.js");
+  const store = await initVault(path, {
+    ...(passphrase ? { passphrase } : {}),
+    ...(keyFile ? { keyFile } : {}),
+    ...(opts.kdf ? { kdf: opts.kdf } : {}),
+    actor: opts.actor ?? "rekey init",
+  });
+  store.close();
+  return { path, keyFile, keyFileCreated };
+}
+
+async function newPassphrase(
+  env: NodeJS.ProcessEnv,
+  opts: InitDefaultVaultOptions,
+  path: string,
+): Promise<Secret> {
+  if (env.REKEY_PASSPHRASE) {
+    const { Secret } = await import("../secret.js");
+    return new Secret(env.REKEY_PASSPHRASE);
+  }
+  if (!opts.interactive) {
+    throw new RekeyError("auth", `cannot ask for a passphrase for the new vault ${path}: no TTY`, {
+      hint: "set REKEY_PASSPHRASE, or use --no-passphrase with --key-file PATH",
+    });
+  }
+  const ask = opts.promptPassphrase ?? (async (p: string) => (await import("./prompt.js")).promptHidden(p));
+  const first = await ask(`New passphrase for ${path}: `);
+  if (first.length === 0) throw usageError("the passphrase is empty", "choose a non-empty passphrase");
+  const again = await ask("Repeat the passphrase: ");
+  if (!first.equals(again))
+    throw usageError("the two passphrases differ", "run rekey init again and type the same passphrase twice");
+  return first;
+}

@@ -1,0 +1,692 @@
+/**
+ * The local vault: one SQLite file implementing the VaultStore port.
+ *
+ * Invariants:
+ * - Nothing a record holds, no folder name and no journal state is written in clear (see sqlite-schema.ts for
+ *   what is). Each record version gets its own random data key, wrapped under a key derived from the VMK;
+ *   the AAD binds the ciphertext to its uid, revision and row metadata, so rows cannot be swapped or edited.
+ * - Every mutation runs in one BEGIN IMMEDIATE transaction with its audit entry: it happens entirely, with its
+ *   audit entry, or not at all. Revisions are checked inside that transaction, so a stale save always fails.
+ * - record_versions is append-only: a save or delete adds a version, it never rewrites one.
+ * - WAL with synchronous=FULL: a committed save survives a power cut; busy_timeout lets processes queue.
+ */
+
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  mkdirSync,
+  openSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { conflict, integrityError, notFound, usageError } from "../errors.js";
+import type { Secret } from "../secret.js";
+import { genesisHash, signHead } from "./audit-chain.js";
+import { randomKey, sameBytes, zeroize } from "./crypto.js";
+import {
+  type KeySlot,
+  keyFileOpensSlots,
+  loadOrCreateKeyFile,
+  makeKeyFileSlot,
+  makePassphraseSlot,
+  parseKeySlots,
+  type ScryptParams,
+  type UnlockSource,
+  unlockMasterKey,
+} from "./keys.js";
+import { type KeeperRecord, looksLikeUid, newUid, parseRecord } from "./record.js";
+import { diffRecords } from "./record-diff.js";
+import { appendAuditEntry, listAuditEntries, verifyAuditLog } from "./sqlite-audit.js";
+import { SqlDb } from "./sqlite-db.js";
+import { tryLock } from "./sqlite-locks.js";
+import {
+  assertVaultFile,
+  createSchema,
+  FORMAT,
+  META,
+  mapSqliteError,
+  notAVault,
+  readVaultMeta,
+  SCHEMA_VERSION,
+} from "./sqlite-schema.js";
+import type {
+  AuditEntry,
+  AuditEvent,
+  AuditVerification,
+  Folder,
+  JournalEntry,
+  Lease,
+  RecordVersion,
+  SaveOptions,
+  StoredRecord,
+  VaultStore,
+} from "./store.js";
+import { type JournalMeta, toJsonBytes, VaultCipher, type VersionMeta } from "./vault-cipher.js";
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/** `$REKEY_HOME/vault.db`, REKEY_HOME defaulting to `~/.rekey`. */
+export function vaultPath(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "vault.db");
+}
+
+export interface InitVaultOptions {
+  /** Protect the vault with a passphrase (scrypt). */
+  passphrase?: Secret;
+  /** Also (or only) unlock with this key file: created (0600) if missing, used if it exists. */
+  keyFile?: string;
+  /** scrypt cost; defaults to DEFAULT_SCRYPT. Only tests should lower it. */
+  kdf?: Partial<ScryptParams>;
+  /** Recorded in the vault.init audit entry. */
+  actor?: string;
+}
+
+interface CurrentRow extends VersionRow {
+  title_mac: Buffer;
+  created_at: string;
+  row_mac: Buffer;
+  v_revision: number | null;
+}
+
+interface VersionRow {
+  uid: string;
+  revision: number;
+  folder_uid: string | null;
+  saved_at: string;
+  actor: string;
+  deleted: number;
+  dek: Buffer;
+  body: Buffer;
+}
+
+interface JournalRow {
+  id: string;
+  record_uid: string;
+  kind: string;
+  created_at: string;
+  updated_at: string;
+  dek: Buffer;
+  body: Buffer;
+}
+
+interface FolderRow {
+  uid: string;
+  parent_uid: string | null;
+  shared: number;
+  created_at: string;
+  name_ct: Buffer;
+}
+
+const CURRENT_SQL = `SELECT r.uid, r.revision, r.title_mac, r.created_at, r.row_mac, v.revision AS v_revision,
+  v.folder_uid, v.saved_at, v.actor, v.deleted, v.dek, v.body
+  FROM records r LEFT JOIN record_versions v ON v.uid = r.uid AND v.revision = r.revision`;
+
+const nowIso = () => new Date().toISOString();
+
+const versionMeta = (v: VersionRow): VersionMeta => ({
+  uid: v.uid,
+  revision: v.revision,
+  folderUid: v.folder_uid,
+  savedAt: v.saved_at,
+  actor: v.actor,
+  deleted: v.deleted === 1,
+});
+
+const journalMeta = (j: JournalRow): JournalMeta => ({
+  id: j.id,
+  recordUid: j.record_uid,
+  kind: j.kind,
+  createdAt: j.created_at,
+  updatedAt: j.updated_at,
+});
+
+export class SqliteVaultStore implements VaultStore {
+  readonly description: string;
+  readonly path: string;
+  readonly #sql: SqlDb;
+  readonly #vaultId: string;
+  readonly #cipher: VaultCipher;
+  #closed = false;
+
+  /** Use `openVault` or `initVault`. Takes ownership of `vmk` (zeroized on close). */
+  constructor(db: Database.Database, path: string, vaultId: string, vmk: Buffer) {
+    this.#sql = new SqlDb(db, path);
+    this.path = path;
+    this.description = `local vault ${path}`;
+    this.#vaultId = vaultId;
+    this.#cipher = new VaultCipher(vmk);
+  }
+
+  // ---- record rows ------------------------------------------------------------------------------------
+
+  #insertVersion(m: VersionMeta, record: KeeperRecord): void {
+    const { dek, body } = this.#cipher.sealRecord(m, record);
+    this.#sql.run(
+      "INSERT INTO record_versions (uid, revision, folder_uid, saved_at, actor, deleted, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      m.uid,
+      m.revision,
+      m.folderUid,
+      m.savedAt,
+      m.actor,
+      m.deleted ? 1 : 0,
+      dek,
+      body,
+    );
+  }
+
+  #putCurrent(uid: string, revision: number, title: string, createdAt: string): void {
+    const titleMac = this.#cipher.titleMac(title);
+    this.#sql.run(
+      "INSERT INTO records (uid, revision, title_mac, created_at, row_mac) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (uid) DO UPDATE SET revision = excluded.revision, title_mac = excluded.title_mac, row_mac = excluded.row_mac",
+      uid,
+      revision,
+      titleMac,
+      createdAt,
+      this.#cipher.rowMac(uid, revision, titleMac, createdAt),
+    );
+  }
+
+  /** Decrypt a current-record row, checking its pointer row was not edited outside rekey. */
+  #toStored(row: CurrentRow): StoredRecord {
+    const expected = this.#cipher.rowMac(row.uid, row.revision, row.title_mac, row.created_at);
+    if (!sameBytes(expected, row.row_mac) || row.v_revision === null) {
+      throw integrityError(
+        `record ${row.uid} failed its integrity check: its index row was modified outside rekey`,
+        "restore the vault file from a backup, and run `rekey audit verify` to see what else changed",
+      );
+    }
+    return {
+      uid: row.uid,
+      folderUid: row.folder_uid,
+      revision: row.revision,
+      record: this.#cipher.openRecord(versionMeta(row), row),
+      createdAt: row.created_at,
+      updatedAt: row.saved_at,
+    };
+  }
+
+  #current(uid: string): CurrentRow | undefined {
+    return this.#sql.get<CurrentRow>(`${CURRENT_SQL} WHERE r.uid = ?`, uid);
+  }
+
+  /** The current record for a save/delete, or the right error: unknown, deleted, or a stale revision. */
+  #currentForChange(uid: string, expectedRevision: number, title?: string): StoredRecord {
+    const row = this.#current(uid);
+    if (!row) {
+      if (this.#sql.get("SELECT 1 FROM record_versions WHERE uid = ? LIMIT 1", uid)) {
+        throw notFound(`record ${uid} was deleted`, `its history is kept: rekey record history ${uid}`);
+      }
+      throw notFound(`no record with UID ${uid} in ${this.description}`, "list them with: rekey record list");
+    }
+    if (row.revision !== expectedRevision) {
+      const name = title === undefined ? uid : `"${title}" (${uid})`;
+      throw conflict(
+        `record ${name} was changed by someone else: your change is based on revision ${expectedRevision}, the vault has revision ${row.revision}`,
+        "re-read the record and apply your change again",
+      );
+    }
+    return this.#toStored(row);
+  }
+
+  // ---- records ----------------------------------------------------------------------------------------
+
+  listRecords(filter: { type?: string; folderUid?: string } = {}): StoredRecord[] {
+    return this.#sql.read(() => {
+      const rows =
+        filter.folderUid === undefined
+          ? this.#sql.all<CurrentRow>(`${CURRENT_SQL} ORDER BY r.rowid`)
+          : this.#sql.all<CurrentRow>(
+              `${CURRENT_SQL} WHERE v.folder_uid = ? ORDER BY r.rowid`,
+              filter.folderUid,
+            );
+      const out = rows.map((r) => this.#toStored(r));
+      return filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type);
+    });
+  }
+
+  getRecord(uid: string): StoredRecord | undefined {
+    return this.#sql.guard(() => {
+      const row = this.#current(uid);
+      return row ? this.#toStored(row) : undefined;
+    });
+  }
+
+  findByTitle(title: string): StoredRecord[] {
+    return this.#sql.read(() =>
+      this.#sql
+        .all<CurrentRow>(
+          `${CURRENT_SQL} WHERE r.title_mac = ? ORDER BY r.rowid`,
+          this.#cipher.titleMac(title),
+        )
+        .map((r) => this.#toStored(r))
+        .filter((s) => s.record.title === title),
+    );
+  }
+
+  createRecord(
+    record: KeeperRecord,
+    opts: { folderUid?: string | null; uid?: string; actor: string },
+  ): StoredRecord {
+    const clean = parseRecord(record);
+    const uid = opts.uid ?? newUid();
+    if (!looksLikeUid(uid))
+      throw usageError(`"${uid}" is not a record UID`, "UIDs are 22 URL-safe base64 characters");
+    const folderUid = opts.folderUid ?? null;
+    return this.#sql.write(() => {
+      if (this.#sql.get("SELECT 1 FROM record_versions WHERE uid = ? LIMIT 1", uid)) {
+        throw conflict(
+          `a record with UID ${uid} already exists (or existed: UIDs of deleted records are not reused)`,
+          "create it without a UID to get a new one",
+        );
+      }
+      if (folderUid !== null) this.#requireFolder(folderUid);
+      const savedAt = nowIso();
+      this.#insertVersion({ uid, revision: 1, folderUid, savedAt, actor: opts.actor, deleted: false }, clean);
+      this.#putCurrent(uid, 1, clean.title, savedAt);
+      const details = { revision: 1, ...(folderUid ? { folderUid } : {}) };
+      this.#audit({ action: "record.create", recordUid: uid, actor: opts.actor, details });
+      return { uid, folderUid, revision: 1, record: clean, createdAt: savedAt, updatedAt: savedAt };
+    });
+  }
+
+  saveRecord(uid: string, record: KeeperRecord, opts: SaveOptions): StoredRecord {
+    const clean = parseRecord(record);
+    return this.#sql.write(() => {
+      const before = this.#currentForChange(uid, opts.expectedRevision, clean.title);
+      const { folderUid, createdAt } = before;
+      const revision = before.revision + 1;
+      const savedAt = nowIso();
+      this.#insertVersion({ uid, revision, folderUid, savedAt, actor: opts.actor, deleted: false }, clean);
+      this.#putCurrent(uid, revision, clean.title, createdAt);
+      const details = { revision, ...diffRecords(before.record, clean) };
+      this.#audit({ action: "record.update", recordUid: uid, actor: opts.actor, details });
+      return { uid, folderUid, revision, record: clean, createdAt, updatedAt: savedAt };
+    });
+  }
+
+  deleteRecord(uid: string, opts: SaveOptions): void {
+    this.#sql.write(() => {
+      const last = this.#currentForChange(uid, opts.expectedRevision);
+      const revision = last.revision + 1;
+      // The tombstone keeps the last content: a deleted record's secrets stay recoverable from history.
+      const m = {
+        uid,
+        revision,
+        folderUid: last.folderUid,
+        savedAt: nowIso(),
+        actor: opts.actor,
+        deleted: true,
+      };
+      this.#insertVersion(m, last.record);
+      this.#sql.run("DELETE FROM records WHERE uid = ?", uid);
+      this.#audit({
+        action: "record.delete",
+        recordUid: uid,
+        actor: opts.actor,
+        details: { revision },
+      });
+    });
+  }
+
+  /** All versions oldest first, the tombstone last if deleted; [] for an unknown UID. */
+  history(uid: string): RecordVersion[] {
+    return this.#sql.read(() =>
+      this.#sql
+        .all<VersionRow>("SELECT * FROM record_versions WHERE uid = ? ORDER BY revision", uid)
+        .map((v) => ({
+          revision: v.revision,
+          savedAt: v.saved_at,
+          actor: v.actor,
+          record: this.#cipher.openRecord(versionMeta(v), v),
+          deleted: v.deleted === 1,
+        })),
+    );
+  }
+
+  // ---- folders ----------------------------------------------------------------------------------------
+
+  #requireFolder(uid: string): void {
+    if (!this.#sql.get("SELECT 1 FROM folders WHERE uid = ?", uid)) {
+      throw notFound(`no folder with UID ${uid} in ${this.description}`, "list them with: rekey folder list");
+    }
+  }
+
+  listFolders(): Folder[] {
+    return this.#sql.read(() =>
+      this.#sql.all<FolderRow>("SELECT * FROM folders ORDER BY rowid").map((f) => {
+        const m = { uid: f.uid, parentUid: f.parent_uid, shared: f.shared === 1, createdAt: f.created_at };
+        return {
+          uid: m.uid,
+          name: this.#cipher.openFolderName(m, f.name_ct),
+          parentUid: m.parentUid,
+          shared: m.shared,
+        };
+      }),
+    );
+  }
+
+  createFolder(name: string, opts: { parentUid?: string | null; shared?: boolean; actor: string }): Folder {
+    if (!name.trim()) throw usageError("a folder needs a non-empty name", "give it a name");
+    const parentUid = opts.parentUid ?? null;
+    const shared = opts.shared ?? parentUid === null;
+    return this.#sql.write(() => {
+      if (parentUid !== null) this.#requireFolder(parentUid);
+      const m = { uid: newUid(), parentUid, shared, createdAt: nowIso() };
+      this.#sql.run(
+        "INSERT INTO folders (uid, parent_uid, shared, created_at, name_ct) VALUES (?, ?, ?, ?, ?)",
+        m.uid,
+        parentUid,
+        shared ? 1 : 0,
+        m.createdAt,
+        this.#cipher.sealFolderName(m, name),
+      );
+      const details = { folderUid: m.uid, parentUid, shared };
+      this.#audit({ action: "folder.create", recordUid: null, actor: opts.actor, details });
+      return { uid: m.uid, name, parentUid, shared };
+    });
+  }
+
+  // ---- audit ------------------------------------------------------------------------------------------
+
+  appendAudit(event: AuditEvent): AuditEntry {
+    return this.#sql.write(() => this.#audit(event));
+  }
+
+  /** Append inside the current transaction (see appendAuditEntry). */
+  #audit(event: AuditEvent): AuditEntry {
+    return appendAuditEntry(this.#sql, this.#cipher.auditKey, event);
+  }
+
+  listAudit(filter: { recordUid?: string; limit?: number } = {}): AuditEntry[] {
+    return this.#sql.guard(() => listAuditEntries(this.#sql, filter));
+  }
+
+  verifyAudit(): AuditVerification {
+    return this.#sql.read(() => verifyAuditLog(this.#sql, this.#cipher.auditKey, this.#vaultId));
+  }
+
+  // ---- journal ----------------------------------------------------------------------------------------
+
+  putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): JournalEntry {
+    const { id, recordUid, kind, state } = entry;
+    if (!id || !recordUid || !kind) {
+      throw usageError("a journal entry needs an id, a recordUid and a kind", "set all three");
+    }
+    if (typeof state !== "object" || state === null || Array.isArray(state)) {
+      throw usageError(`journal entry ${id}: state must be a JSON object`, "pass an object");
+    }
+    const plain = toJsonBytes(state, `journal entry ${id}`);
+    const stored = JSON.parse(plain.toString("utf8")) as Record<string, unknown>;
+    return this.#sql.write(() => {
+      const prev = this.#sql.get<{ created_at: string }>("SELECT created_at FROM journal WHERE id = ?", id);
+      const updatedAt = nowIso();
+      const m = { id, recordUid, kind, createdAt: prev?.created_at ?? updatedAt, updatedAt };
+      const { dek, body } = this.#cipher.sealJournal(m, plain);
+      this.#sql.run(
+        "INSERT INTO journal (id, record_uid, kind, created_at, updated_at, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?) " +
+          "ON CONFLICT (id) DO UPDATE SET record_uid = excluded.record_uid, kind = excluded.kind, " +
+          "updated_at = excluded.updated_at, dek = excluded.dek, body = excluded.body",
+        id,
+        recordUid,
+        kind,
+        m.createdAt,
+        updatedAt,
+        dek,
+        body,
+      );
+      return { ...m, state: stored };
+    });
+  }
+
+  listJournal(filter: { recordUid?: string; kind?: string } = {}): JournalEntry[] {
+    return this.#sql.read(() =>
+      this.#sql
+        .all<JournalRow>(
+          "SELECT * FROM journal WHERE (@rec IS NULL OR record_uid = @rec) AND (@kind IS NULL OR kind = @kind) ORDER BY rowid",
+          { rec: filter.recordUid ?? null, kind: filter.kind ?? null },
+        )
+        .map((j) => {
+          const m = journalMeta(j);
+          return { ...m, state: this.#cipher.openJournal(m, j) };
+        }),
+    );
+  }
+
+  /** Remove a journal entry; removing one that is already gone is fine (cleanup is idempotent). */
+  deleteJournal(id: string): void {
+    this.#sql.write(() => this.#sql.run("DELETE FROM journal WHERE id = ?", id));
+  }
+
+  // ---- locks, transactions, key slots -------------------------------------------------------------------
+
+  tryLock(recordUid: string, owner: string, ttlMs: number): Lease | null {
+    return tryLock(this.#sql, recordUid, owner, ttlMs);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#sql.write(fn);
+  }
+
+  #slots(): KeySlot[] {
+    const slots = parseKeySlots(this.#sql.meta(META.keySlots) ?? "");
+    if (!slots) throw notAVault(this.path, "its key slots are damaged");
+    return slots;
+  }
+
+  #saveSlots(slots: KeySlot[], kind: string, actor: string): void {
+    this.#sql.setMeta(META.keySlots, JSON.stringify(slots));
+    this.#audit({
+      action: "vault.keyslot.add",
+      recordUid: null,
+      actor,
+      details: { kind, slots: slots.length },
+    });
+  }
+
+  /**
+   * Let a key file unlock this (already unlocked) vault: the file is created (0600) if missing. Returns
+   * whether the file was created and whether a slot was added (false: the file already unlocks the vault).
+   */
+  addKeyFileSlot(
+    keyFile: string,
+    opts: { actor: string },
+  ): { keyFile: string; created: boolean; added: boolean } {
+    const path = resolve(keyFile);
+    const { key, created } = loadOrCreateKeyFile(path);
+    try {
+      const added = this.#sql.write(() => {
+        const slots = this.#slots();
+        if (keyFileOpensSlots(slots, key, this.#vaultId)) return false;
+        this.#saveSlots(
+          [...slots, makeKeyFileSlot(this.#cipher.vmk, key, this.#vaultId)],
+          "key-file",
+          opts.actor,
+        );
+        return true;
+      });
+      return { keyFile: path, created, added };
+    } catch (err) {
+      if (created) unlinkQuietly(path);
+      throw err;
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  /** Let a passphrase unlock this (already unlocked) vault, e.g. one created with a key file only. */
+  async addPassphraseSlot(
+    passphrase: Secret,
+    opts: { actor: string; kdf?: Partial<ScryptParams> },
+  ): Promise<void> {
+    const slot = await makePassphraseSlot(this.#cipher.vmk, passphrase, this.#vaultId, opts.kdf);
+    this.#sql.write(() => this.#saveSlots([...this.#slots(), slot], "passphrase", opts.actor));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#sql.close();
+    } finally {
+      this.#cipher.destroy();
+    }
+  }
+}
+
+// ---- opening and creating ---------------------------------------------------------------------------------
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** The db, -wal and -shm files are mode 0600: SQLite copies the db's mode, we make sure. */
+function tightenModes(path: string): void {
+  if (process.platform === "win32") return;
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(p).mode & 0o077) !== 0) chmodSync(p, 0o600);
+    } catch {
+      // missing (no WAL yet) or not ours: nothing to do
+    }
+  }
+}
+
+function configure(db: Database.Database): void {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma("synchronous = FULL");
+}
+
+/**
+ * Open an existing vault and unlock it. `unlock` may be a function so that the passphrase is only asked for
+ * once the file is known to be a vault.
+ *
+ * @example
+ * const store = await openVault(vaultPath(), { keyFile: "/etc/rekey/vault.key" });
+ */
+export async function openVault(
+  path: string,
+  unlock: UnlockSource | (() => Promise<UnlockSource>),
+): Promise<SqliteVaultStore> {
+  const file = resolve(path);
+  assertVaultFile(file);
+  let db: Database.Database | undefined;
+  let vmk: Buffer | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    configure(db);
+    const meta = readVaultMeta(db, file);
+    if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+    const vaultId = meta.get(META.vaultId);
+    const slots = parseKeySlots(meta.get(META.keySlots) ?? "");
+    if (!vaultId || !slots || slots.length === 0)
+      throw notAVault(file, "its key slots are missing or damaged");
+    const source = typeof unlock === "function" ? await unlock() : unlock;
+    vmk = await unlockMasterKey(slots, source, { id: vaultId, path: file });
+    tightenModes(file);
+    return new SqliteVaultStore(db, file, vaultId, vmk);
+  } catch (err) {
+    zeroize(vmk);
+    db?.close();
+    throw mapSqliteError(err, file);
+  }
+}
+
+/**
+ * Create a new vault at `path` (never over an existing file) protected by a passphrase, a key file, or both.
+ * The directory is created with mode 0700, the file with mode 0600.
+ */
+export async function initVault(path: string, opts: InitVaultOptions): Promise<SqliteVaultStore> {
+  const file = resolve(path);
+  if (!opts.passphrase && !opts.keyFile) {
+    throw usageError(
+      "a new vault needs a passphrase, a key file, or both",
+      "set REKEY_PASSPHRASE (or answer the prompt), or give --key-file PATH",
+    );
+  }
+  const exists = () =>
+    conflict(
+      `a vault already exists at ${file}`,
+      "use it, or choose another REKEY_HOME; to start over move the file away",
+    );
+  if (existsSync(file)) throw exists();
+  const vaultId = randomBytes(16).toString("base64url");
+  const vmk = randomKey();
+  const slots: KeySlot[] = [];
+  let keyFileCreated = false;
+  let db: Database.Database | undefined;
+  let store: SqliteVaultStore | undefined;
+  let fileCreated = false;
+  try {
+    // The slow part (scrypt) and the key file come first, so nothing is on disk if they fail.
+    if (opts.passphrase) slots.push(await makePassphraseSlot(vmk, opts.passphrase, vaultId, opts.kdf));
+    if (opts.keyFile) {
+      const { key, created } = loadOrCreateKeyFile(resolve(opts.keyFile));
+      keyFileCreated = created;
+      slots.push(makeKeyFileSlot(vmk, key, vaultId));
+      zeroize(key);
+    }
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw usageError(
+        `cannot create the vault directory ${dirname(file)}: ${(err as Error).message}`,
+        "set REKEY_HOME to a directory you can write",
+      );
+    }
+    let fd: number;
+    try {
+      fd = openSync(file, "wx", 0o600); // exclusive: two concurrent inits cannot both win
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw exists();
+      throw err;
+    }
+    fileCreated = true;
+    if (process.platform !== "win32") fchmodSync(fd, 0o600);
+    closeSync(fd);
+
+    db = new Database(file, { fileMustExist: true });
+    configure(db);
+    store = new SqliteVaultStore(db, file, vaultId, vmk);
+    const tmp = new VaultCipher(Buffer.from(vmk)); // a copy, for the audit key of the genesis head
+    try {
+      createSchema(db, {
+        [META.format]: FORMAT,
+        [META.schemaVersion]: String(SCHEMA_VERSION),
+        [META.vaultId]: vaultId,
+        [META.createdAt]: nowIso(),
+        [META.keySlots]: JSON.stringify(slots),
+        [META.auditHead]: JSON.stringify(signHead(tmp.auditKey, 0, genesisHash(tmp.auditKey, vaultId))),
+      });
+    } finally {
+      tmp.destroy();
+    }
+    // WAL only after the schema is in the main file: the file is a recognisable vault from the first commit.
+    db.pragma("journal_mode = WAL");
+    store.appendAudit({
+      action: "vault.init",
+      recordUid: null,
+      actor: opts.actor ?? "rekey init",
+      details: { schemaVersion: SCHEMA_VERSION, keySlots: slots.map((s) => s.kind) },
+    });
+    tightenModes(file);
+    return store;
+  } catch (err) {
+    if (store) store.close();
+    else db?.close();
+    if (fileCreated) for (const p of [file, `${file}-wal`, `${file}-shm`]) unlinkQuietly(p);
+    if (keyFileCreated && opts.keyFile) unlinkQuietly(resolve(opts.keyFile));
+    zeroize(vmk);
+    throw mapSqliteError(err, file);
+  }
+}
