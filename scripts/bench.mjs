@@ -11,7 +11,11 @@ const BIN = new URL("../bin/rekey.js", import.meta.url).pathname;
 
 function rekey(args, env, input = "") {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, input, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    input,
+    encoding: "utf8",
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`rekey ${args.join(" ")} failed: ${r.stderr}`);
   return { ms, stdout: r.stdout };

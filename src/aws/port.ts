@@ -1,0 +1,61 @@
+/**
+ * The IAM key port: the few calls the rotation engine makes, nothing more. The engine sees only
+ * this (and can be tested against any implementation); `sdk-port.ts` implements it with the AWS SDK.
+ * Every method throws `AwsCallError` (a RekeyError naming the action and subject) on failure.
+ */
+import type { Secret } from "../secret.js";
+import type { ResolvedEndpoints } from "./endpoints.js";
+
+export type KeyStatus = "Active" | "Inactive";
+
+export interface KeyMeta {
+  accessKeyId: string;
+  status: KeyStatus;
+  createDate: Date;
+}
+
+/** CreateAccessKey's answer: the only time AWS ever shows the secret. */
+export interface NewKey extends KeyMeta {
+  secret: Secret;
+}
+
+export interface IamUser {
+  userName: string;
+  /** The stable id (AIDA...): a deleted and re-created user keeps its name but gets a new one. */
+  userId: string;
+  arn: string;
+}
+
+export interface CallerIdentity {
+  arn: string;
+  account: string;
+  userId: string;
+}
+
+export interface KeyCredentials {
+  accessKeyId: string;
+  secret: Secret;
+  sessionToken?: Secret | undefined;
+}
+
+export interface IamKeyPort {
+  readonly endpoints: ResolvedEndpoints;
+  /** Who the calls are made as, for messages: a description and key id, never a secret. */
+  readonly principal: string;
+  /** iam:GetUser; "denied" when the credentials may not call it (the seed's policy lacks it). */
+  getUser(userName: string): Promise<IamUser | "denied">;
+  listKeys(userName: string): Promise<KeyMeta[]>;
+  /**
+   * iam:CreateAccessKey. Throws an `AwsCallError` with `outcomeUnknown` when the call may have
+   * created a key we did not see (the caller must list keys before anything else).
+   */
+  createKey(userName: string): Promise<NewKey>;
+  /** iam:UpdateAccessKey; "absent" if the key no longer exists. */
+  updateKey(userName: string, keyId: string, status: KeyStatus): Promise<"updated" | "absent">;
+  /** iam:DeleteAccessKey; "absent" if it was already gone (idempotent). */
+  deleteKey(userName: string, keyId: string): Promise<"deleted" | "absent">;
+  /** One sts:GetCallerIdentity made with `creds` (not the admin's): proves a key works. */
+  whoAmI(creds: KeyCredentials): Promise<CallerIdentity>;
+  /** Free sockets (the process can exit). */
+  close(): void;
+}

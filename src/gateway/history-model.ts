@@ -1,0 +1,198 @@
+/**
+ * Rotation history: one entry per attempt (what `rekey history` shows and the gateway reads back at
+ * start-up), and the retry policy for failed attempts. Pure: schemas and decisions, no storage.
+ *
+ * An entry never holds a secret: key ids yes, secret keys no; script output is redacted by the runner
+ * before it gets here. `final` marks the attempt that settled its slot (success, or the last failed
+ * retry): the next slot is computed from the last final entry, so a failure is retried a bounded
+ * number of times and then waits for the next slot, across restarts.
+ */
+import { z } from "zod";
+import { RekeyError } from "../errors.js";
+import type { AuditEvent } from "../vault/store.js";
+import { type BackoffPolicy, backoffDelay } from "./backoff.js";
+
+/** What started the slot; a retry keeps its slot's trigger (attempt > 1 says it is a retry). */
+export const TRIGGERS = ["schedule", "manual", "startup-catch-up"] as const;
+export const OUTCOMES = ["succeeded", "failed", "skipped"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+export type Outcome = (typeof OUTCOMES)[number];
+
+const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO 8601 date");
+
+/** One post-rotation script's run, as Keeper's Gateway keeps it (plus exit code and timing). */
+export const scriptResultSchema = z.object({
+  /** `<owner record uid>#<position>`, or the script file's name. */
+  name: z.string(),
+  /** The script file's UID (rotationScripts fileRef). */
+  fileRef: z.string().optional(),
+  /** The record the script is attached to. */
+  ownerUid: z.string().optional(),
+  command: z.string(),
+  exitCode: z.number().int().nullable(),
+  success: z.boolean(),
+  timedOut: z.boolean().default(false),
+  /** Redacted, capped. */
+  stdout: z.string(),
+  stderr: z.string(),
+  durationMs: z.number().nonnegative().optional(),
+});
+export type ScriptResult = z.output<typeof scriptResultSchema>;
+
+export const rotationAttemptSchema = z.object({
+  /** Unique per attempt. */
+  id: z.string().min(1),
+  recordUid: z.string().min(1),
+  recordTitle: z.string().optional(),
+  /** The IAM user name. */
+  user: z.string().optional(),
+  trigger: z.enum(TRIGGERS),
+  /** "rotate": the engine then scripts; "scripts-only": the seed's NOOP mode. */
+  mode: z.enum(["rotate", "scripts-only"]).default("rotate"),
+  /** 1 for the slot's first try, 2 for its first retry... */
+  attempt: z.number().int().min(1),
+  /** The slot this attempt serves (the due time before jitter), if scheduled. */
+  slot: isoDate.nullable().default(null),
+  startedAt: isoDate,
+  /** null while running (an entry left so by a crash is not final). */
+  endedAt: isoDate.nullable(),
+  outcome: z.enum(OUTCOMES),
+  keyIds: z.object({
+    created: z.string().nullable(),
+    deleted: z.array(z.string()),
+    deactivated: z.array(z.string()),
+  }),
+  scripts: z.array(scriptResultSchema).default([]),
+  /** What went wrong (a RekeyError's message, kind and hint: never secrets). */
+  error: z
+    .object({ message: z.string(), kind: z.string().optional(), hint: z.string().optional() })
+    .nullable()
+    .default(null),
+  /** Why it was skipped (lock held elsewhere, no longer managed...). */
+  skippedReason: z.string().optional(),
+  /** This attempt settled its slot: succeeded, or failed for the last time. */
+  final: z.boolean(),
+  /** For a failed, non-final attempt: when the retry is due. */
+  nextAttemptAt: isoDate.nullable().default(null),
+});
+export type RotationAttempt = z.output<typeof rotationAttemptSchema>;
+export type RotationAttemptInput = z.input<typeof rotationAttemptSchema>;
+
+/** Validate an entry read from storage (throws a ZodError naming the bad property). */
+export function parseAttempt(value: unknown): RotationAttempt {
+  return rotationAttemptSchema.parse(value);
+}
+
+// --- Retry policy -------------------------------------------------------------------------------
+
+export interface RotationRetryPolicy extends BackoffPolicy {
+  /** Attempts per slot, the first included. */
+  maxAttempts: number;
+}
+
+/** 4 tries over about 7 minutes at most (30 s, 1 min, 2 min caps, with jitter), then the next slot. */
+export const DEFAULT_ROTATION_RETRY: RotationRetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 30_000,
+  maxDelayMs: 10 * 60_000,
+};
+
+export type RetryDecision =
+  | { retry: true; attempt: number; at: Date; delayMs: number }
+  | { retry: false; reason: "max-attempts" | "not-retryable" };
+
+/**
+ * After attempt `attempt` failed at `failedAt`: retry (which attempt, when) or give up until the next
+ * slot. A failure the user must fix (bad record, access denied, tampered data) is not retried.
+ *
+ * @example retryDecision(DEFAULT_ROTATION_RETRY, 1, new Date(0), () => 1) // { retry: true, attempt: 2, at: 30 s, ... }
+ */
+export function retryDecision(
+  policy: RotationRetryPolicy,
+  attempt: number,
+  failedAt: Date,
+  random: () => number = Math.random,
+  error?: unknown,
+): RetryDecision {
+  if (error !== undefined && !isRetryable(error)) return { retry: false, reason: "not-retryable" };
+  if (attempt >= policy.maxAttempts) return { retry: false, reason: "max-attempts" };
+  const delayMs = backoffDelay(attempt, policy, random);
+  return { retry: true, attempt: attempt + 1, at: new Date(failedAt.getTime() + delayMs), delayMs };
+}
+
+/**
+ * Worth retrying: AWS trouble, a lock held by another actor, anything unexpected. Not: usage (the
+ * record is wrong), not-found, auth (access denied stays denied), integrity.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof RekeyError)) return true;
+  return error.kind === "aws" || error.kind === "conflict" || error.kind === "internal";
+}
+
+// --- Reading history back -------------------------------------------------------------------------
+
+/**
+ * The time the last slot was settled (a success, or the last try of a failed slot): pass it (or the
+ * key's CreateDate, whichever is later) as `lastRotation` to nextDue. Null if none.
+ */
+export function lastSettledAt(entries: readonly RotationAttempt[]): Date | null {
+  let best: number | null = null;
+  for (const e of entries) {
+    if (!e.final || !e.endedAt) continue;
+    const t = Date.parse(e.endedAt);
+    if (best === null || t > best) best = t;
+  }
+  return best === null ? null : new Date(best);
+}
+
+/** The last success, for `rekey status`. */
+export function lastSucceeded(entries: readonly RotationAttempt[]): RotationAttempt | undefined {
+  return latest(entries.filter((e) => e.outcome === "succeeded"));
+}
+
+/**
+ * A retry still owed: the latest attempt failed, was not final, and named when to retry. Survives
+ * a restart because it is read from stored history.
+ */
+export function pendingRetry(entries: readonly RotationAttempt[]): { attempt: number; at: Date } | null {
+  const last = latest(entries.filter((e) => e.outcome !== "skipped"));
+  if (last?.outcome !== "failed" || last.final || !last.nextAttemptAt) return null;
+  return { attempt: last.attempt + 1, at: new Date(last.nextAttemptAt) };
+}
+
+function latest(entries: readonly RotationAttempt[]): RotationAttempt | undefined {
+  let best: RotationAttempt | undefined;
+  for (const e of entries) if (!best || Date.parse(e.startedAt) >= Date.parse(best.startedAt)) best = e;
+  return best;
+}
+
+/**
+ * The audit log's copy of an attempt: the facts without script output (it is in the history entry;
+ * the audit log stays small).
+ */
+export function toAuditEvent(e: RotationAttempt, actor = "rekey gateway"): AuditEvent {
+  return {
+    action: `gateway.rotation.${e.outcome}`,
+    recordUid: e.recordUid,
+    actor,
+    details: {
+      attemptId: e.id,
+      trigger: e.trigger,
+      mode: e.mode,
+      attempt: e.attempt,
+      final: e.final,
+      startedAt: e.startedAt,
+      endedAt: e.endedAt,
+      keyIds: e.keyIds,
+      scripts: e.scripts.map((s) => ({
+        name: s.name,
+        command: s.command,
+        exitCode: s.exitCode,
+        success: s.success,
+      })),
+      ...(e.error ? { error: e.error.message } : {}),
+      ...(e.nextAttemptAt ? { nextAttemptAt: e.nextAttemptAt } : {}),
+      ...(e.skippedReason ? { skippedReason: e.skippedReason } : {}),
+    },
+  };
+}

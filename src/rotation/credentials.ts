@@ -1,0 +1,129 @@
+/**
+ * Pick the admin credentials: try each candidate source in order; the first that can list the target
+ * user's keys wins (the seed accepts the default chain only after such a test; we hold every source to
+ * it, so a stale key in a record falls through to the next source instead of failing mid-rotation).
+ * A source that fails for a credential reason (unknown key, bad signature, access denied, no
+ * credentials) is noted and the next is tried; any other failure (user not found, endpoint down)
+ * stops at once. If none works, one error lists every source and why.
+ */
+import { openCredentials } from "../aws/credentials.js";
+import type { ResolvedEndpoints } from "../aws/endpoints.js";
+import { AwsCallError } from "../aws/errors.js";
+import type { IamKeyPort, KeyMeta } from "../aws/port.js";
+import type { RetryPolicy } from "../aws/retry.js";
+import { createSdkIamPort } from "../aws/sdk-port.js";
+import { RekeyError } from "../errors.js";
+import type { CredentialCandidate, SourceKind } from "./sources.js";
+import type { RotationLogger } from "./types.js";
+
+export interface CredentialSourceInfo {
+  kind: SourceKind;
+  /** e.g. `attached record "admin" (UID ...): access key AKIA...`. Never a secret. */
+  description: string;
+  /** The access key id of the source (for AssumeRole, the key that signed it). */
+  keyId: string | undefined;
+  recordUid: string | undefined;
+}
+
+export interface ResolvedAdmin {
+  port: IamKeyPort;
+  source: CredentialSourceInfo;
+  /** The target user's keys, as listed by the successful test. */
+  keys: KeyMeta[];
+  /** Sources tried before this one, and why they failed. */
+  skipped: string[];
+}
+
+export interface ResolveAdminOptions {
+  userName: string;
+  endpoints: ResolvedEndpoints;
+  retry?: RetryPolicy | undefined;
+  requestTimeoutMs?: number | undefined;
+  logger: RotationLogger;
+  onWait?: (() => void) | undefined;
+  wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
+}
+
+function isCredentialFailure(err: unknown): boolean {
+  if (err instanceof AwsCallError) {
+    return err.kind === "auth";
+  }
+  return err instanceof RekeyError && err.kind === "auth";
+}
+
+function reason(err: unknown): string {
+  if (err instanceof RekeyError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function resolveAdminCredentials(
+  candidates: CredentialCandidate[],
+  opts: ResolveAdminOptions,
+): Promise<ResolvedAdmin> {
+  const tried: string[] = [];
+  for (const c of candidates) {
+    if (!c.spec) {
+      tried.push(`${c.label}: ${c.problem ?? "not usable"}`);
+      continue;
+    }
+    let opened: Awaited<ReturnType<typeof openCredentials>>;
+    try {
+      opened = await openCredentials(c.spec, {
+        endpoints: opts.endpoints,
+        retry: opts.retry,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        logger: opts.logger,
+      });
+    } catch (err) {
+      // A role that is missing, not assumable, or a bad session name: this source is not usable.
+      const skippable = err instanceof RekeyError && ["auth", "not-found", "usage"].includes(err.kind);
+      if (!skippable) throw err;
+      tried.push(`${c.label}: ${reason(err)}`);
+      continue;
+    }
+    let port: IamKeyPort | undefined;
+    try {
+      const description = `${c.label}: ${opened.via}`;
+      const sdkPort = createSdkIamPort({
+        endpoints: opts.endpoints,
+        credentials: opened.credentials,
+        principal: description,
+        retry: opts.retry,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        logger: opts.logger,
+        onWait: opts.onWait,
+      });
+      port = opts.wrapPort ? opts.wrapPort(sdkPort) : sdkPort;
+      const keys = await port.listKeys(opts.userName);
+      opts.logger.info(
+        { source: c.kind, recordUid: c.recordUid, keyId: opened.keyId },
+        `admin credentials: ${description}`,
+      );
+      return {
+        port,
+        keys,
+        skipped: tried,
+        source: { kind: c.kind, description, keyId: opened.keyId, recordUid: c.recordUid },
+      };
+    } catch (err) {
+      port?.close();
+      if (!isCredentialFailure(err)) throw err;
+      opts.logger.debug(
+        { source: c.kind, recordUid: c.recordUid, reason: reason(err) },
+        "credential source not usable",
+      );
+      tried.push(`${c.label}: ${reason(err)}`);
+    }
+  }
+  throw new RekeyError(
+    "auth",
+    `no usable AWS admin credentials to rotate IAM user "${opts.userName}"; tried:\n${tried.map((t) => `  - ${t}`).join("\n")}`,
+    {
+      hint:
+        "attach a credential record (rotation_credentials field or --credentials) with aws_access_key_id/aws_secret_access_key " +
+        "(and role_arn to assume a role), or set accessKeyId/accessSecretKey on the PAM configuration; " +
+        "the identity needs the policy printed by `rekey policy`",
+      details: { tried },
+    },
+  );
+}

@@ -1,0 +1,322 @@
+/**
+ * `rotateRecord`: rotate the access key of the IAM user a pamUser record names.
+ *
+ * Order: load record and settings → (dry-run: plan only) → lock → resolve admin credentials
+ * (tested with ListAccessKeys) → UserId check → finish or undo an interrupted rotation of this
+ * record → list → plan → (graceful: permission probe) → run (journaled; executor.ts).
+ */
+import { conflict, RekeyError } from "../errors.js";
+import type { StoredRecord, VaultStore } from "../vault/store.js";
+import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
+import { type ExecContext, runRotation } from "./executor.js";
+import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
+import { planRotation, planSteps, type RotationPlan } from "./plan.js";
+import { repairJournal } from "./repair.js";
+import {
+  checkUserIdentity,
+  execContext,
+  type Normalized,
+  normalize,
+  type Prepared,
+  prepare,
+  takeLock,
+} from "./session.js";
+import { readKeyState } from "./settings.js";
+import { findRecord } from "./sources.js";
+import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } from "./types.js";
+
+/**
+ * Rotate the IAM access key of the user named by a pamUser record (UID or title).
+ *
+ * @example
+ * const result = await rotateRecord(store, "alice (AWS)", { endpointUrl: sandbox.endpoint });
+ * console.log(result.created?.accessKeyId, result.deleted);
+ */
+export async function rotateRecord(
+  store: VaultStore,
+  recordRef: string,
+  opts: RotateOptions = {},
+): Promise<RotationResult> {
+  const n = normalize(opts, "rekey rotate");
+  const stored = findRecord(store, recordRef);
+  const prep = prepare(store, stored, opts, n);
+  const { settings } = prep;
+  n.logger.debug(
+    {
+      recordUid: stored.uid,
+      userName: settings.userName,
+      strategy: settings.strategy,
+      region: prep.endpoints.region,
+    },
+    "rotation requested",
+  );
+  if (opts.dryRun) return dryRun(store, stored, prep, n, opts);
+
+  const lease = takeLock(store, stored, n);
+  let admin: ResolvedAdmin | undefined;
+  try {
+    admin = await resolveAdminCredentials(prep.sources.candidates, {
+      userName: settings.userName,
+      endpoints: prep.endpoints,
+      retry: n.retry,
+      requestTimeoutMs: n.requestTimeoutMs,
+      logger: n.logger,
+      onWait: () => lease.renew(n.lockTtlMs),
+      wrapPort: n.wrapPort,
+    });
+    const ctx = execContext(store, admin.port, stored, lease, n);
+    return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
+  } catch (err) {
+    recordFailure(store, stored, n, settings.userName, err);
+    throw err;
+  } finally {
+    admin?.port.close();
+    lease.release();
+  }
+}
+
+function recordFailure(
+  store: VaultStore,
+  stored: StoredRecord,
+  n: Normalized,
+  userName: string,
+  err: unknown,
+): void {
+  try {
+    store.appendAudit({
+      action: "rotation.failed",
+      recordUid: stored.uid,
+      actor: n.actor,
+      details: {
+        userName,
+        kind: err instanceof RekeyError ? err.kind : "internal",
+        // Messages never hold secrets (only key ids, names, AWS's own error text).
+        error: err instanceof Error ? err.message : String(err),
+      },
+    });
+  } catch {
+    // The audit is best effort here: the original error matters more.
+  }
+}
+
+/** The part of a rotation that runs under the record's lock with working admin credentials. */
+export async function rotateLocked(
+  ctx: ExecContext,
+  store: VaultStore,
+  stored: StoredRecord,
+  prep: Prepared,
+  admin: ResolvedAdmin,
+  n: Normalized,
+  opts: Pick<RotateOptions, "verify">,
+): Promise<RotationResult> {
+  const { settings } = prep;
+  const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];
+  const userId = await checkUserIdentity(
+    admin.port,
+    stored,
+    settings.userName,
+    n,
+    warnings,
+    prep.sources.pamConfig?.account,
+  );
+
+  // An interrupted rotation of this record is finished (or undone) before anything else.
+  let resumed: RotationResult["resumed"];
+  let finished = false;
+  for (const entry of pendingJournals(store, stored.uid)) {
+    const current = store.getRecord(stored.uid) ?? stored;
+    const outcome = await repairJournal(ctx, entry, {
+      currentKeyId: readKeyState(current.record).currentKeyId,
+      userId,
+      force: n.force,
+    });
+    const kind: RepairOutcomeKind = outcome === "restart" ? "restarted" : outcome;
+    resumed = { journalId: entry.id, outcome: kind, orphansDeleted: [...ctx.report.orphansDeleted] };
+    if (outcome === "finished") finished = true;
+  }
+  if (finished) {
+    // The interrupted rotation is now complete: that was this record's rotation.
+    return result(stored, prep, admin, ctx, { userId, warnings, resumed, dryRun: false });
+  }
+
+  const latest = store.getRecord(stored.uid) ?? stored;
+  const keys = resumed ? await admin.port.listKeys(settings.userName) : admin.keys;
+  const keyState = readKeyState(latest.record);
+  const outcome = planRotation({
+    userName: settings.userName,
+    strategy: settings.strategy,
+    keys,
+    currentKeyId: keyState.currentKeyId,
+    previousKeyIds: keyState.previousKeyIds,
+    force: n.force,
+    verify: opts.verify ?? settings.strategy === "graceful",
+  });
+  if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
+  const plan = outcome.plan;
+  warnings.push(...plan.notes);
+  await probeDeactivation(ctx, plan);
+  await runRotation(ctx, plan, {
+    userName: settings.userName,
+    userId,
+    knownKeyIds: keys.map((k) => k.accessKeyId),
+    currentKeyId: keyState.currentKeyId,
+  });
+  return result(stored, prep, admin, ctx, { userId, warnings, resumed, dryRun: false });
+}
+
+/**
+ * Graceful ends with iam:UpdateAccessKey, which the seed's policy lacks. Rather than create a key and
+ * fail at the very end, ask first: setting an Active key to Active changes nothing, and is denied
+ * exactly when the deactivation would be. Refused here, nothing has changed.
+ */
+async function probeDeactivation(ctx: ExecContext, plan: RotationPlan): Promise<void> {
+  const target = plan.deactivateAfter[0];
+  if (!target) return;
+  try {
+    await ctx.port.updateKey(plan.userName, target.keyId, "Active");
+  } catch (err) {
+    if (err instanceof RekeyError && err.kind === "auth") {
+      throw new RekeyError(
+        "auth",
+        `the graceful strategy deactivates the old key, but ${err.message}; nothing was changed`,
+        {
+          hint: "grant iam:UpdateAccessKey (`rekey policy --strategy graceful` prints the policy), or use rotation_strategy=create-then-delete",
+          details: err.details,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+async function dryRun(
+  store: VaultStore,
+  stored: StoredRecord,
+  prep: Prepared,
+  n: Normalized,
+  opts: RotateOptions,
+): Promise<RotationResult> {
+  const { settings } = prep;
+  const admin = await resolveAdminCredentials(prep.sources.candidates, {
+    userName: settings.userName,
+    endpoints: prep.endpoints,
+    retry: n.retry,
+    requestTimeoutMs: n.requestTimeoutMs,
+    logger: n.logger,
+    wrapPort: n.wrapPort,
+  });
+  try {
+    const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];
+    const userId = await checkUserIdentity(
+      admin.port,
+      stored,
+      settings.userName,
+      n,
+      warnings,
+      prep.sources.pamConfig?.account,
+    );
+    const pending = pendingJournals(store, stored.uid).map(fromEntry);
+    const unfinished = pending.find((j) => j.phase !== "intent");
+    if (unfinished) {
+      // A real run would finish this rotation (and not rotate again): show what remains of it.
+      warnings.push(
+        `an interrupted rotation of this record is pending (journal ${unfinished.id}, phase ${unfinished.phase}): a real run finishes it and does not rotate again`,
+      );
+      return {
+        ...result(stored, prep, admin, undefined, { userId, warnings, resumed: undefined, dryRun: true }),
+        deleted: unfinished.deleteAfter
+          .filter((d) => !unfinished.removed.includes(d.keyId))
+          .map((d) => d.keyId),
+        deactivated: unfinished.deactivateAfter
+          .filter((d) => !unfinished.deactivated.includes(d.keyId))
+          .map((d) => d.keyId),
+        steps: remainingSteps(unfinished),
+      };
+    }
+    let keys = admin.keys;
+    if (pending.length > 0) {
+      // Intent only: a real run first deletes keys that appeared without a stored secret, then rotates.
+      const known = new Set(pending.flatMap((j) => j.knownKeyIds));
+      const orphans = keys.filter((k) => !known.has(k.accessKeyId));
+      warnings.push(
+        `an interrupted rotation of this record is pending (journal ${pending.map((p) => p.id).join(", ")}): a real run undoes it first` +
+          (orphans.length > 0
+            ? `, deleting orphan key(s) ${orphans.map((k) => k.accessKeyId).join(", ")}`
+            : ""),
+      );
+      keys = keys.filter((k) => known.has(k.accessKeyId));
+    }
+    const keyState = readKeyState(stored.record);
+    const outcome = planRotation({
+      userName: settings.userName,
+      strategy: settings.strategy,
+      keys,
+      currentKeyId: keyState.currentKeyId,
+      previousKeyIds: keyState.previousKeyIds,
+      force: n.force,
+      verify: opts.verify ?? settings.strategy === "graceful",
+    });
+    if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
+    warnings.push(...outcome.plan.notes.map((x) => x.replace(/^deleted /, "would delete ")));
+    return {
+      ...result(stored, prep, admin, undefined, { userId, warnings, resumed: undefined, dryRun: true }),
+      deleted: [...outcome.plan.deleteBefore, ...outcome.plan.deleteAfter].map((d) => d.keyId),
+      deactivated: outcome.plan.deactivateAfter.map((d) => d.keyId),
+      steps: planSteps(outcome.plan).map((s) => ({ ...s, status: "planned" as const })),
+    };
+  } finally {
+    admin.port.close();
+  }
+}
+
+/** What finishing an interrupted rotation would still do. */
+function remainingSteps(j: RotationJournal): StepReport[] {
+  const steps: StepReport[] = [];
+  if (j.phase === "created") {
+    if (j.verify) steps.push({ step: "verify", keyId: j.newKey?.accessKeyId, status: "planned" });
+    steps.push({ step: "save", keyId: j.newKey?.accessKeyId, status: "planned" });
+  }
+  for (const d of j.deleteAfter) {
+    if (!j.removed.includes(d.keyId))
+      steps.push({ step: "delete", keyId: d.keyId, reason: d.reason, status: "planned" });
+  }
+  for (const d of j.deactivateAfter) {
+    if (!j.deactivated.includes(d.keyId))
+      steps.push({ step: "deactivate", keyId: d.keyId, reason: d.reason, status: "planned" });
+  }
+  return steps;
+}
+
+export function result(
+  stored: StoredRecord,
+  prep: Prepared,
+  admin: ResolvedAdmin,
+  ctx: ExecContext | undefined,
+  extra: {
+    userId: string | undefined;
+    warnings: string[];
+    resumed: RotationResult["resumed"];
+    dryRun: boolean;
+  },
+): RotationResult {
+  const r = ctx?.report;
+  return {
+    recordUid: stored.uid,
+    recordTitle: stored.record.title,
+    userName: prep.settings.userName,
+    userId: extra.userId,
+    strategy: prep.settings.strategy,
+    dryRun: extra.dryRun,
+    credentialSource: { ...admin.source },
+    region: prep.endpoints.region,
+    partition: prep.endpoints.partition,
+    iamEndpoint: prep.endpoints.iam,
+    created: r?.created,
+    deleted: [...(r?.deleted ?? [])],
+    deactivated: [...(r?.deactivated ?? [])],
+    verified: r?.verified,
+    steps: [...(r?.steps ?? [])],
+    warnings: [...extra.warnings, ...(r?.warnings ?? [])],
+    resumed: extra.resumed,
+  };
+}

@@ -1,0 +1,344 @@
+/**
+ * Runs a rotation plan, journaling every step so that a crash anywhere is recoverable (repair.ts).
+ *
+ * Invariants kept here (architecture.md):
+ * 1. The intent is journaled before the first AWS change; the new secret is journaled right after
+ *    CreateAccessKey returns, before anything else; the record is saved before any old key is
+ *    deleted or deactivated.
+ * 2. A CreateAccessKey with an unknown outcome is followed by a listing: a key that appeared without a
+ *    secret we hold is deleted as an orphan before any retry; we never create twice blindly.
+ * 3. The lease is renewed before every AWS change, so a rotation that lost its lock stops there.
+ */
+
+import { AwsCallError } from "../aws/errors.js";
+import type { IamKeyPort, NewKey } from "../aws/port.js";
+import { conflict, RekeyError } from "../errors.js";
+import { newUid } from "../vault/record.js";
+import type { Lease, VaultStore } from "../vault/store.js";
+import type { Checkpoint } from "./checkpoint.js";
+import { type RotationJournal, writeJournal } from "./journal.js";
+import type { RotationPlan } from "./plan.js";
+import { applyRotation } from "./record-update.js";
+import type { RotationLogger, StepReport } from "./types.js";
+import { verifyNewKey } from "./verify.js";
+
+export interface ExecReport {
+  steps: StepReport[];
+  deleted: string[];
+  deactivated: string[];
+  orphansDeleted: string[];
+  created: { accessKeyId: string; createDate: string } | undefined;
+  verified: { attempts: number; arn: string } | undefined;
+  warnings: string[];
+}
+
+export function newReport(): ExecReport {
+  return {
+    steps: [],
+    deleted: [],
+    deactivated: [],
+    orphansDeleted: [],
+    created: undefined,
+    verified: undefined,
+    warnings: [],
+  };
+}
+
+export interface ExecContext {
+  store: VaultStore;
+  port: IamKeyPort;
+  recordUid: string;
+  lease: Lease;
+  lockTtlMs: number;
+  actor: string;
+  logger: RotationLogger;
+  now: () => Date;
+  checkpoint: Checkpoint;
+  verify: { timeoutMs: number; intervalMs: number };
+  report: ExecReport;
+}
+
+export function renew(ctx: ExecContext): void {
+  ctx.lease.renew(ctx.lockTtlMs);
+}
+
+export interface RunMeta {
+  userName: string;
+  userId: string | undefined;
+  /** The user's keys the plan was made from. */
+  knownKeyIds: string[];
+  currentKeyId: string | undefined;
+}
+
+/** Start a planned rotation: intent → deletions before → create → journal the secret → continue. */
+export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: RunMeta): Promise<void> {
+  const j: RotationJournal = {
+    id: newUid(),
+    recordUid: ctx.recordUid,
+    phase: "intent",
+    strategy: plan.strategy,
+    userName: meta.userName,
+    userId: meta.userId,
+    actor: ctx.actor,
+    startedAt: ctx.now().toISOString(),
+    knownKeyIds: meta.knownKeyIds,
+    previousCurrentKeyId: meta.currentKeyId,
+    deleteBefore: plan.deleteBefore,
+    deleteAfter: plan.deleteAfter,
+    deactivateAfter: plan.deactivateAfter,
+    verify: plan.verify,
+    removed: [],
+    deactivated: [],
+    newKey: undefined,
+    savedAt: undefined,
+  };
+  writeJournal(ctx.store, j);
+  ctx.logger.debug(
+    { recordUid: ctx.recordUid, journalId: j.id, strategy: j.strategy },
+    "rotation intent journaled",
+  );
+  ctx.checkpoint("intent");
+
+  let created: NewKey;
+  const unknown = { mayHaveOrphan: false };
+  try {
+    for (const d of plan.deleteBefore) {
+      renew(ctx);
+      const r = await ctx.port.deleteKey(meta.userName, d.keyId);
+      j.removed.push(d.keyId);
+      writeJournal(ctx.store, j);
+      ctx.report.deleted.push(d.keyId);
+      ctx.report.steps.push({
+        step: "delete",
+        keyId: d.keyId,
+        reason: d.reason,
+        status: r === "deleted" ? "done" : "skipped",
+      });
+      ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deleted key before creating");
+      ctx.checkpoint("delete-before");
+    }
+    created = await createCarefully(ctx, j, unknown);
+  } catch (err) {
+    // Nothing changed in AWS: the intent can go. Otherwise (a key deleted, or a lost create whose
+    // orphan could not be cleaned up) keep it, so the next run repairs.
+    if (j.removed.length === 0 && !unknown.mayHaveOrphan) ctx.store.deleteJournal(j.id);
+    throw err;
+  }
+  ctx.checkpoint("create");
+
+  j.newKey = {
+    accessKeyId: created.accessKeyId,
+    secret: created.secret,
+    createDate: created.createDate.toISOString(),
+  };
+  j.phase = "created";
+  try {
+    writeJournal(ctx.store, j);
+  } catch (err) {
+    // The secret could not be made durable: the key is useless, remove it now rather than leave an orphan.
+    await ctx.port.deleteKey(meta.userName, created.accessKeyId).catch(() => undefined);
+    throw err;
+  }
+  ctx.report.created = { accessKeyId: created.accessKeyId, createDate: j.newKey.createDate };
+  ctx.report.steps.push({ step: "create", keyId: created.accessKeyId, status: "done" });
+  ctx.logger.info(
+    { recordUid: ctx.recordUid, keyId: created.accessKeyId },
+    "created new key (secret journaled)",
+  );
+  ctx.checkpoint("journal");
+  await continueRotation(ctx, j);
+}
+
+/**
+ * CreateAccessKey, at most twice. After an unknown outcome we list the keys and delete any key that
+ * is not one we knew (it was created by the lost call and its secret is gone) before trying again.
+ */
+async function createCarefully(
+  ctx: ExecContext,
+  j: RotationJournal,
+  unknown: { mayHaveOrphan: boolean },
+): Promise<NewKey> {
+  for (let attempt = 1; ; attempt++) {
+    renew(ctx);
+    try {
+      return await ctx.port.createKey(j.userName);
+    } catch (err) {
+      if (!(err instanceof AwsCallError) || !err.outcomeUnknown) throw err;
+      unknown.mayHaveOrphan = true;
+      ctx.logger.warn(
+        { recordUid: ctx.recordUid, attempt, awsCode: err.code },
+        "CreateAccessKey outcome unknown: listing keys",
+      );
+      const keys = await ctx.port.listKeys(j.userName);
+      const known = new Set(j.knownKeyIds);
+      for (const k of keys) {
+        if (known.has(k.accessKeyId)) continue;
+        renew(ctx);
+        await ctx.port.deleteKey(j.userName, k.accessKeyId);
+        ctx.report.orphansDeleted.push(k.accessKeyId);
+        ctx.report.steps.push({
+          step: "orphan-delete",
+          keyId: k.accessKeyId,
+          reason: "created by a CreateAccessKey whose answer was lost: its secret is known nowhere",
+          status: "done",
+        });
+        ctx.report.warnings.push(`deleted orphan key ${k.accessKeyId}: a CreateAccessKey answer was lost`);
+      }
+      unknown.mayHaveOrphan = false;
+      if (attempt >= 2) throw err;
+    }
+  }
+}
+
+/** From phase "created" or "saved" to the end: verify → save → delete/deactivate → drop the journal. */
+export async function continueRotation(ctx: ExecContext, j: RotationJournal): Promise<void> {
+  const newKey = j.newKey;
+  if (!newKey) throw new RekeyError("internal", `journal ${j.id} has no new key to continue with`);
+  if (j.phase === "created") {
+    if (j.verify) {
+      renew(ctx);
+      const v = await verifyNewKey(
+        ctx.port,
+        { accessKeyId: newKey.accessKeyId, secret: newKey.secret },
+        { userName: j.userName, ...ctx.verify, onTick: () => renew(ctx) },
+      );
+      if (v.ok) {
+        ctx.report.verified = { attempts: v.attempts, arn: v.arn };
+        ctx.report.steps.push({ step: "verify", keyId: newKey.accessKeyId, status: "done" });
+        ctx.checkpoint("verify");
+      } else if (j.strategy === "delete-then-create") {
+        // The old keys are gone already: the new key is all there is, so it must be saved anyway.
+        ctx.report.warnings.push(`the new key ${newKey.accessKeyId} could not be verified: ${v.reason}`);
+        ctx.report.steps.push({
+          step: "verify",
+          keyId: newKey.accessKeyId,
+          reason: v.reason,
+          status: "skipped",
+        });
+      } else {
+        // Nothing old was touched after the create: undo the create and leave everything as it was.
+        renew(ctx);
+        await ctx.port.deleteKey(j.userName, newKey.accessKeyId);
+        ctx.store.deleteJournal(j.id);
+        ctx.report.created = undefined;
+        const pre =
+          j.removed.length > 0
+            ? ` (before creating it, inactive key(s) ${j.removed.join(", ")} were deleted)`
+            : "";
+        throw new RekeyError(
+          "aws",
+          `the new key ${newKey.accessKeyId} of IAM user "${j.userName}" did not work: ${v.reason}; ` +
+            `rekey deleted it again and left the user's other keys and the vault as they were${pre}`,
+          { hint: "retry later, or give IAM more time with a longer verify timeout (--verify-timeout)" },
+        );
+      }
+    }
+    saveRecord(ctx, j);
+    ctx.report.steps.push({ step: "save", keyId: newKey.accessKeyId, status: "done" });
+    ctx.logger.info({ recordUid: ctx.recordUid, keyId: newKey.accessKeyId }, "record saved with the new key");
+    ctx.checkpoint("save");
+  }
+  await finishAfterSave(ctx, j);
+}
+
+/** The record save and the journal's move to "saved", in one store transaction. */
+function saveRecord(ctx: ExecContext, j: RotationJournal): void {
+  const newKey = j.newKey!;
+  for (let attempt = 1; ; attempt++) {
+    const current = ctx.store.getRecord(ctx.recordUid);
+    if (!current) {
+      throw conflict(
+        `record ${ctx.recordUid} was deleted during the rotation; the new key ${newKey.accessKeyId} is kept in the rotation journal`,
+        "restore the record from its history, then run: rekey repair",
+      );
+    }
+    const savedAt = ctx.now();
+    const updated = applyRotation(current.record, {
+      accessKeyId: newKey.accessKeyId,
+      secret: newKey.secret,
+      createDate: new Date(newKey.createDate),
+      removedKeyIds: [...j.deleteBefore, ...j.deleteAfter].map((d) => d.keyId),
+      deactivatedKeyIds: j.deactivateAfter.map((d) => d.keyId),
+      deactivatedAt: savedAt,
+      userId: j.userId,
+    });
+    try {
+      ctx.store.transaction(() => {
+        ctx.store.saveRecord(ctx.recordUid, updated, {
+          expectedRevision: current.revision,
+          actor: ctx.actor,
+        });
+        writeJournal(ctx.store, { ...j, phase: "saved", savedAt: savedAt.toISOString() });
+      });
+      j.phase = "saved";
+      j.savedAt = savedAt.toISOString();
+      return;
+    } catch (err) {
+      // Someone edited the record meanwhile: apply the rotation to their version (the secret is journaled).
+      if (err instanceof RekeyError && err.kind === "conflict" && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<void> {
+  try {
+    for (const d of j.deleteAfter) {
+      if (j.removed.includes(d.keyId)) continue;
+      renew(ctx);
+      const r = await ctx.port.deleteKey(j.userName, d.keyId);
+      j.removed.push(d.keyId);
+      writeJournal(ctx.store, j);
+      ctx.report.deleted.push(d.keyId);
+      ctx.report.steps.push({
+        step: "delete",
+        keyId: d.keyId,
+        reason: d.reason,
+        status: r === "deleted" ? "done" : "skipped",
+      });
+      ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deleted old key");
+      ctx.checkpoint("delete-after");
+    }
+    for (const d of j.deactivateAfter) {
+      if (j.deactivated.includes(d.keyId)) continue;
+      renew(ctx);
+      const r = await ctx.port.updateKey(j.userName, d.keyId, "Inactive");
+      j.deactivated.push(d.keyId);
+      writeJournal(ctx.store, j);
+      ctx.report.deactivated.push(d.keyId);
+      ctx.report.steps.push({
+        step: "deactivate",
+        keyId: d.keyId,
+        reason: d.reason,
+        status: r === "updated" ? "done" : "skipped",
+      });
+      ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deactivated old key");
+      ctx.checkpoint("deactivate");
+    }
+  } catch (err) {
+    if (!(err instanceof RekeyError)) throw err;
+    throw new RekeyError(
+      err.kind,
+      `the new key ${j.newKey?.accessKeyId} is saved in the vault, but finishing the rotation failed: ${err.message}`,
+      {
+        hint: `${err.hint ? `${err.hint}; then ` : ""}run \`rekey repair\` (or rotate again) to finish it`,
+        details: { ...err.details, journalId: j.id },
+      },
+    );
+  }
+  ctx.store.transaction(() => {
+    ctx.store.deleteJournal(j.id);
+    ctx.store.appendAudit({
+      action: "rotation.complete",
+      recordUid: ctx.recordUid,
+      actor: ctx.actor,
+      details: {
+        userName: j.userName,
+        strategy: j.strategy,
+        created: j.newKey?.accessKeyId,
+        deleted: j.removed,
+        deactivated: j.deactivated,
+      },
+    });
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * The rotation engine's public API for the CLI and the gateway. Importing this file is cheap: the
+ * engine (and with it the AWS SDK) loads on the first call, so `rekey policy` and `rekey --help`
+ * never pay for the SDK.
+ */
+import type { VaultStore } from "../vault/store.js";
+import type { RepairOptions, RepairResult, RotateOptions, RotationResult } from "./types.js";
+
+export { CRASH_ENV, CRASH_STEPS, type CrashStep } from "./checkpoint.js";
+export { type IamPolicyDocument, type PolicyOptions, policyFor, policyJson } from "./policy.js";
+export { FIELD, isStrategy, parseDuration, parseStrategy, STRATEGIES, type Strategy } from "./settings.js";
+export type {
+  RepairOptions,
+  RepairRecordResult,
+  RepairResult,
+  RotateOptions,
+  RotationLogger,
+  RotationResult,
+  StepReport,
+} from "./types.js";
+
+/** Rotate the access key of the IAM user a pamUser record (UID or title) names. See engine.ts. */
+export async function rotateRecord(
+  store: VaultStore,
+  recordRef: string,
+  opts: RotateOptions = {},
+): Promise<RotationResult> {
+  const engine = await import("./engine.js");
+  return engine.rotateRecord(store, recordRef, opts);
+}
+
+/** Finish or undo interrupted rotations and expire graceful keys past their grace. See repair-records.ts. */
+export async function repairRecords(store: VaultStore, opts: RepairOptions = {}): Promise<RepairResult> {
+  const m = await import("./repair-records.js");
+  return m.repairRecords(store, opts);
+}

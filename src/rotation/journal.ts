@@ -1,0 +1,150 @@
+/**
+ * The rotation journal: a write-ahead record of one rotation, kept in the vault store (encrypted at
+ * rest) from before the first AWS change until the end. It is what makes a crash at any point
+ * recoverable:
+ *
+ * - phase "intent": written BEFORE any AWS change; lists the keys the user had (`knownKeyIds`) so a
+ *   key that appears later without a stored secret is recognisably an orphan.
+ * - phase "created": written right after CreateAccessKey returns, BEFORE anything else: it holds the
+ *   new secret, so the secret is durable before any old key is touched.
+ * - phase "saved": written in the same transaction as the record save; only the deletions and
+ *   deactivations remain.
+ *
+ * In memory the secret is a `Secret`; it is revealed only when the state is handed to the store.
+ */
+import * as z from "zod/mini";
+import { integrityError } from "../errors.js";
+import { Secret } from "../secret.js";
+import type { JournalEntry, VaultStore } from "../vault/store.js";
+import type { KeyAction } from "./plan.js";
+import { STRATEGIES, type Strategy } from "./settings.js";
+
+export const JOURNAL_KIND = "rotation";
+
+export type JournalPhase = "intent" | "created" | "saved";
+
+export interface RotationJournal {
+  id: string;
+  recordUid: string;
+  phase: JournalPhase;
+  strategy: Strategy;
+  userName: string;
+  userId: string | undefined;
+  actor: string;
+  startedAt: string;
+  /** The keys the user had when the intent was written. */
+  knownKeyIds: string[];
+  /** The vault's key when the rotation began. */
+  previousCurrentKeyId: string | undefined;
+  deleteBefore: KeyAction[];
+  deleteAfter: KeyAction[];
+  deactivateAfter: KeyAction[];
+  verify: boolean;
+  /** Done so far. */
+  removed: string[];
+  deactivated: string[];
+  newKey: { accessKeyId: string; secret: Secret; createDate: string } | undefined;
+  /** When the record was saved (graceful's deactivation time). */
+  savedAt: string | undefined;
+}
+
+const keyAction = z.object({ keyId: z.string(), reason: z.string() });
+
+const stateSchema = z.object({
+  v: z.literal(1),
+  phase: z.enum(["intent", "created", "saved"]),
+  strategy: z.enum(STRATEGIES),
+  userName: z.string().check(z.minLength(1)),
+  userId: z.optional(z.string()),
+  actor: z.string(),
+  startedAt: z.string(),
+  knownKeyIds: z.array(z.string()),
+  previousCurrentKeyId: z.optional(z.string()),
+  deleteBefore: z.array(keyAction),
+  deleteAfter: z.array(keyAction),
+  deactivateAfter: z.array(keyAction),
+  verify: z.boolean(),
+  removed: z.array(z.string()),
+  deactivated: z.array(z.string()),
+  newKey: z.optional(
+    z.object({ accessKeyId: z.string(), secret: z.string().check(z.minLength(1)), createDate: z.string() }),
+  ),
+  savedAt: z.optional(z.string()),
+});
+
+/** The state as the store keeps it (the secret revealed: the store encrypts it). */
+export function toState(j: RotationJournal): Record<string, unknown> {
+  return {
+    v: 1,
+    phase: j.phase,
+    strategy: j.strategy,
+    userName: j.userName,
+    ...(j.userId ? { userId: j.userId } : {}),
+    actor: j.actor,
+    startedAt: j.startedAt,
+    knownKeyIds: j.knownKeyIds,
+    ...(j.previousCurrentKeyId ? { previousCurrentKeyId: j.previousCurrentKeyId } : {}),
+    deleteBefore: j.deleteBefore,
+    deleteAfter: j.deleteAfter,
+    deactivateAfter: j.deactivateAfter,
+    verify: j.verify,
+    removed: j.removed,
+    deactivated: j.deactivated,
+    ...(j.newKey
+      ? {
+          newKey: {
+            accessKeyId: j.newKey.accessKeyId,
+            secret: j.newKey.secret.reveal(),
+            createDate: j.newKey.createDate,
+          },
+        }
+      : {}),
+    ...(j.savedAt ? { savedAt: j.savedAt } : {}),
+  };
+}
+
+export function fromEntry(entry: JournalEntry): RotationJournal {
+  const parsed = stateSchema.safeParse(entry.state);
+  if (!parsed.success) {
+    // Never echo the state: it may hold a secret.
+    throw integrityError(
+      `journal entry ${entry.id} of record ${entry.recordUid} is not a rotation rekey understands`,
+      "inspect it with rekey audit list; if the rotation is known to be over, remove the entry",
+    );
+  }
+  const s = parsed.data;
+  return {
+    id: entry.id,
+    recordUid: entry.recordUid,
+    phase: s.phase,
+    strategy: s.strategy,
+    userName: s.userName,
+    userId: s.userId,
+    actor: s.actor,
+    startedAt: s.startedAt,
+    knownKeyIds: s.knownKeyIds,
+    previousCurrentKeyId: s.previousCurrentKeyId,
+    deleteBefore: s.deleteBefore,
+    deleteAfter: s.deleteAfter,
+    deactivateAfter: s.deactivateAfter,
+    verify: s.verify,
+    removed: s.removed,
+    deactivated: s.deactivated,
+    newKey: s.newKey
+      ? {
+          accessKeyId: s.newKey.accessKeyId,
+          secret: new Secret(s.newKey.secret),
+          createDate: s.newKey.createDate,
+        }
+      : undefined,
+    savedAt: s.savedAt,
+  };
+}
+
+export function writeJournal(store: VaultStore, j: RotationJournal): void {
+  store.putJournal({ id: j.id, recordUid: j.recordUid, kind: JOURNAL_KIND, state: toState(j) });
+}
+
+export function pendingJournals(store: VaultStore, recordUid?: string): JournalEntry[] {
+  return store.listJournal({ kind: JOURNAL_KIND, ...(recordUid ? { recordUid } : {}) });
+}

@@ -1,0 +1,182 @@
+/**
+ * What every rotation and repair sets up the same way: options with their defaults, the record's
+ * settings and credential sources, region and endpoints, the record lock, the IAM UserId check.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { DEFAULT_REGION, partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../aws/endpoints.js";
+import type { IamKeyPort } from "../aws/port.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../aws/retry.js";
+import { conflict, usageError } from "../errors.js";
+import type { Lease, StoredRecord, VaultStore } from "../vault/store.js";
+import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
+import { type ExecContext, newReport } from "./executor.js";
+import { type RotationSettings, readKeyState, readSettings, type Strategy } from "./settings.js";
+import { gatherSources, type SourceSet } from "./sources.js";
+import { type RotateOptions, type RotationLogger, silentLogger } from "./types.js";
+import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
+
+export const DEFAULT_LOCK_TTL_MS = 120_000;
+
+export interface Normalized {
+  env: Record<string, string | undefined>;
+  logger: RotationLogger;
+  now: () => Date;
+  actor: string;
+  retry: RetryPolicy;
+  lockTtlMs: number;
+  verifyTimeoutMs: number;
+  verifyIntervalMs: number;
+  requestTimeoutMs: number | undefined;
+  force: boolean;
+  checkpoint: Checkpoint;
+  wrapPort: RotateOptions["wrapPort"];
+}
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isFinite(v) || v <= 0)
+    throw usageError(`${name} must be a positive number of milliseconds, not ${v}`);
+  return v;
+}
+
+export function normalize(opts: RotateOptions, defaultActor: string): Normalized {
+  const env = opts.env ?? process.env;
+  return {
+    env,
+    logger: opts.logger ?? silentLogger,
+    now: opts.now ?? (() => new Date()),
+    actor: opts.actor ?? defaultActor,
+    retry: { ...DEFAULT_RETRY, ...opts.retry },
+    lockTtlMs: positive("lockTtlMs", opts.lockTtlMs, DEFAULT_LOCK_TTL_MS),
+    verifyTimeoutMs: positive("verify timeout", opts.verifyTimeoutMs, DEFAULT_VERIFY_TIMEOUT_MS),
+    verifyIntervalMs: positive("verify interval", opts.verifyIntervalMs, DEFAULT_VERIFY_INTERVAL_MS),
+    requestTimeoutMs: opts.requestTimeoutMs,
+    force: opts.force ?? false,
+    checkpoint: makeCheckpoint(env, opts.onCheckpoint),
+    wrapPort: opts.wrapPort,
+  };
+}
+
+export interface Prepared {
+  settings: RotationSettings;
+  sources: SourceSet;
+  endpoints: ResolvedEndpoints;
+  warnings: string[];
+}
+
+/** Region: --region → record aws_region → PAM configuration regionNames → AWS_REGION → us-east-1. */
+export function pickRegion(
+  optRegion: string | undefined,
+  settings: RotationSettings,
+  sources: SourceSet,
+  env: Record<string, string | undefined>,
+): string {
+  return (
+    optRegion ||
+    settings.region ||
+    sources.pamConfig?.regions[0] ||
+    env.AWS_REGION ||
+    env.AWS_DEFAULT_REGION ||
+    DEFAULT_REGION
+  );
+}
+
+export function prepare(
+  store: VaultStore,
+  stored: StoredRecord,
+  opts: {
+    strategy?: Strategy | undefined;
+    credentials?: string | undefined;
+    region?: string | undefined;
+    endpointUrl?: string | undefined;
+  },
+  n: Normalized,
+): Prepared {
+  const settings = readSettings(stored.record, { strategy: opts.strategy, credentials: opts.credentials });
+  const sources = gatherSources(store, stored, settings, n.env);
+  const region = pickRegion(opts.region, settings, sources, n.env);
+  partitionOf(region); // a clear error for a bad --region before anything else
+  const endpoints = resolveEndpoints({ region, endpointUrl: opts.endpointUrl, env: n.env });
+  const warnings: string[] = [];
+  if (stored.record.type !== "pamUser") {
+    warnings.push(`record "${stored.record.title}" is a ${stored.record.type} record, not a pamUser`);
+  }
+  return { settings, sources, endpoints, warnings };
+}
+
+export function lockOwner(actor: string): string {
+  return `${actor}@${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+export function takeLock(store: VaultStore, stored: StoredRecord, n: Normalized): Lease {
+  const lease = store.tryLock(stored.uid, lockOwner(n.actor), n.lockTtlMs);
+  if (!lease) {
+    throw conflict(
+      `record "${stored.record.title}" (${stored.uid}) is being rotated by another process right now`,
+      `wait for it to finish; the lock of a process that died expires within ${Math.ceil(n.lockTtlMs / 1000)} s`,
+    );
+  }
+  return lease;
+}
+
+export function execContext(
+  store: VaultStore,
+  port: IamKeyPort,
+  stored: StoredRecord,
+  lease: Lease,
+  n: Normalized,
+): ExecContext {
+  return {
+    store,
+    port,
+    recordUid: stored.uid,
+    lease,
+    lockTtlMs: n.lockTtlMs,
+    actor: n.actor,
+    logger: n.logger,
+    now: n.now,
+    checkpoint: n.checkpoint,
+    verify: { timeoutMs: n.verifyTimeoutMs, intervalMs: n.verifyIntervalMs },
+    report: newReport(),
+  };
+}
+
+/**
+ * iam:GetUser and the UserId check. Returns the UserId (undefined when GetUser is denied: the seed's
+ * three-action policy must still work, so the check is skipped with a warning naming the permission).
+ */
+export async function checkUserIdentity(
+  port: IamKeyPort,
+  stored: StoredRecord,
+  userName: string,
+  n: Normalized,
+  warnings: string[],
+  account: string | undefined,
+): Promise<string | undefined> {
+  const user = await port.getUser(userName);
+  if (user === "denied") {
+    warnings.push(
+      `skipped the IAM UserId check: the admin credentials may not call iam:GetUser on "${userName}"; ` +
+        "grant iam:GetUser (see `rekey policy`) so rekey can detect a deleted and re-created user",
+    );
+    return undefined;
+  }
+  const recorded = readKeyState(stored.record).userId;
+  if (recorded && recorded !== user.userId) {
+    if (!n.force) {
+      throw conflict(
+        `IAM user "${userName}" now has UserId ${user.userId}, but record "${stored.record.title}" was rotated for UserId ${recorded}: the user was deleted and re-created`,
+        "make sure this is the user you mean, then run again with --force (the record's aws_user_id is updated)",
+      );
+    }
+    warnings.push(`--force: IAM user "${userName}" changed UserId from ${recorded} to ${user.userId}`);
+  }
+  const arnAccount = user.arn.split(":")[4];
+  if (account && arnAccount && account !== arnAccount) {
+    warnings.push(
+      `IAM user "${userName}" is in account ${arnAccount}, but the PAM configuration's awsId is ${account}`,
+    );
+  }
+  return user.userId;
+}

@@ -1,0 +1,176 @@
+/**
+ * A pamUser record's rotation settings and key state (pure). Settings are custom text fields so they
+ * travel in CSV like the seed's own fields:
+ *
+ * - `login`: the IAM user name (required).
+ * - `rotation_credentials`: comma-separated UIDs or titles of attached admin credential records.
+ * - `pam_configuration`: UID or title of a pamAwsConfiguration record.
+ * - `rotation_strategy`: create-then-delete (default) | delete-then-create | graceful.
+ * - `delete_all_keys_before_rotating`: the seed's flag; True/yes/1 (any case) = delete-then-create.
+ * - `old_key_grace`: how long graceful keeps a deactivated key, e.g. `7d`, `12h`, `1d12h`.
+ * - `aws_region`: region for STS and the partition (IAM itself is global).
+ *
+ * Key state written by rotations: the seed's `aws_access_key_id`, `aws_secret_access_key`,
+ * `CreateDate`, `Access_Key_ID_Removed_during_previous_rotation`, and rekey's `aws_user_id`,
+ * `aws_previous_access_key_id`, `aws_previous_key_deactivated_at` (graceful).
+ */
+import { RekeyError, usageError } from "../errors.js";
+import { getFieldValue, type KeeperRecord, parseBool } from "../vault/record.js";
+
+export const STRATEGIES = ["create-then-delete", "delete-then-create", "graceful"] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const FIELD = {
+  login: "login",
+  password: "password",
+  credentials: "rotation_credentials",
+  pamConfiguration: "pam_configuration",
+  strategy: "rotation_strategy",
+  deleteAll: "delete_all_keys_before_rotating",
+  grace: "old_key_grace",
+  region: "aws_region",
+  keyId: "aws_access_key_id",
+  secret: "aws_secret_access_key",
+  createDate: "CreateDate",
+  removed: "Access_Key_ID_Removed_during_previous_rotation",
+  userId: "aws_user_id",
+  previousKeyIds: "aws_previous_access_key_id",
+  previousDeactivatedAt: "aws_previous_key_deactivated_at",
+} as const;
+
+export function isStrategy(s: string): s is Strategy {
+  return (STRATEGIES as readonly string[]).includes(s);
+}
+
+export function parseStrategy(value: string, where: string): Strategy {
+  const v = value.trim().toLowerCase();
+  if (isStrategy(v)) return v;
+  throw usageError(`${where}: unknown rotation strategy "${value}"`, `use one of: ${STRATEGIES.join(", ")}`);
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "7d", "12h", "1d12h", "90m", "0" → milliseconds. */
+export function parseDuration(value: string, where: string): number {
+  const v = value.trim().toLowerCase();
+  if (v === "0") return 0;
+  if (!/^(\d+[smhdw])+$/.test(v)) {
+    throw usageError(
+      `${where}: "${value}" is not a duration`,
+      "write a number and a unit (s, m, h, d, w), e.g. 7d, 12h or 1d12h",
+    );
+  }
+  let ms = 0;
+  for (const m of v.matchAll(/(\d+)([smhdw])/g)) ms += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0);
+  return ms;
+}
+
+export function splitList(value: string | undefined): string[] {
+  if (!value) return [];
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export interface SettingsOverrides {
+  /** --strategy: wins over the record's fields. */
+  strategy?: Strategy | undefined;
+  /** --credentials RECORD: replaces rotation_credentials (and only it is tried). */
+  credentials?: string | undefined;
+}
+
+export interface RotationSettings {
+  userName: string;
+  strategy: Strategy;
+  /** Where the strategy came from: "--strategy", "rotation_strategy", "delete_all_keys_before_rotating", "default". */
+  strategySource: string;
+  credentialRefs: string[];
+  /** True when the credential refs came from --credentials: then only they are tried. */
+  credentialsOverridden: boolean;
+  pamConfigurationRef: string | undefined;
+  graceMs: number | undefined;
+  region: string | undefined;
+}
+
+/** The key facts a previous rotation left on the record. */
+export interface RecordKeyState {
+  currentKeyId: string | undefined;
+  userId: string | undefined;
+  previousKeyIds: string[];
+  previousDeactivatedAt: Date | undefined;
+}
+
+/** Read and validate a record's settings; every error names the record and the field. */
+export function readSettings(record: KeeperRecord, overrides: SettingsOverrides = {}): RotationSettings {
+  const name = `record "${record.title}"`;
+  const userName = (getFieldValue(record, FIELD.login) ?? "").trim();
+  if (!userName) {
+    throw new RekeyError("usage", `${name} has no login: rekey needs the IAM user name there`, {
+      hint: `set it: rekey record edit "${record.title}" --set login=IAM_USER_NAME`,
+    });
+  }
+  if (!/^[\w+=,.@-]{1,64}$/.test(userName)) {
+    throw usageError(
+      `${name}: login "${userName}" is not a valid IAM user name`,
+      "IAM user names are 1-64 characters from letters, digits and + = , . @ _ -",
+    );
+  }
+
+  const strategyField = (getFieldValue(record, FIELD.strategy) ?? "").trim();
+  const deleteAll = parseBool(getFieldValue(record, FIELD.deleteAll));
+  let strategy: Strategy = "create-then-delete";
+  let strategySource = "default";
+  if (overrides.strategy) {
+    strategy = overrides.strategy;
+    strategySource = "--strategy";
+  } else if (strategyField) {
+    strategy = parseStrategy(strategyField, `${name}, field ${FIELD.strategy}`);
+    strategySource = FIELD.strategy;
+    if (deleteAll && strategy !== "delete-then-create") {
+      throw usageError(
+        `${name} says both ${FIELD.strategy}=${strategy} and ${FIELD.deleteAll}=True, which contradict each other`,
+        `remove one: ${FIELD.deleteAll}=True means ${FIELD.strategy}=delete-then-create`,
+      );
+    }
+  } else if (deleteAll) {
+    strategy = "delete-then-create";
+    strategySource = FIELD.deleteAll;
+  }
+
+  const graceText = (getFieldValue(record, FIELD.grace) ?? "").trim();
+  const graceMs = graceText ? parseDuration(graceText, `${name}, field ${FIELD.grace}`) : undefined;
+
+  const region = (getFieldValue(record, FIELD.region) ?? "").trim() || undefined;
+  if (region && !/^[a-z]{2,}(-[a-z]+)+-\d+$/.test(region)) {
+    throw usageError(
+      `${name}, field ${FIELD.region}: "${region}" is not an AWS region name`,
+      "use a region such as us-east-1, eu-west-1, us-gov-west-1 or cn-north-1",
+    );
+  }
+
+  const overridden = overrides.credentials !== undefined && overrides.credentials.trim() !== "";
+  return {
+    userName,
+    strategy,
+    strategySource,
+    credentialRefs: overridden
+      ? splitList(overrides.credentials)
+      : splitList(getFieldValue(record, FIELD.credentials)),
+    credentialsOverridden: overridden,
+    pamConfigurationRef: (getFieldValue(record, FIELD.pamConfiguration) ?? "").trim() || undefined,
+    graceMs,
+    region,
+  };
+}
+
+export function readKeyState(record: KeeperRecord): RecordKeyState {
+  const at = (getFieldValue(record, FIELD.previousDeactivatedAt) ?? "").trim();
+  const date = at ? new Date(at) : undefined;
+  return {
+    currentKeyId: (getFieldValue(record, FIELD.keyId) ?? "").trim() || undefined,
+    userId: (getFieldValue(record, FIELD.userId) ?? "").trim() || undefined,
+    previousKeyIds: splitList(getFieldValue(record, FIELD.previousKeyIds)),
+    previousDeactivatedAt: date && !Number.isNaN(date.getTime()) ? date : undefined,
+  };
+}

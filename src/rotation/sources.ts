@@ -1,0 +1,224 @@
+/**
+ * Where admin credentials may come from, in the seed's order (first usable wins):
+ *
+ * 1. Attached credential records (`rotation_credentials`, or `--credentials`, which replaces them and
+ *    is then the only source tried). Shapes, checked in this order on each record:
+ *    `role_arn` + `aws_access_key_id`/`aws_secret_access_key` (+ optional `external_id`,
+ *    `role_session_name`) → sts:AssumeRole signed with that key; `aws_access_key_id`/
+ *    `aws_secret_access_key`; `accessKeyId`/`accessSecretKey`.
+ * 2. The PAM configuration (`pam_configuration`, else the vault's only pamAwsConfiguration):
+ *    `accessKeyId`/`accessSecretKey`; it also gives `regionNames` and `awsId`.
+ * 3. The AWS SDK's default provider chain.
+ *
+ * This file only reads records (no AWS): it returns candidates, each usable or with the reason it is
+ * not, so that a final error can list every source tried.
+ */
+import type { AdminCredentialSpec } from "../aws/credentials.js";
+import { conflict, notFound } from "../errors.js";
+import { Secret } from "../secret.js";
+import { getFieldValue, type KeeperRecord } from "../vault/record.js";
+import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { RotationSettings } from "./settings.js";
+
+export type SourceKind = "attached" | "pam-configuration" | "default-chain";
+
+export interface CredentialCandidate {
+  kind: SourceKind;
+  /** e.g. `attached record "admin key" (UID ...)`. */
+  label: string;
+  recordUid?: string | undefined;
+  /** Absent when the source cannot be used; `problem` says why. */
+  spec?: AdminCredentialSpec | undefined;
+  problem?: string | undefined;
+}
+
+export interface PamConfigInfo {
+  uid: string;
+  title: string;
+  regions: string[];
+  account: string | undefined;
+}
+
+export interface SourceSet {
+  candidates: CredentialCandidate[];
+  pamConfig: PamConfigInfo | undefined;
+}
+
+/** A record by UID, else by unique title. */
+export function findRecord(store: VaultStore, ref: string): StoredRecord {
+  const byUid = store.getRecord(ref);
+  if (byUid) return byUid;
+  const matches = store.findByTitle(ref);
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) {
+    throw notFound(
+      `no record with UID or title "${ref}" in ${store.description}`,
+      "list them with: rekey record list",
+    );
+  }
+  throw conflict(
+    `the title "${ref}" is ambiguous: ${matches.length} records have it (${matches.map((m) => m.uid).join(", ")})`,
+    "address the record by its UID",
+  );
+}
+
+const value = (r: KeeperRecord, name: string) => (getFieldValue(r, name) ?? "").trim();
+
+/** The credential shape of one attached record (the seed's three shapes, in its order). */
+export function attachedSpec(r: KeeperRecord): { spec?: AdminCredentialSpec; problem?: string } {
+  const roleArn = value(r, "role_arn");
+  const keyId = value(r, "aws_access_key_id");
+  const secret = value(r, "aws_secret_access_key");
+  if (roleArn) {
+    if (!keyId || !secret) {
+      return {
+        problem:
+          "has role_arn but no aws_access_key_id/aws_secret_access_key to sign sts:AssumeRole with " +
+          "(rekey does not fall back to ambient credentials for AssumeRole)",
+      };
+    }
+    if (!/^arn:aws(-us-gov|-cn)?:iam::\d{12}:role\/.+$/.test(roleArn)) {
+      return {
+        problem: `role_arn "${roleArn}" is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`,
+      };
+    }
+    return {
+      spec: {
+        kind: "assume-role",
+        roleArn,
+        externalId: value(r, "external_id") || undefined,
+        sessionName: value(r, "role_session_name") || undefined,
+        accessKeyId: keyId,
+        secret: new Secret(secret),
+      },
+    };
+  }
+  if (keyId || secret) {
+    if (!keyId || !secret) return { problem: "has only one of aws_access_key_id / aws_secret_access_key" };
+    return { spec: { kind: "static", accessKeyId: keyId, secret: new Secret(secret) } };
+  }
+  const cfgKey = value(r, "accessKeyId");
+  const cfgSecret = value(r, "accessSecretKey");
+  if (cfgKey || cfgSecret) {
+    if (!cfgKey || !cfgSecret) return { problem: "has only one of accessKeyId / accessSecretKey" };
+    return { spec: { kind: "static", accessKeyId: cfgKey, secret: new Secret(cfgSecret) } };
+  }
+  return {
+    problem: "has none of role_arn + aws_access_key_id/aws_secret_access_key, or accessKeyId/accessSecretKey",
+  };
+}
+
+function label(kind: string, s: StoredRecord): string {
+  return `${kind} "${s.record.title}" (UID ${s.uid})`;
+}
+
+export function gatherSources(
+  store: VaultStore,
+  target: StoredRecord,
+  settings: RotationSettings,
+  env: Record<string, string | undefined>,
+): SourceSet {
+  const candidates: CredentialCandidate[] = [];
+
+  // 1. Attached records.
+  for (const ref of settings.credentialRefs) {
+    let stored: StoredRecord;
+    try {
+      stored = findRecord(store, ref);
+    } catch (err) {
+      candidates.push({
+        kind: "attached",
+        label: `attached record "${ref}"`,
+        problem: err instanceof Error ? err.message : String(err),
+      });
+      continue;
+    }
+    if (stored.uid === target.uid) {
+      candidates.push({
+        kind: "attached",
+        label: label("attached record", stored),
+        recordUid: stored.uid,
+        problem: "is the record being rotated: a user's own key cannot be its admin credential here",
+      });
+      continue;
+    }
+    const { spec, problem } = attachedSpec(stored.record);
+    candidates.push({
+      kind: "attached",
+      label: label("attached record", stored),
+      recordUid: stored.uid,
+      spec,
+      problem,
+    });
+  }
+  if (settings.credentialRefs.length === 0) {
+    candidates.push({
+      kind: "attached",
+      label: "attached records",
+      problem: "none (the record has no rotation_credentials)",
+    });
+  }
+
+  // 2. The PAM configuration: its region and account are used even when it holds no key.
+  let pamConfig: PamConfigInfo | undefined;
+  let cfg: StoredRecord | undefined;
+  let cfgProblem: string | undefined;
+  if (settings.pamConfigurationRef) {
+    try {
+      cfg = findRecord(store, settings.pamConfigurationRef);
+    } catch (err) {
+      cfgProblem = `pam_configuration "${settings.pamConfigurationRef}": ${err instanceof Error ? err.message : String(err)}`;
+    }
+  } else {
+    const all = store.listRecords({ type: "pamAwsConfiguration" });
+    if (all.length === 1) cfg = all[0];
+    else if (all.length === 0)
+      cfgProblem = "none (no pam_configuration field and no pamAwsConfiguration record in the vault)";
+    else {
+      cfgProblem = `${all.length} pamAwsConfiguration records and no pam_configuration field saying which one to use`;
+    }
+  }
+  if (cfg) {
+    const r = cfg.record;
+    pamConfig = {
+      uid: cfg.uid,
+      title: r.title,
+      regions: value(r, "regionNames")
+        .split(/[\s,]+/)
+        .filter((x) => x.length > 0),
+      account: value(r, "awsId") || undefined,
+    };
+    const keyId = value(r, "accessKeyId");
+    const secret = value(r, "accessSecretKey");
+    if (keyId && secret && !settings.credentialsOverridden) {
+      candidates.push({
+        kind: "pam-configuration",
+        label: label("PAM configuration", cfg),
+        recordUid: cfg.uid,
+        spec: { kind: "static", accessKeyId: keyId, secret: new Secret(secret) },
+      });
+    } else if (!settings.credentialsOverridden) {
+      candidates.push({
+        kind: "pam-configuration",
+        label: label("PAM configuration", cfg),
+        recordUid: cfg.uid,
+        problem:
+          keyId || secret
+            ? "has only one of accessKeyId / accessSecretKey"
+            : "holds no access key (accessKeyId/accessSecretKey are empty)",
+      });
+    }
+  } else if (!settings.credentialsOverridden) {
+    candidates.push({ kind: "pam-configuration", label: "PAM configuration", problem: cfgProblem });
+  }
+
+  // 3. The default chain (env vars, profiles/SSO, ECS, EC2 instance role).
+  if (!settings.credentialsOverridden) {
+    candidates.push({
+      kind: "default-chain",
+      label: "the AWS default credential chain",
+      spec: { kind: "default-chain", env },
+    });
+  }
+  return { candidates, pamConfig };
+}

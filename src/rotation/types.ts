@@ -1,0 +1,134 @@
+/**
+ * The rotation engine's public types: what the CLI (and later the gateway) passes in and gets back.
+ * Nothing here ever holds a secret.
+ */
+import type { Partition } from "../aws/endpoints.js";
+import type { IamKeyPort } from "../aws/port.js";
+import type { RetryPolicy } from "../aws/retry.js";
+import type { CrashStep } from "./checkpoint.js";
+import type { Strategy } from "./settings.js";
+import type { SourceKind } from "./sources.js";
+
+/** The subset of a pino logger the engine uses (a pino `Logger` fits). Never given a secret. */
+export interface RotationLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: RotationLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+export interface RotateOptions {
+  /** `--strategy`: overrides the record's rotation_strategy / delete_all_keys_before_rotating. */
+  strategy?: Strategy | undefined;
+  /** `--credentials RECORD`: UID or title (comma-separated list allowed) of the admin credential record(s); only these are tried. */
+  credentials?: string | undefined;
+  /** `--region`: wins over the record's aws_region and the PAM configuration's regionNames. */
+  region?: string | undefined;
+  /** `--endpoint-url`: IAM and STS endpoint (the sandbox); wins over AWS_ENDPOINT_URL_IAM/_STS/AWS_ENDPOINT_URL. */
+  endpointUrl?: string | undefined;
+  /** Prove the new key works before touching old keys. Default: true for graceful, false otherwise. */
+  verify?: boolean | undefined;
+  /** Give up verifying after this long (default 60 000 ms). */
+  verifyTimeoutMs?: number | undefined;
+  /** Poll interval while verifying (default 1 500 ms; AWS advice: 1-2 s). */
+  verifyIntervalMs?: number | undefined;
+  /** Rotate although the IAM UserId changed; let graceful delete keys rekey does not know. */
+  force?: boolean | undefined;
+  /** Compute the plan (credential source, keys to create/delete/deactivate) and change nothing. */
+  dryRun?: boolean | undefined;
+  /** Who is rotating, for history and audit (default "rekey rotate"). */
+  actor?: string | undefined;
+  logger?: RotationLogger | undefined;
+  /** Environment for the default credential chain, AWS_REGION and endpoint variables (default process.env). */
+  env?: Record<string, string | undefined> | undefined;
+  now?: (() => Date) | undefined;
+  /** Retry policy for AWS calls (Throttling, 5xx, network). */
+  retry?: Partial<RetryPolicy> | undefined;
+  /** Per-request timeout (default 15 000 ms). */
+  requestTimeoutMs?: number | undefined;
+  /** The record lock's time to live; renewed at every step (default 120 000 ms). */
+  lockTtlMs?: number | undefined;
+  /** Test hook: called at each step boundary; throwing there simulates a crash (see checkpoint.ts). */
+  onCheckpoint?: ((step: CrashStep) => void) | undefined;
+  /** Decorate the IAM key port (instrumentation; tests inject faults such as a lost CreateAccessKey answer). */
+  wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
+}
+
+export type StepName = "delete" | "create" | "verify" | "save" | "deactivate" | "orphan-delete";
+
+export interface StepReport {
+  step: StepName;
+  keyId?: string | undefined;
+  reason?: string | undefined;
+  status: "done" | "planned" | "skipped";
+}
+
+export interface RotationResult {
+  recordUid: string;
+  recordTitle: string;
+  userName: string;
+  /** The IAM UserId, when iam:GetUser is allowed. */
+  userId: string | undefined;
+  strategy: Strategy;
+  dryRun: boolean;
+  credentialSource: {
+    kind: SourceKind;
+    description: string;
+    keyId: string | undefined;
+    recordUid: string | undefined;
+  };
+  region: string;
+  partition: Partition;
+  iamEndpoint: string;
+  /** The new key (dry-run: absent). */
+  created: { accessKeyId: string; createDate: string } | undefined;
+  deleted: string[];
+  deactivated: string[];
+  /** Verification of the new key, when done. */
+  verified: { attempts: number; arn: string } | undefined;
+  /** Planned (dry-run) or done steps, in order. */
+  steps: StepReport[];
+  warnings: string[];
+  /** A pending rotation found and finished or rolled back first. */
+  resumed:
+    | {
+        journalId: string;
+        outcome: RepairOutcomeKind;
+        orphansDeleted: string[];
+      }
+    | undefined;
+}
+
+export type RepairOutcomeKind = "finished" | "rolled-back" | "restarted";
+
+export interface RepairOptions extends Omit<RotateOptions, "dryRun" | "strategy"> {
+  /** Only these records (UIDs or titles); default: every record with a pending rotation or an expired graceful key. */
+  records?: string[] | undefined;
+}
+
+export interface RepairRecordResult {
+  recordUid: string;
+  recordTitle: string | undefined;
+  /** What repair did: finished an interrupted rotation, rolled it back, rotated again, deleted expired keys, or nothing. */
+  outcome: RepairOutcomeKind | "grace-expired" | "nothing" | "failed";
+  orphansDeleted: string[];
+  deleted: string[];
+  deactivated: string[];
+  created: string | undefined;
+  warnings: string[];
+  /** When outcome is "failed": the error (message and fix; never secrets). */
+  error: { kind: string; message: string; hint: string | undefined } | undefined;
+}
+
+export interface RepairResult {
+  records: RepairRecordResult[];
+  /** False if any record failed. */
+  ok: boolean;
+}

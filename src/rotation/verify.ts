@@ -1,0 +1,78 @@
+/**
+ * Prove a new key works before any old key is deleted or deactivated. IAM is eventually consistent:
+ * a brand-new key is often refused with InvalidClientTokenId for a few seconds (reports: ~5 s mean,
+ * up to ~15 s) and AWS has no "propagated" call, so we poll sts:GetCallerIdentity with the new key
+ * every `intervalMs` up to `timeoutMs` instead of sleeping a fixed time.
+ */
+import { AwsCallError } from "../aws/errors.js";
+import type { IamKeyPort, KeyCredentials } from "../aws/port.js";
+
+export const DEFAULT_VERIFY_TIMEOUT_MS = 60_000;
+export const DEFAULT_VERIFY_INTERVAL_MS = 1_500;
+
+/** What a not-yet-propagated key gets. */
+const PROPAGATING = new Set(["InvalidClientTokenId", "InvalidAccessKeyId", "UnrecognizedClient"]);
+
+export interface VerifyOptions {
+  userName: string;
+  timeoutMs: number;
+  intervalMs: number;
+  /** Called between polls (the engine renews its lease). */
+  onTick?: (() => void) | undefined;
+  clock?: (() => number) | undefined;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+}
+
+export type VerifyOutcome =
+  | { ok: true; attempts: number; arn: string }
+  | { ok: false; attempts: number; reason: string };
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The user name in an IAM user ARN (`arn:aws:iam::1:user/path/name` → `name`). */
+export function userNameOfArn(arn: string): string | undefined {
+  const m = /^arn:[^:]+:iam::\d*:user\/(?:.*\/)?([^/]+)$/.exec(arn);
+  return m?.[1];
+}
+
+export async function verifyNewKey(
+  port: IamKeyPort,
+  creds: KeyCredentials,
+  opts: VerifyOptions,
+): Promise<VerifyOutcome> {
+  const clock = opts.clock ?? Date.now;
+  const sleep = opts.sleep ?? defaultSleep;
+  const deadline = clock() + opts.timeoutMs;
+  let attempts = 0;
+  let last = "";
+  for (;;) {
+    attempts++;
+    try {
+      const id = await port.whoAmI(creds);
+      const name = userNameOfArn(id.arn);
+      if (name !== opts.userName) {
+        return {
+          ok: false,
+          attempts,
+          reason: `the new key ${creds.accessKeyId} signs as ${id.arn}, not as IAM user "${opts.userName}"`,
+        };
+      }
+      return { ok: true, attempts, arn: id.arn };
+    } catch (err) {
+      if (!(err instanceof AwsCallError) || !PROPAGATING.has(err.code)) {
+        const message = err instanceof Error ? err.message : String(err);
+        return { ok: false, attempts, reason: `sts:GetCallerIdentity with the new key failed: ${message}` };
+      }
+      last = err.code;
+    }
+    if (clock() + opts.intervalMs > deadline) {
+      return {
+        ok: false,
+        attempts,
+        reason: `AWS still refused the new key ${creds.accessKeyId} (${last}) after ${attempts} attempts in ${Math.round(opts.timeoutMs / 1000)} s`,
+      };
+    }
+    opts.onTick?.();
+    await sleep(opts.intervalMs);
+  }
+}
