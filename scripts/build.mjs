@@ -14,6 +14,7 @@ await build({
   splitting: true,
   format: "esm",
   platform: "node",
+  mainFields: ["module", "main"],
   target: "node20",
   external: ["better-sqlite3"],
   banner: { js: banner },

@@ -3,6 +3,7 @@
  * loads its implementation only when run (lazy import), so `rekey` starts fast whatever it does.
  */
 import type { CommandContext } from "./context.js";
+import { ROTATE_SHARED_OPTIONS } from "./rotate-options.js";
 
 export interface OptionSpec {
   /** Commander flags, e.g. "--type <type>" or "--json". */
@@ -192,6 +193,57 @@ export const COMMANDS: CommandSpec[] = [
     summary: "check the audit log's hash chain (detects edited, inserted or deleted entries)",
     options: [json],
     load: () => import("./commands/audit-verify.js"),
+  },
+  {
+    path: ["rotate"],
+    args: ["<record>"],
+    summary: "rotate the access key of the IAM user a pamUser record names",
+    options: [
+      {
+        flags: "--strategy <strategy>",
+        description: "create-then-delete | delete-then-create | graceful (default: the record's setting)",
+      },
+      { flags: "--verify", description: "prove the new key works before old keys go (default for graceful)" },
+      { flags: "--no-verify", description: "skip verification (even for graceful)" },
+      {
+        flags: "--dry-run",
+        description: "print the plan (credential source, keys to create, delete, deactivate); change nothing",
+      },
+      ...ROTATE_SHARED_OPTIONS,
+      json,
+    ],
+    load: () => import("./commands/rotate.js"),
+  },
+  {
+    path: ["repair"],
+    args: ["[records...]"],
+    summary: "finish or undo interrupted rotations; delete graceful keys past their grace",
+    options: [...ROTATE_SHARED_OPTIONS, json],
+    load: () => import("./commands/repair.js"),
+  },
+  {
+    path: ["policy"],
+    summary: "print the least-privilege IAM policy rekey needs",
+    options: [
+      { flags: "--strategy <strategy>", description: "the strategy to allow", default: "create-then-delete" },
+      { flags: "--account <id>", description: "restrict to this 12-digit AWS account (default: any)" },
+      { flags: "--partition <partition>", description: "aws | aws-us-gov | aws-cn", default: "aws" },
+      {
+        flags: "--no-user-id-check",
+        description: "leave out iam:GetUser (the UserId check is then skipped)",
+      },
+    ],
+    load: () => import("./commands/policy.js"),
+  },
+  {
+    path: ["demo"],
+    summary: "the main job end to end: sandbox IAM + vault + two rotations (nothing leaves this machine)",
+    options: [
+      { flags: "--home <dir>", description: "REKEY_HOME to use (default: a fresh temporary directory)" },
+      { flags: "--strategy <strategy>", description: "rotation strategy", default: "create-then-delete" },
+      json,
+    ],
+    load: () => import("./commands/demo.js"),
   },
   {
     path: ["sandbox"],

@@ -35,3 +35,35 @@ export function freshHome(): { home: string; env: NodeJS.ProcessEnv } {
   if (r.code !== 0) throw new Error(`rekey init failed: ${r.stderr}`);
   return { home, env: { REKEY_HOME: home, REKEY_KEY_FILE: keyFile } };
 }
+
+export interface AsyncCliResult extends CliResult {
+  signal: NodeJS.Signals | null;
+}
+
+/** Like `rekey`, without blocking the event loop (needed when the test process serves the sandbox). */
+export async function rekeyAsync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<AsyncCliResult> {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "silent", ...opts.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  child.stdin.end(opts.input ?? "");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const [code, signal] = (await new Promise((res) => child.on("close", (c, s) => res([c, s])))) as [
+    number | null,
+    NodeJS.Signals | null,
+  ];
+  clearTimeout(timer);
+  return { code: code ?? -1, signal, stdout, stderr };
+}

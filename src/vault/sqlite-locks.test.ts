@@ -71,3 +71,23 @@ test("leases: re-entrant for the same owner, renew extends, a lost lease fails t
     (err: unknown) => err instanceof RekeyError && err.kind === "usage",
   );
 });
+
+test("a lease whose holder on this host is dead (SIGKILL) is taken over at once", async (t) => {
+  const v = await tempVault();
+  t.after(() => v.cleanup());
+  const uid = "DeadHolderRecordUid000";
+  const { spawnSync } = await import("node:child_process");
+  const { hostname } = await import("node:os");
+  const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
+  const deadOwner = `rekey@${hostname()}:${dead}:0123456789ab`;
+  assert.ok(v.store.tryLock(uid, deadOwner, 60_000), "the soon-dead holder takes it");
+  const me = newLockOwner("test");
+  const lease = v.store.tryLock(uid, me, 1000);
+  assert.ok(lease, "a dead holder's unexpired lease does not block");
+  // A live holder of this host (this very process) still blocks.
+  assert.equal(v.store.tryLock(uid, newLockOwner("other"), 1000), null);
+  lease.release();
+  // A holder on another host is trusted until its lease expires.
+  assert.ok(v.store.tryLock(uid, "rekey@elsewhere.example:1:0123456789ab", 60_000));
+  assert.equal(v.store.tryLock(uid, me, 1000), null);
+});

@@ -25,6 +25,25 @@ export function newLockOwner(label = "rekey"): string {
   return `${label}@${hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
 }
 
+/**
+ * False only when the holder is provably dead: a process of this host (owner `label@host:pid:…`) whose pid
+ * no longer exists. A rotation killed with SIGKILL then does not block the next run until its lease expires;
+ * holders on other hosts (or unparsable owners) are trusted until expiry.
+ */
+export function holderMayBeAlive(owner: string): boolean {
+  const m = /@([^:]+):(\d+):[0-9a-f]+$/.exec(owner);
+  if (!m || m[1] !== hostname()) return true;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
 function checkTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw usageError(
@@ -44,7 +63,8 @@ export function tryLock(db: LockDb, recordUid: string, owner: string, ttlMs: num
       "SELECT owner, expires_at FROM locks WHERE record_uid = ?",
       recordUid,
     );
-    if (held && held.owner !== owner && held.expires_at > now) return undefined;
+    if (held && held.owner !== owner && held.expires_at > now && holderMayBeAlive(held.owner))
+      return undefined;
     const until = now + ttlMs;
     db.run(
       "INSERT INTO locks (record_uid, owner, expires_at) VALUES (?, ?, ?) " +
