@@ -51,5 +51,77 @@ bench("node -e 0 (floor)", node);
 bench("rekey --version", () => rekey(["--version"], env).ms);
 bench("rekey record get (key file unlock)", () => rekey(["record", "get", "alice", "login"], env).ms);
 
-const extra = await import("./bench-extra.mjs").catch(() => null);
-if (extra) await extra.run({ bench, rekey, home, env, RUNS });
+// `rekey rotate`, cold, once per process, against a sandbox in its own process (as a gateway would run it).
+const { spawn } = await import("node:child_process");
+const root = {
+  accessKeyId: "AKIABENCHROOT0000001",
+  secretAccessKey: "benchRootSecret0000000000000000000000001",
+};
+const sandboxProc = spawn(process.execPath, [BIN, "sandbox", "--port", "0"], {
+  env: {
+    PATH: process.env.PATH,
+    REKEY_SANDBOX_ROOT_KEY_ID: root.accessKeyId,
+    REKEY_SANDBOX_ROOT_SECRET: root.secretAccessKey,
+  },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+try {
+  const endpoint = await new Promise((resolve, reject) => {
+    let out = "";
+    sandboxProc.stdout.setEncoding("utf8").on("data", (d) => {
+      out += d;
+      const m = /on (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    sandboxProc.on("exit", () => reject(new Error(`sandbox exited: ${out}`)));
+  });
+  const { IAMClient, CreateUserCommand, CreateAccessKeyCommand } = await import("@aws-sdk/client-iam");
+  const iam = new IAMClient({ endpoint, region: "us-east-1", credentials: root });
+  await iam.send(new CreateUserCommand({ UserName: "bench-user" }));
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "bench-user" }))).AccessKey;
+  rekey(
+    [
+      "record",
+      "add",
+      "--type",
+      "login",
+      "--title",
+      "admin",
+      "--set",
+      `aws_access_key_id=${root.accessKeyId}`,
+      "--secret",
+      "aws_secret_access_key",
+    ],
+    env,
+    `${root.secretAccessKey}\n`,
+  );
+  rekey(
+    [
+      "record",
+      "add",
+      "--title",
+      "bench-user",
+      "--set",
+      "login=bench-user",
+      "--set",
+      `aws_access_key_id=${key.AccessKeyId}`,
+      "--set",
+      "rotation_credentials=admin",
+      "--secret",
+      "aws_secret_access_key",
+    ],
+    env,
+    `${key.SecretAccessKey}\n`,
+  );
+  const rotateEnv = { ...env, AWS_EC2_METADATA_DISABLED: "true" };
+  bench(
+    "rekey rotate (create-then-delete)",
+    () => rekey(["rotate", "bench-user", "--endpoint-url", endpoint], rotateEnv).ms,
+  );
+  bench(
+    "rekey rotate --verify",
+    () => rekey(["rotate", "bench-user", "--verify", "--endpoint-url", endpoint], rotateEnv).ms,
+  );
+} finally {
+  sandboxProc.kill("SIGTERM");
+}

@@ -1,6 +1,10 @@
 // Bundles the CLI into dist/cli/ (ESM, code-split so each command loads only what it needs).
 // better-sqlite3 stays external: it is a native addon.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Stale chunks from an earlier build would only waste disk: start clean.
+rmSync("dist/cli", { recursive: true, force: true });
 
 const banner = [
   'import { createRequire as __rekeyCreateRequire } from "node:module";',
