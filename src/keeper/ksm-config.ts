@@ -1,0 +1,181 @@
+/**
+ * The Keeper Secrets Manager config file: where it is, how it is read, what it must hold (keeper-protocol.md §5).
+ *
+ * The Gateway's own file (default /etc/keeper-gateway/gateway-config.json) is the one the seed's script uses.
+ * It is secret material (the app's client private key and app key): nothing here ever echoes its content, and
+ * a *bound* config is read into memory and never written back (the Gateway owns that file). Only an unbound
+ * config (a one-time token's `clientKey`, no `appKey` yet) is opened through the SDK's file storage, because
+ * the first request binds it and the binding must persist (the SDK writes the file with mode 0600).
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { inMemoryStorage, type KeyValueStorage } from "@keeper-security/secrets-manager-core";
+import { z } from "zod";
+import { RekeyError, usageError } from "../errors.js";
+
+export const DEFAULT_KSM_CONFIG = "/etc/keeper-gateway/gateway-config.json";
+
+/** The config keys the SDK reads (17.5.0). Binary values are base64 (standard or URL-safe). */
+export interface KsmConfigJson {
+  /** Keeper region host, e.g. keepersecurity.com (may carry a port: `127.0.0.1:8443` for the fake). */
+  hostname: string;
+  clientId: string;
+  /** PKCS#8 DER of the client's P-256 key. */
+  privateKey: string;
+  /** Present once bound. */
+  appKey?: string;
+  appOwnerPublicKey?: string;
+  /** Present only until the first request binds the client. */
+  clientKey?: string;
+  /** Which server key encrypts the transmission key (default 7). */
+  serverPublicKeyId?: string;
+  /** Since 17.5.0: the server key itself, for a server whose key the SDK does not bundle. */
+  serverPublicKey?: string;
+  [extra: string]: unknown;
+}
+
+const b64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, "is not base64");
+
+const configSchema = z
+  .object({
+    hostname: z.string().min(1),
+    clientId: z.string().min(1),
+    privateKey: b64,
+    appKey: b64.optional(),
+    appOwnerPublicKey: b64.optional(),
+    clientKey: b64.optional(),
+    serverPublicKeyId: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional(),
+    serverPublicKey: b64.optional(),
+  })
+  .passthrough()
+  .refine((c) => c.appKey !== undefined || c.clientKey !== undefined, {
+    message: "has neither appKey (a bound client) nor clientKey (a one-time token to bind)",
+  });
+
+/**
+ * Which config file to use: `--ksm-config PATH`, else KSM_CONFIG_FILE, else the Gateway's default.
+ *
+ * @example
+ * resolveKsmConfigPath({ flag: opts.ksmConfig, env: process.env }) // "/etc/keeper-gateway/gateway-config.json"
+ */
+export function resolveKsmConfigPath(
+  opts: { flag?: string | undefined; env?: NodeJS.ProcessEnv } = {},
+): string {
+  const env = opts.env ?? process.env;
+  const chosen = opts.flag || env.KSM_CONFIG_FILE || DEFAULT_KSM_CONFIG;
+  return resolve(chosen === "~" || chosen.startsWith("~/") ? homedir() + chosen.slice(1) : chosen);
+}
+
+/**
+ * `REKEY_VAULT=keeper:PATH` (or `keeper:` alone for the default config) → the config path; undefined for any
+ * other scheme. The spec is never echoed in errors.
+ */
+export function keeperVaultConfigPath(
+  spec: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const m = /^keeper:(.*)$/i.exec(spec.trim());
+  if (!m) return undefined;
+  const path = (m[1] ?? "").replace(/^\/\/(?=\/)/, "");
+  return resolveKsmConfigPath({ flag: path || undefined, env });
+}
+
+/**
+ * Parse a config's text: JSON, or base64 of JSON (the form `ksm init` and the vault UI hand out).
+ * Errors name the file and the problem, never a value.
+ */
+export function parseKsmConfig(text: string, where: string): KsmConfigJson {
+  let json: unknown;
+  const trimmed = text.trim();
+  try {
+    json = JSON.parse(trimmed.startsWith("{") ? trimmed : Buffer.from(trimmed, "base64").toString("utf8"));
+  } catch {
+    throw usageError(
+      `the KSM config ${where} is neither JSON nor base64 of JSON`,
+      "point --ksm-config (or KSM_CONFIG_FILE) at a Keeper Secrets Manager config file",
+    );
+  }
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "the file";
+    throw usageError(
+      `the KSM config ${where} is not usable: ${field} ${issue?.message ?? "is invalid"}`,
+      "use the Gateway's config (or one made by `ksm init`); it needs hostname, clientId, privateKey and appKey",
+    );
+  }
+  const c = parsed.data as KsmConfigJson;
+  if (typeof c.serverPublicKeyId === "number") c.serverPublicKeyId = String(c.serverPublicKeyId);
+  return c;
+}
+
+export interface LoadedKsmConfig {
+  path: string;
+  config: KsmConfigJson;
+  /** The SDK storage: in memory for a bound config, the file itself for one that still has to bind. */
+  storage: KeyValueStorage;
+  bound: boolean;
+}
+
+/** Read and validate a KSM config file and give the SDK storage for it. */
+export function loadKsmConfig(path: string): LoadedKsmConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new RekeyError(
+      code === "ENOENT" ? "not-found" : "usage",
+      code === "ENOENT"
+        ? `the KSM config ${path} does not exist`
+        : `the KSM config ${path} cannot be read (${code ?? "error"})`,
+      {
+        hint: "on the Gateway it is /etc/keeper-gateway/gateway-config.json; elsewhere pass --ksm-config PATH or set KSM_CONFIG_FILE",
+        cause,
+      },
+    );
+  }
+  const config = parseKsmConfig(text, path);
+  const bound = config.appKey !== undefined;
+  // A bound config is never written back: the SDK would rewrite the Gateway's file on every key-id change.
+  const storage = bound
+    ? inMemoryStorage(structuredClone(config))
+    : persistentStorage(path, structuredClone(config));
+  return { path, config, storage, bound };
+}
+
+/**
+ * The SDK's in-memory storage, written back to `path` (JSON, mode 0600, atomically) after every change: what
+ * `localConfigStorage` does, but it also reads a base64 config and never leaves a half-written file.
+ */
+function persistentStorage(path: string, data: Record<string, unknown>): KeyValueStorage {
+  const mem = inMemoryStorage(data);
+  const save = () => {
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(data, null, 2));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  };
+  return {
+    getString: (key) => mem.getString(key),
+    getBytes: (key) => mem.getBytes(key),
+    saveString: async (key, value) => {
+      await mem.saveString(key, value);
+      save();
+    },
+    saveBytes: async (key, value) => {
+      await mem.saveBytes(key, value);
+      save();
+    },
+    delete: async (key) => {
+      await mem.delete(key);
+      save();
+    },
+  };
+}

@@ -1,0 +1,424 @@
+/**
+ * What Keeper Secrets Manager has no place for: the rotation journal, per-record leases and rekey's audit log.
+ * They live in a local directory beside the KSM config's owner (default `$REKEY_HOME/keeper/<app id>/`),
+ * in plain files, because the Gateway's script is a single-file bundle and cannot carry a native SQLite addon.
+ *
+ * Why local and not in the Keeper record: the journal must exist *before* anything is saved to Keeper (the
+ * intent lists the keys the user had, so an orphan from a crashed CreateAccessKey is recognisable), it is
+ * rewritten after every AWS step, and a lease taken by writing the record would add two revisions per
+ * rotation to the record's history for a lock the Gateway already gives (it runs one rotation per record at
+ * a time). The Keeper record stays the commit point: the new key is saved there (revision-checked) before
+ * any old key is deleted, so the local journal only has to bridge "created in IAM" → "saved in Keeper".
+ *
+ * Layout (directory mode 0700, files 0600, every write atomic: temp file, fsync, rename, fsync dir):
+ * - journal/<sha256(id)>.json  {v, id, recordUid, kind, createdAt, updatedAt, state: sealed}. The state may
+ *   hold the new secret key: it is AES-256-GCM sealed with a key derived from the KSM config's private key
+ *   (the config itself can decrypt the whole vault, so this adds no new secret to protect), bound by AAD
+ *   to the entry's id, record and kind.
+ * - locks/<sha256(uid)>.json   {owner, expiresAt}; check-and-take runs under a mkdir guard, so it is atomic
+ *   across processes on this host. Not across hosts: two machines rotating one record are stopped only at
+ *   Keeper's revision check.
+ * - audit.jsonl + audit.head   hash-chained like the local vault's log (audit-chain.ts), HMAC key derived
+ *   from the same secret; never holds secret values.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import {
+  appendFileSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { conflict, integrityError, usageError } from "../errors.js";
+import {
+  type AuditRow,
+  canonicalJson,
+  checkAuditDetails,
+  entryHash,
+  genesisHash,
+  headIsValid,
+  parseHead,
+  signHead,
+  verifyChain,
+} from "../vault/audit-chain.js";
+import { aad, deriveKey, open, seal } from "../vault/crypto.js";
+import type { AuditEntry, AuditEvent, AuditVerification, JournalEntry, Lease } from "../vault/store.js";
+import type { KsmConfigJson } from "./ksm-config.js";
+
+const GUARD_STALE_MS = 10_000;
+const GUARD_WAIT_MS = 5_000;
+
+/** The sealing key of the local state, derived from the KSM config (private key, bound to the client id). */
+export function keeperStateKey(config: Pick<KsmConfigJson, "privateKey" | "clientId">): Buffer {
+  return deriveKey(Buffer.from(config.privateKey, "base64"), "rekey.keeper.state.v1", config.clientId);
+}
+
+/** A short, stable, non-secret id of the KSM client (directory name, audit genesis). */
+export function keeperStateId(config: Pick<KsmConfigJson, "clientId">): string {
+  return createHash("sha256").update(config.clientId).digest("hex").slice(0, 16);
+}
+
+/** `$REKEY_KEEPER_STATE` if set, else `$REKEY_HOME/keeper/<id>` (REKEY_HOME defaults to ~/.rekey). */
+export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, env = process.env): string {
+  if (env.REKEY_KEEPER_STATE) return resolve(env.REKEY_KEEPER_STATE);
+  return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "keeper", keeperStateId(config));
+}
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const fd = openSync(tmp, "wx", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(resolve(path, ".."));
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw integrityError(`${path} is not valid JSON`, "remove it if no rotation is in progress", err);
+  }
+}
+
+/** Run `fn` holding a cross-process mutex (an exclusive mkdir); a guard left by a dead process goes stale. */
+function withGuard<T>(path: string, fn: () => T): T {
+  const deadline = Date.now() + GUARD_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      try {
+        if (Date.now() - statSync(path).mtimeMs > GUARD_STALE_MS) rmdirSync(path);
+      } catch {
+        // gone meanwhile: retry
+      }
+      if (Date.now() > deadline) {
+        throw conflict(
+          `${path} stayed busy for ${GUARD_WAIT_MS} ms`,
+          "another rekey process is working here; retry",
+        );
+      }
+      sleepSync(5);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      rmdirSync(path);
+    } catch {
+      // already removed as stale by someone else: nothing to do
+    }
+  }
+}
+
+interface JournalFile {
+  v: 1;
+  id: string;
+  recordUid: string;
+  kind: string;
+  createdAt: string;
+  updatedAt: string;
+  state: string;
+}
+
+interface LockFile {
+  owner: string;
+  expiresAt: number;
+}
+
+export interface KeeperLocalStateOptions {
+  dir: string;
+  /** 32-byte key (keeperStateKey). */
+  key: Buffer;
+  /** Non-secret id of this state (keeperStateId): the audit chain's genesis. */
+  id: string;
+}
+
+export class KeeperLocalState {
+  readonly dir: string;
+  readonly #journalKey: Buffer;
+  readonly #auditKey: Buffer;
+  readonly #id: string;
+
+  private constructor(opts: KeeperLocalStateOptions) {
+    this.dir = opts.dir;
+    this.#journalKey = deriveKey(opts.key, "rekey.keeper.journal.v1");
+    this.#auditKey = deriveKey(opts.key, "rekey.keeper.audit.v1");
+    this.#id = opts.id;
+  }
+
+  /** Open (creating it, mode 0700) the state directory. */
+  static open(opts: KeeperLocalStateOptions): KeeperLocalState {
+    if (opts.key.length !== 32) throw new RangeError("the local state key must be 32 bytes");
+    for (const d of [opts.dir, join(opts.dir, "journal"), join(opts.dir, "locks")]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    }
+    return new KeeperLocalState(opts);
+  }
+
+  // ---- journal ------------------------------------------------------------------------------------------
+
+  #journalPath(id: string): string {
+    return join(this.dir, "journal", `${sha(id)}.json`);
+  }
+
+  #aad(f: Pick<JournalFile, "id" | "recordUid" | "kind">): string {
+    return aad("rekey.keeper.journal.v1", this.#id, f.id, f.recordUid, f.kind);
+  }
+
+  putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): JournalEntry {
+    const { id, recordUid, kind, state } = entry;
+    if (!id || !recordUid || !kind)
+      throw usageError("a journal entry needs an id, a recordUid and a kind", "set all three");
+    if (typeof state !== "object" || state === null || Array.isArray(state)) {
+      throw usageError(`journal entry ${id}: state must be a JSON object`, "pass an object");
+    }
+    const path = this.#journalPath(id);
+    const prev = readJson(path) as JournalFile | undefined;
+    const now = new Date().toISOString();
+    const file: JournalFile = {
+      v: 1,
+      id,
+      recordUid,
+      kind,
+      createdAt: prev?.createdAt ?? now,
+      updatedAt: now,
+      state: seal(this.#journalKey, Buffer.from(JSON.stringify(state)), this.#aad(entry)).toString("base64"),
+    };
+    writeFileAtomic(path, JSON.stringify(file));
+    return { id, recordUid, kind, state: structuredClone(state), createdAt: file.createdAt, updatedAt: now };
+  }
+
+  listJournal(filter: { recordUid?: string; kind?: string } = {}): JournalEntry[] {
+    const dir = join(this.dir, "journal");
+    const out: JournalEntry[] = [];
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith(".json"))
+      .sort()) {
+      const f = readJson(join(dir, name)) as JournalFile | undefined;
+      if (!f) continue;
+      if (filter.recordUid && f.recordUid !== filter.recordUid) continue;
+      if (filter.kind && f.kind !== filter.kind) continue;
+      const plain = open(
+        this.#journalKey,
+        Buffer.from(f.state, "base64"),
+        this.#aad(f),
+        `journal entry ${f.id}`,
+      );
+      out.push({
+        id: f.id,
+        recordUid: f.recordUid,
+        kind: f.kind,
+        state: JSON.parse(plain.toString("utf8")) as Record<string, unknown>,
+        createdAt: f.createdAt,
+        updatedAt: f.updatedAt,
+      });
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Remove a journal entry; removing one that is already gone is fine. */
+  deleteJournal(id: string): void {
+    try {
+      unlinkSync(this.#journalPath(id));
+      fsyncDir(join(this.dir, "journal"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+
+  // ---- leases -------------------------------------------------------------------------------------------
+
+  /** Take the record's lease if it is free, expired, or already ours; null if another live holder has it. */
+  tryLock(recordUid: string, owner: string, ttlMs: number): Lease | null {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+      throw usageError(
+        `a lock's time to live must be a positive number of milliseconds, not ${ttlMs}`,
+        "e.g. 60000",
+      );
+    }
+    if (!owner) throw usageError("a lock needs an owner id", "use newLockOwner()");
+    const path = join(this.dir, "locks", `${sha(recordUid)}.json`);
+    const guard = `${path}.guard`;
+    const until = withGuard(guard, () => {
+      const held = readJson(path) as LockFile | undefined;
+      if (held && held.owner !== owner && held.expiresAt > Date.now()) return undefined;
+      const expiresAt = Date.now() + ttlMs;
+      writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile));
+      return expiresAt;
+    });
+    if (until === undefined) return null;
+    const lease: Lease = {
+      recordUid,
+      owner,
+      expiresAt: new Date(until).toISOString(),
+      renew(ttl = ttlMs) {
+        const next = withGuard(guard, () => {
+          const held = readJson(path) as LockFile | undefined;
+          if (held?.owner !== owner) return undefined;
+          const expiresAt = Date.now() + ttl;
+          writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile));
+          return expiresAt;
+        });
+        if (next === undefined) {
+          throw conflict(
+            `the lock on record ${recordUid} was lost: it expired and another process took it (owner ${owner})`,
+            "stop the work on this record; it will be retried by whoever holds the lock now",
+          );
+        }
+        lease.expiresAt = new Date(next).toISOString();
+      },
+      release() {
+        withGuard(guard, () => {
+          if ((readJson(path) as LockFile | undefined)?.owner === owner) unlinkSync(path);
+        });
+      },
+    };
+    return lease;
+  }
+
+  // ---- audit --------------------------------------------------------------------------------------------
+
+  get #auditFile(): string {
+    return join(this.dir, "audit.jsonl");
+  }
+
+  get #headFile(): string {
+    return join(this.dir, "audit.head");
+  }
+
+  appendAudit(event: AuditEvent): AuditEntry {
+    if (!event.action) throw usageError("an audit event needs an action", 'e.g. "record.update"');
+    if (!event.actor) throw usageError("an audit event needs an actor", 'e.g. "rekey keeper-script"');
+    const details = event.details ?? {};
+    checkAuditDetails(details);
+    const detailsJson = canonicalJson(details, "details");
+    return withGuard(join(this.dir, "audit.guard"), () => {
+      const headJson = readJsonText(this.#headFile);
+      const head = headJson === undefined ? undefined : parseHead(headJson);
+      if (headJson !== undefined && (!head || !headIsValid(this.#auditKey, head))) {
+        throw integrityError(
+          `the signed head of the audit log in ${this.dir} was modified`,
+          "restore the directory from a backup; the Keeper record history is unaffected",
+        );
+      }
+      const body = {
+        seq: (head?.count ?? 0) + 1,
+        at: new Date().toISOString(),
+        action: event.action,
+        recordUid: event.recordUid ?? null,
+        actor: event.actor,
+        details: JSON.parse(detailsJson) as Record<string, unknown>,
+      };
+      const hash = entryHash(this.#auditKey, head?.hash ?? genesisHash(this.#auditKey, this.#id), body);
+      const row: AuditRow = { ...body, details: detailsJson, hash };
+      const fd = openSync(this.#auditFile, "a", 0o600);
+      try {
+        appendFileSync(fd, `${JSON.stringify(row)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      writeFileAtomic(this.#headFile, JSON.stringify(signHead(this.#auditKey, body.seq, hash)));
+      return { ...body, hash };
+    });
+  }
+
+  #rows(): AuditRow[] {
+    const text = readJsonText(this.#auditFile) ?? "";
+    return text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as AuditRow;
+        } catch {
+          return {
+            seq: -1,
+            at: "",
+            action: "",
+            recordUid: null,
+            actor: "",
+            details: `line ${i + 1}`,
+            hash: "",
+          };
+        }
+      });
+  }
+
+  listAudit(filter: { recordUid?: string; limit?: number } = {}): AuditEntry[] {
+    const rows = this.#rows().filter((r) => !filter.recordUid || r.recordUid === filter.recordUid);
+    const limit = filter.limit;
+    const picked = limit === undefined || limit < 0 ? rows : limit === 0 ? [] : rows.slice(-limit);
+    return picked.map((r) => {
+      let details: Record<string, unknown>;
+      try {
+        details = JSON.parse(r.details) as Record<string, unknown>;
+      } catch {
+        details = { unparseable: r.details };
+      }
+      return {
+        seq: r.seq,
+        at: r.at,
+        action: r.action,
+        recordUid: r.recordUid,
+        actor: r.actor,
+        details,
+        hash: r.hash,
+      };
+    });
+  }
+
+  verifyAudit(): AuditVerification {
+    const headJson = readJsonText(this.#headFile);
+    const rows = this.#rows();
+    if (headJson === undefined && rows.length === 0) return { ok: true, entries: 0 };
+    return verifyChain(this.#auditKey, this.#id, rows, headJson);
+  }
+}
+
+function readJsonText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
