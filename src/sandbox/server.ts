@@ -1,0 +1,209 @@
+/**
+ * The HTTP front of the sandbox: one node:http handler for IAM and STS (routed by the service of the
+ * SigV4 credential scope) and the admin endpoint under /__admin/.
+ *
+ * Per AWS request: read the body → faults (drop, latency, 500) → authenticate (SigV4) → throttle
+ * (token bucket per account) → action (validate, authorize, act) → XML. Faults come first so that
+ * they hit any request, as real outages do; throttling comes after authentication because AWS
+ * throttles per account.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ActionContext, ActionHandler } from "./action-context.js";
+import { authenticate } from "./auth.js";
+import { authorize, requestContext } from "./authorize.js";
+import {
+  AwsError,
+  internalFailure,
+  invalidAction,
+  missingAction,
+  missingAuthenticationToken,
+  serviceFailure,
+  signatureDoesNotMatch,
+  throttling,
+  validationError,
+} from "./errors.js";
+import { iamActions } from "./iam-actions.js";
+import type { KnobStore } from "./knobs.js";
+import { API_VERSIONS, parseParams, renderError, renderResult, type Service } from "./query-protocol.js";
+import type { IdFactory, Rng } from "./random.js";
+import { headerMap, parseAuthorizationHeader, parsePresignedQuery, type SignatureClaim } from "./sigv4.js";
+import type { SandboxState } from "./state.js";
+import { stsActions } from "./sts-actions.js";
+import { type Bucket, effectiveBurst, newBucket, takeToken } from "./token-bucket.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const ACTIONS: Record<Service, Readonly<Record<string, ActionHandler>>> = {
+  iam: iamActions,
+  sts: stsActions,
+};
+
+export interface RequestParts {
+  rawPath: string;
+  rawQuery: string;
+  body: Buffer;
+}
+
+export interface HandlerDeps {
+  state: SandboxState;
+  knobs: KnobStore;
+  ids: IdFactory;
+  /** The PRNG of fault draws (a getter: `randomSeed` may replace it). */
+  faultRng: () => Rng;
+  admin: (req: IncomingMessage, res: ServerResponse, parts: RequestParts) => Promise<void>;
+  log: (line: string) => void;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(validationError(`Request body exceeds ${MAX_BODY_BYTES} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function sendXml(res: ServerResponse, status: number, xml: string, requestId: string): void {
+  res.writeHead(status, {
+    "content-type": "text/xml",
+    "content-length": Buffer.byteLength(xml),
+    "x-amzn-requestid": requestId,
+  });
+  res.end(xml);
+}
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { state, knobs, ids, log } = deps;
+  const buckets = new Map<string, Bucket>();
+
+  async function handleAws(req: IncomingMessage, res: ServerResponse, parts: RequestParts): Promise<void> {
+    const requestId = ids.requestId();
+    let service: Service = "iam";
+    try {
+      const headers = headerMap(req.rawHeaders);
+      const query = parts.rawQuery === "" ? undefined : parseParams(parts.rawQuery);
+      const authorization = headers.get("authorization");
+      let claim: SignatureClaim | undefined;
+      let claimError: unknown;
+      try {
+        claim =
+          authorization !== undefined
+            ? parseAuthorizationHeader(authorization)
+            : query && parsePresignedQuery(query);
+      } catch (err) {
+        claimError = err;
+      }
+      if (claim?.service === "sts") service = "sts";
+
+      const k = knobs.current();
+      if (k.dropRate > 0 && deps.faultRng()() < k.dropRate) {
+        req.socket.destroy();
+        return;
+      }
+      if (k.latencyMs > 0) await sleep(k.latencyMs);
+      if (k.errorRate > 0 && deps.faultRng()() < k.errorRate) {
+        throw service === "iam" ? serviceFailure() : internalFailure();
+      }
+
+      if (claimError !== undefined) throw claimError;
+      if (!claim) throw missingAuthenticationToken();
+      if (claim.service !== "iam" && claim.service !== "sts") {
+        throw signatureDoesNotMatch("Credential should be scoped to correct service: 'iam'.");
+      }
+      const params =
+        req.method === "GET" ? (query ?? parseParams("")) : parseParams(parts.body.toString("utf8"));
+      const now = state.now();
+      const principal = authenticate(
+        {
+          method: req.method ?? "POST",
+          rawPath: parts.rawPath,
+          rawQuery: parts.rawQuery,
+          headers,
+          body: parts.body,
+          claim,
+        },
+        state,
+        now,
+      );
+
+      if (k.throttleRate > 0) {
+        const burst = effectiveBurst(k.throttleRate, k.throttleBurst);
+        const id = principal.account.accountId;
+        let bucket = buckets.get(id);
+        if (!bucket) {
+          bucket = newBucket(burst, now);
+          buckets.set(id, bucket);
+        }
+        if (!takeToken(bucket, now, k.throttleRate, burst)) throw throttling();
+      }
+
+      const action = params.get("Action");
+      if (!action) throw missingAction();
+      const version = params.get("Version");
+      const handler = Object.hasOwn(ACTIONS[service], action) ? ACTIONS[service][action] : undefined;
+      if (!handler || (version !== null && version !== API_VERSIONS[service])) {
+        throw invalidAction(action, version ?? API_VERSIONS[service]);
+      }
+      const context = requestContext(principal, now, {
+        region: claim.region,
+        ...(req.socket.remoteAddress !== undefined ? { sourceIp: req.socket.remoteAddress } : {}),
+      });
+      const ctx: ActionContext = {
+        state,
+        principal,
+        params,
+        now,
+        region: claim.region,
+        knobs: k,
+        context,
+        authorize: (act, resource) => authorize(state, principal, act, resource, context),
+      };
+      sendXml(res, 200, renderResult(service, action, handler(ctx), requestId), requestId);
+    } catch (err) {
+      if (err instanceof AwsError) {
+        sendXml(res, err.status, renderError(service, err, requestId), requestId);
+        return;
+      }
+      log(`rekey sandbox: internal error in request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
+      const failure = service === "iam" ? serviceFailure() : internalFailure();
+      sendXml(res, failure.status, renderError(service, failure, requestId), requestId);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? "" : url.slice(q + 1);
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (!res.headersSent && !req.socket.destroyed && err instanceof AwsError) {
+        sendXml(res, err.status, renderError("iam", err, ids.requestId()), "");
+      }
+      return;
+    }
+    const parts = { rawPath, rawQuery, body };
+    if (rawPath === "/__admin" || rawPath.startsWith("/__admin/")) return deps.admin(req, res, parts);
+    return handleAws(req, res, parts);
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`rekey sandbox: unhandled error: ${(err as Error)?.stack ?? String(err)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+}
