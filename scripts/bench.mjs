@@ -1,5 +1,7 @@
 // rekey's benchmarks: cold-start costs of the real CLI as a gateway would spawn it.
 // Usage: npm run bench [-- --runs 20]. Prints median and p90 per case. Not a test: no thresholds here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
