@@ -204,3 +204,36 @@ test("audit list shows events without secrets, and verify passes", () => {
   assert.ok(actions.includes("record.create"), String(actions));
   assert.match(ok(rekey(["audit", "verify"], { env }), "verify").stdout, /OK/);
 });
+
+test("tampered ciphertext and an edited audit entry: integrity errors (exit 6), the file is left as it is", async () => {
+  const { home, env } = freshHome();
+  ok(rekey(["record", "add", "--title", "t", "--secret", "password"], { env, input: `${SECRET}\n` }), "add");
+  const { default: Database } = await import("better-sqlite3");
+  const db = new Database(join(home, "vault.db"));
+  const row = db.prepare("SELECT uid, revision, body FROM record_versions").get() as {
+    uid: string;
+    revision: number;
+    body: Buffer;
+  };
+  const body = Buffer.from(row.body);
+  body[body.length - 20] = (body[body.length - 20] ?? 0) ^ 0xff;
+  db.prepare("UPDATE record_versions SET body = ? WHERE uid = ? AND revision = ?").run(
+    body,
+    row.uid,
+    row.revision,
+  );
+  db.close();
+  const shown = rekey(["record", "show", row.uid], { env });
+  assert.equal(shown.code, 6, shown.stderr);
+  assert.match(shown.stderr, new RegExp(row.uid));
+  assert.ok(!shown.stderr.includes(SECRET));
+
+  const other = freshHome();
+  ok(rekey(["record", "add", "--title", "a"], { env: other.env }), "add");
+  const db2 = new Database(join(other.home, "vault.db"));
+  db2.exec("UPDATE audit SET actor = 'mallory' WHERE seq = (SELECT MIN(seq) FROM audit)");
+  db2.close();
+  const verify = rekey(["audit", "verify"], { env: other.env });
+  assert.equal(verify.code, 6);
+  assert.match(verify.stderr, /audit log is broken at entry \d+/);
+});
