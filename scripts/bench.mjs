@@ -124,6 +124,60 @@ try {
     "rekey rotate --verify",
     () => rekey(["rotate", "bench-user", "--verify", "--endpoint-url", endpoint], rotateEnv).ms,
   );
+
+  // The Keeper Gateway script: the single-file bundle, copied alone (no node_modules), run with plain `node`
+  // and the Gateway's line on stdin, against a fake Keeper over HTTPS (its own process) and the sandbox.
+  await iam.send(new CreateUserCommand({ UserName: "bench-keeper-user" }));
+  const gwKey = (await iam.send(new CreateAccessKeyCommand({ UserName: "bench-keeper-user" }))).AccessKey;
+  const gwDir = mkdtempSync(join(tmpdir(), "rekey-bench-gateway-"));
+  const { copyFileSync } = await import("node:fs");
+  const script = join(gwDir, "rekey-aws-access-key.mjs");
+  copyFileSync(new URL("../dist/keeper/rekey-aws-access-key.mjs", import.meta.url), script);
+  const keeperProc = spawn(
+    process.execPath,
+    ["--import", "tsx", new URL("./bench-keeper.ts", import.meta.url).pathname],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  try {
+    keeperProc.stdin.write(
+      `${JSON.stringify({
+        dir: gwDir,
+        userName: "bench-keeper-user",
+        currentKey: { id: gwKey.AccessKeyId, secret: gwKey.SecretAccessKey },
+        admin: root,
+      })}\n`,
+    );
+    const keeper = await new Promise((resolve, reject) => {
+      let out = "";
+      keeperProc.stdout.setEncoding("utf8").on("data", (d) => {
+        out += d;
+        if (out.includes("\n")) resolve(JSON.parse(out));
+      });
+      keeperProc.on("exit", () => reject(new Error(`fake Keeper exited: ${out}`)));
+    });
+    const gatewayEnv = {
+      HOME: gwDir,
+      REKEY_HOME: join(gwDir, "rekey"),
+      KSM_CONFIG_FILE: keeper.configFile,
+      NODE_EXTRA_CA_CERTS: keeper.caFile,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    bench("keeper script bundle (Gateway run, rotation)", () => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [script], {
+        cwd: gwDir,
+        env: { PATH: process.env.PATH, ...gatewayEnv },
+        input: `${keeper.line}\n`,
+        encoding: "utf8",
+      });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`the keeper script failed: ${r.stderr}`);
+      return ms;
+    });
+  } finally {
+    keeperProc.stdin.end();
+  }
 } finally {
   sandboxProc.kill("SIGTERM");
 }

@@ -3,6 +3,7 @@
  * Commands never read process.env or write to process.stdout themselves, so tests can run them
  * in-process and the vault opens only for commands that need it.
  */
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import type { VaultStore } from "../vault/store.js";
 
 export interface Output {
@@ -17,8 +18,10 @@ export interface CommandContext {
   actor: string;
   /** True when stdin and stderr are terminals: we may prompt. */
   interactive: boolean;
-  /** Opens (once) the vault named by the environment; the caller must not close it. */
+  /** Opens (once) the local vault named by the environment; the caller must not close it. A Keeper vault (REKEY_VAULT=keeper:...) is refused with a clear error. */
   vault(): Promise<VaultStore>;
+  /** Opens (once) the vault named by the environment as the async port: the local vault or a Keeper vault. The caller must not close it. */
+  asyncVault(): Promise<AsyncVaultStore>;
   /** Reads all of stdin (for secrets and JSON input; never argv). */
   readStdin(): Promise<string>;
 }

@@ -1,3 +1,4 @@
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import type { VaultStore } from "../vault/store.js";
 import type { CommandContext } from "./context.js";
 
@@ -8,23 +9,40 @@ export interface ClosableContext extends CommandContext {
 export function createContext(actor: string, env: NodeJS.ProcessEnv = process.env): ClosableContext {
   let store: VaultStore | undefined;
   let opening: Promise<VaultStore> | undefined;
+  let asyncOpening: Promise<AsyncVaultStore> | undefined;
+  let remote: AsyncVaultStore | undefined;
   let stdinText: Promise<string> | undefined;
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const vault = (): Promise<VaultStore> => {
+    if (!opening) {
+      opening = import("../vault/open.js").then(async ({ openDefaultVault }) => {
+        const s: VaultStore = await openDefaultVault({ env, interactive });
+        store = s;
+        return s;
+      });
+    }
+    return opening;
+  };
   return {
     env,
     actor,
     interactive,
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },
-    vault(): Promise<VaultStore> {
-      if (!opening) {
-        opening = import("../vault/open.js").then(async ({ openDefaultVault }) => {
-          const s: VaultStore = await openDefaultVault({ env, interactive });
-          store = s;
-          return s;
-        });
-      }
-      return opening;
+    vault,
+    asyncVault(): Promise<AsyncVaultStore> {
+      asyncOpening ??= import("../vault/open.js").then(
+        async ({ openDefaultAsyncVault, resolveVaultLocation }) => {
+          if (resolveVaultLocation(env).backend === "keeper") {
+            remote = await openDefaultAsyncVault({ env, interactive });
+            return remote;
+          }
+          // The local vault: the same store vault() gives (one handle, closed once).
+          const { asyncVaultStore } = await import("../vault/async-store.js");
+          return asyncVaultStore(await vault());
+        },
+      );
+      return asyncOpening;
     },
     readStdin() {
       stdinText ??= (async () => {
@@ -37,6 +55,7 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     },
     async close() {
       store?.close();
+      await remote?.close();
     },
   };
 }

@@ -222,6 +222,20 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/repair.js"),
   },
   {
+    path: ["keeper-script"],
+    summary:
+      "run as the Keeper Gateway's post-rotation script (reads its base64 line on stdin; saves to Keeper)",
+    options: [
+      {
+        flags: "--ksm-config <path>",
+        description: "KSM config (default: KSM_CONFIG_FILE, else /etc/keeper-gateway/gateway-config.json)",
+      },
+      { flags: "-v, --verbose", description: "log each step to stderr (never secrets)" },
+      json,
+    ],
+    load: () => import("./commands/keeper-script.js"),
+  },
+  {
     path: ["policy"],
     summary: "print the least-privilege IAM policy rekey needs",
     options: [
@@ -244,6 +258,93 @@ export const COMMANDS: CommandSpec[] = [
       json,
     ],
     load: () => import("./commands/demo.js"),
+  },
+  {
+    path: ["gateway"],
+    summary: "rotate every scheduled pamUser record when due, run its post-rotation scripts (until SIGTERM)",
+    options: [
+      {
+        flags: "--config <file>",
+        description: "JSON settings file (also REKEY_GATEWAY_CONFIG); webhooks go here",
+      },
+      { flags: "--endpoint-url <url>", description: "IAM and STS endpoint (e.g. the sandbox)" },
+      { flags: "--region <region>", description: "AWS region for every rotation (default: each record's)" },
+      { flags: "--tick <seconds>", description: "how often to look for due records (default 30)" },
+      { flags: "--once", description: "repair, run what is due now (and --rotate), wait for it, exit" },
+      {
+        flags: "--rotate <record>",
+        description: "also rotate this record now, whatever its schedule (repeatable)",
+        repeatable: true,
+      },
+      { flags: "--max-concurrent <n>", description: "rotations at once overall (default 8)" },
+      { flags: "--max-per-account <n>", description: "rotations at once per AWS account (default 4)" },
+      { flags: "--jitter <seconds>", description: "spread scheduled runs by up to this much (default 60)" },
+      { flags: "--script-timeout <seconds>", description: "per post-rotation script (default 300)" },
+      {
+        flags: "--shutdown-timeout <seconds>",
+        description: "on SIGTERM, wait this long for running rotations (default 120)",
+      },
+      { flags: "--verify", description: "prove each new key works before old keys go" },
+      { flags: "--no-verify", description: "skip verification (even for graceful)" },
+      { flags: "--verify-timeout <seconds>", description: "give up verifying a new key after this long" },
+      { flags: "-v, --verbose", description: "debug logs to stderr (never secrets)" },
+      json,
+    ],
+    load: () => import("./commands/gateway.js"),
+  },
+  {
+    path: ["record", "schedule"],
+    args: ["<record>", "<schedule>"],
+    summary:
+      'set the rotation schedule: "every 12h", a cron, Keeper schedule JSON, "none", or "inherit" (the configuration\'s)',
+    options: [{ flags: "--tz <zone>", description: "time zone of a cron schedule (default Etc/UTC)" }, json],
+    load: () => import("./commands/record-schedule.js"),
+  },
+  {
+    path: ["record", "script", "add"],
+    args: ["<record>", "<file>"],
+    summary: "attach a post-rotation script (stored in the vault) to a record",
+    options: [
+      { flags: "--command <cmd>", description: 'the interpreter, e.g. "node", "python3" (required)' },
+      {
+        flags: "--attach <record>",
+        description: "a record handed to the script in `records` (repeatable)",
+        repeatable: true,
+      },
+      json,
+    ],
+    load: () => import("./commands/record-script-add.js"),
+  },
+  {
+    path: ["record", "script", "list"],
+    args: ["<record>"],
+    summary: "list a record's post-rotation scripts in run order",
+    options: [json],
+    load: () => import("./commands/record-script-list.js"),
+  },
+  {
+    path: ["record", "script", "rm"],
+    args: ["<record>", "<script>"],
+    summary: "detach a post-rotation script (by position or file UID)",
+    options: [json],
+    load: () => import("./commands/record-script-rm.js"),
+  },
+  {
+    path: ["history"],
+    args: ["[record]"],
+    summary: "rotation attempts recorded by the gateway (trigger, outcome, key ids, scripts, errors)",
+    options: [
+      { flags: "--limit <n>", description: "at most this many (newest)" },
+      { flags: "--scripts", description: "show each script's result and (redacted) output" },
+      json,
+    ],
+    load: () => import("./commands/history.js"),
+  },
+  {
+    path: ["status"],
+    summary: "managed users: key id and age, schedule, last and next rotation, last outcome",
+    options: [json],
+    load: () => import("./commands/status.js"),
   },
   {
     path: ["sandbox"],

@@ -8,13 +8,11 @@
  * the first request binds it and the binding must persist (the SDK writes the file with mode 0600).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
-import { resolve } from "node:path";
 import { inMemoryStorage, type KeyValueStorage } from "@keeper-security/secrets-manager-core";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { RekeyError, usageError } from "../errors.js";
 
-export const DEFAULT_KSM_CONFIG = "/etc/keeper-gateway/gateway-config.json";
+export { DEFAULT_KSM_CONFIG, keeperVaultConfigPath, resolveKsmConfigPath } from "./ksm-config-path.js";
 
 /** The config keys the SDK reads (17.5.0). Binary values are base64 (standard or URL-safe). */
 export interface KsmConfigJson {
@@ -35,51 +33,27 @@ export interface KsmConfigJson {
   [extra: string]: unknown;
 }
 
-const b64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, "is not base64");
+// zod/mini, not zod: this file is in the Gateway script's bundle, where full zod would be a third of its size.
+const b64 = z.string().check(z.regex(/^[A-Za-z0-9+/_-]+={0,2}$/, "is not base64"));
 
 const configSchema = z
-  .object({
-    hostname: z.string().min(1),
-    clientId: z.string().min(1),
+  .looseObject({
+    hostname: z.string().check(z.minLength(1, "is empty")),
+    clientId: z.string().check(z.minLength(1, "is empty")),
     privateKey: b64,
-    appKey: b64.optional(),
-    appOwnerPublicKey: b64.optional(),
-    clientKey: b64.optional(),
-    serverPublicKeyId: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional(),
-    serverPublicKey: b64.optional(),
+    appKey: z.optional(b64),
+    appOwnerPublicKey: z.optional(b64),
+    clientKey: z.optional(b64),
+    serverPublicKeyId: z.optional(
+      z.union([z.string().check(z.regex(/^\d+$/, "is not a number")), z.int().check(z.nonnegative())]),
+    ),
+    serverPublicKey: z.optional(b64),
   })
-  .passthrough()
-  .refine((c) => c.appKey !== undefined || c.clientKey !== undefined, {
-    message: "has neither appKey (a bound client) nor clientKey (a one-time token to bind)",
-  });
-
-/**
- * Which config file to use: `--ksm-config PATH`, else KSM_CONFIG_FILE, else the Gateway's default.
- *
- * @example
- * resolveKsmConfigPath({ flag: opts.ksmConfig, env: process.env }) // "/etc/keeper-gateway/gateway-config.json"
- */
-export function resolveKsmConfigPath(
-  opts: { flag?: string | undefined; env?: NodeJS.ProcessEnv } = {},
-): string {
-  const env = opts.env ?? process.env;
-  const chosen = opts.flag || env.KSM_CONFIG_FILE || DEFAULT_KSM_CONFIG;
-  return resolve(chosen === "~" || chosen.startsWith("~/") ? homedir() + chosen.slice(1) : chosen);
-}
-
-/**
- * `REKEY_VAULT=keeper:PATH` (or `keeper:` alone for the default config) → the config path; undefined for any
- * other scheme. The spec is never echoed in errors.
- */
-export function keeperVaultConfigPath(
-  spec: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  const m = /^keeper:(.*)$/i.exec(spec.trim());
-  if (!m) return undefined;
-  const path = (m[1] ?? "").replace(/^\/\/(?=\/)/, "");
-  return resolveKsmConfigPath({ flag: path || undefined, env });
-}
+  .check(
+    z.refine((c) => c.appKey !== undefined || c.clientKey !== undefined, {
+      message: "has neither appKey (a bound client) nor clientKey (a one-time token to bind)",
+    }),
+  );
 
 /**
  * Parse a config's text: JSON, or base64 of JSON (the form `ksm init` and the vault UI hand out).
@@ -100,8 +74,15 @@ export function parseKsmConfig(text: string, where: string): KsmConfigJson {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join(".") || "the file";
+    // zod/mini carries no message catalogue: say what a missing or mistyped key is ourselves.
+    const message =
+      issue?.code === "invalid_type"
+        ? "is missing or not of the right type"
+        : issue?.code === "invalid_union"
+          ? "is not valid"
+          : (issue?.message ?? "is invalid");
     throw usageError(
-      `the KSM config ${where} is not usable: ${field} ${issue?.message ?? "is invalid"}`,
+      `the KSM config ${where} is not usable: ${field} ${message}`,
       "use the Gateway's config (or one made by `ksm init`); it needs hostname, clientId, privateKey and appKey",
     );
   }

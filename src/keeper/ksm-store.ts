@@ -3,7 +3,7 @@
  * saves (optionally as a rotation transaction), create/delete, folders. Journal, leases and rekey's audit log
  * are local (local-state.ts): Keeper has no place for them.
  *
- * The port is async here (async-store.ts explains the proposal); KeeperVault implements it natively.
+ * The port is async here (vault/async-store.ts); KeeperVault implements it natively.
  *
  * Invariants:
  * - SDK calls never interleave in one process: the SDK keeps decrypted keys in one process-wide cache that
@@ -29,6 +29,7 @@ import {
   updateSecret,
 } from "@keeper-security/secrets-manager-core";
 import { conflict, notFound, RekeyError, usageError } from "../errors.js";
+import type { AsyncVaultStore, CommitResult, WriteOp } from "../vault/async-store.js";
 import { type KeeperRecord, looksLikeUid, parseRecord } from "../vault/record.js";
 import { diffRecords } from "../vault/record-diff.js";
 import type {
@@ -42,7 +43,6 @@ import type {
   SaveOptions,
   StoredRecord,
 } from "../vault/store.js";
-import type { AsyncVaultStore, CommitResult, WriteOp } from "./async-store.js";
 import { loadKsmConfig } from "./ksm-config.js";
 import { mapKsmError } from "./ksm-errors.js";
 import { exclusive, type RecordData, sameContent, sharedRoot, toStored } from "./ksm-sdk.js";
@@ -459,7 +459,11 @@ export class KeeperVault implements AsyncVaultStore {
     for (const o of ops) {
       if (o.op === "saveRecord") {
         saved.push(
-          await this.saveRecord(o.uid, o.record, { expectedRevision: o.expectedRevision, actor: opts.actor }),
+          await this.saveRecord(o.uid, o.record, {
+            expectedRevision: o.expectedRevision,
+            actor: opts.actor,
+            ...(o.transaction ? { transaction: o.transaction } : {}),
+          }),
         );
       } else if (o.op === "putJournal") this.#requireState().putJournal(o.entry);
       else if (o.op === "deleteJournal") this.#requireState().deleteJournal(o.id);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -104,6 +104,27 @@ describe("KeeperLocalState: leases", () => {
     assert.ok(Date.parse(c.expiresAt) > Date.now() + 100_000);
     b.release(); // not ours any more: leaves c's lease alone
     assert.equal(state.tryLock("R", "owner-d", 60_000), null);
+  });
+
+  test("a lock held by a dead process of this host is taken over; a live or remote holder keeps it", async () => {
+    const { state } = fresh();
+    const dead = await new Promise<number>((resolve) => {
+      const p = execFile(process.execPath, ["-e", "0"], () => resolve(p.pid ?? 0));
+    });
+    assert.ok(state.tryLock("R", `rekey keeper-script@${hostname()}:${dead}:0a1b2c3d`, 60_000));
+    assert.ok(state.tryLock("R", "owner-b", 60_000), "the dead holder's lock is taken over");
+    assert.equal(
+      state.tryLock("R", `x@${hostname()}:${process.pid}:00ff`, 60_000),
+      null,
+      "a live holder keeps it",
+    );
+    const remote = fresh().state;
+    assert.ok(remote.tryLock("R", `x@another-host:${dead}:00ff`, 60_000));
+    assert.equal(
+      remote.tryLock("R", "owner-c", 60_000),
+      null,
+      "a holder on another host is trusted until expiry",
+    );
   });
 
   test("a bad ttl or owner is a usage error", () => {

@@ -17,7 +17,8 @@
  *   to the entry's id, record and kind.
  * - locks/<sha256(uid)>.json   {owner, expiresAt}; check-and-take runs under a mkdir guard, so it is atomic
  *   across processes on this host. Not across hosts: two machines rotating one record are stopped only at
- *   Keeper's revision check.
+ *   Keeper's revision check. A lock whose holder is a dead process of this host is taken over at once (a
+ *   script the Gateway killed does not block the next run until its lease expires).
  * - audit.jsonl + audit.head   hash-chained like the local vault's log (audit-chain.ts), HMAC key derived
  *   from the same secret; never holds secret values.
  */
@@ -36,7 +37,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { conflict, integrityError, usageError } from "../errors.js";
 import {
@@ -74,6 +75,25 @@ export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, e
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
+
+/**
+ * False only when the holder is provably dead: a process of this host (owner `label@host:pid:…`) whose pid is
+ * gone. The local vault's locks use the same rule (vault/sqlite-locks.ts; not imported: the Keeper bundle must
+ * not reach the SQLite vault).
+ */
+export function holderMayBeAlive(owner: string): boolean {
+  const m = /@([^:]+):(\d+):[0-9a-f]+$/.exec(owner);
+  if (!m || m[1] !== hostname()) return true;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -279,7 +299,9 @@ export class KeeperLocalState {
     const guard = `${path}.guard`;
     const until = withGuard(guard, () => {
       const held = readJson(path) as LockFile | undefined;
-      if (held && held.owner !== owner && held.expiresAt > Date.now()) return undefined;
+      if (held && held.owner !== owner && held.expiresAt > Date.now() && holderMayBeAlive(held.owner)) {
+        return undefined;
+      }
       const expiresAt = Date.now() + ttlMs;
       writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile));
       return expiresAt;

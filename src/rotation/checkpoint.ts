@@ -9,7 +9,8 @@
  * - `create`        CreateAccessKey returned, the secret NOT yet journaled (the key is an orphan)
  * - `journal`       the new secret is in the journal
  * - `verify`        the new key answered sts:GetCallerIdentity
- * - `save`          the record holds the new key
+ * - `transaction`   (Keeper only) the record holds the new key in a rotation transaction not yet finalized
+ * - `save`          the record holds the new key (Keeper: the transaction is finalized)
  * - `delete-after`  an old key was deleted after the save
  * - `deactivate`    an old key was deactivated after the save (graceful)
  * A step that occurs several times (several deletions) crashes at its first occurrence.
@@ -20,6 +21,7 @@ export const CRASH_STEPS = [
   "create",
   "journal",
   "verify",
+  "transaction",
   "save",
   "delete-after",
   "deactivate",

@@ -6,6 +6,7 @@
  * record → list → plan → (graceful: permission probe) → run (journaled; executor.ts).
  */
 import { conflict, RekeyError } from "../errors.js";
+import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { type ExecContext, runRotation } from "./executor.js";
@@ -26,20 +27,23 @@ import { findRecord } from "./sources.js";
 import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } from "./types.js";
 
 /**
- * Rotate the IAM access key of the user named by a pamUser record (UID or title).
+ * Rotate the IAM access key of the user named by a pamUser record (UID or title, or the record as just
+ * read), in either kind of store: the synchronous local vault, or the async port (a Keeper vault).
  *
  * @example
  * const result = await rotateRecord(store, "alice (AWS)", { endpointUrl: sandbox.endpoint });
  * console.log(result.created?.accessKeyId, result.deleted);
  */
 export async function rotateRecord(
-  store: VaultStore,
-  recordRef: string,
+  vault: VaultStore | AsyncVaultStore,
+  recordRef: string | StoredRecord,
   opts: RotateOptions = {},
 ): Promise<RotationResult> {
+  const store = toAsyncStore(vault);
   const n = normalize(opts, "rekey rotate");
-  const stored = findRecord(store, recordRef);
-  const prep = prepare(store, stored, opts, n);
+  // A record the caller has just read is used as is (the save checks its revision; a stale one costs a retry).
+  const stored = typeof recordRef === "string" ? await findRecord(store, recordRef) : recordRef;
+  const prep = await prepare(store, stored, opts, n);
   const { settings } = prep;
   n.logger.debug(
     {
@@ -52,7 +56,7 @@ export async function rotateRecord(
   );
   if (opts.dryRun) return dryRun(store, stored, prep, n, opts);
 
-  const lease = takeLock(store, stored, n);
+  const lease = await takeLock(store, stored, n);
   let admin: ResolvedAdmin | undefined;
   try {
     admin = await resolveAdminCredentials(prep.sources.candidates, {
@@ -67,7 +71,7 @@ export async function rotateRecord(
     const ctx = execContext(store, admin.port, stored, lease, n);
     return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
   } catch (err) {
-    recordFailure(store, stored, n, settings.userName, err);
+    await recordFailure(store, stored, n, settings.userName, err);
     throw err;
   } finally {
     admin?.port.close();
@@ -75,15 +79,15 @@ export async function rotateRecord(
   }
 }
 
-function recordFailure(
-  store: VaultStore,
+async function recordFailure(
+  store: AsyncVaultStore,
   stored: StoredRecord,
   n: Normalized,
   userName: string,
   err: unknown,
-): void {
+): Promise<void> {
   try {
-    store.appendAudit({
+    await store.appendAudit({
       action: "rotation.failed",
       recordUid: stored.uid,
       actor: n.actor,
@@ -102,7 +106,7 @@ function recordFailure(
 /** The part of a rotation that runs under the record's lock with working admin credentials. */
 export async function rotateLocked(
   ctx: ExecContext,
-  store: VaultStore,
+  store: AsyncVaultStore,
   stored: StoredRecord,
   prep: Prepared,
   admin: ResolvedAdmin,
@@ -123,8 +127,8 @@ export async function rotateLocked(
   // An interrupted rotation of this record is finished (or undone) before anything else.
   let resumed: RotationResult["resumed"];
   let finished = false;
-  for (const entry of pendingJournals(store, stored.uid)) {
-    const current = store.getRecord(stored.uid) ?? stored;
+  for (const entry of await pendingJournals(store, stored.uid)) {
+    const current = (await store.getRecord(stored.uid)) ?? stored;
     const outcome = await repairJournal(ctx, entry, {
       currentKeyId: readKeyState(current.record).currentKeyId,
       userId,
@@ -139,7 +143,8 @@ export async function rotateLocked(
     return result(stored, prep, admin, ctx, { userId, warnings, resumed, dryRun: false });
   }
 
-  const latest = store.getRecord(stored.uid) ?? stored;
+  // Re-read only when a resumed rotation may have changed the record.
+  const latest = resumed ? ((await store.getRecord(stored.uid)) ?? stored) : stored;
   const keys = resumed ? await admin.port.listKeys(settings.userName) : admin.keys;
   const keyState = readKeyState(latest.record);
   const outcome = planRotation({
@@ -155,6 +160,7 @@ export async function rotateLocked(
   const plan = outcome.plan;
   warnings.push(...plan.notes);
   await probeDeactivation(ctx, plan);
+  ctx.record = latest;
   await runRotation(ctx, plan, {
     userName: settings.userName,
     userId,
@@ -190,7 +196,7 @@ async function probeDeactivation(ctx: ExecContext, plan: RotationPlan): Promise<
 }
 
 async function dryRun(
-  store: VaultStore,
+  store: AsyncVaultStore,
   stored: StoredRecord,
   prep: Prepared,
   n: Normalized,
@@ -215,7 +221,7 @@ async function dryRun(
       warnings,
       prep.sources.pamConfig?.account,
     );
-    const pending = pendingJournals(store, stored.uid).map(fromEntry);
+    const pending = (await pendingJournals(store, stored.uid)).map(fromEntry);
     const unfinished = pending.find((j) => j.phase !== "intent");
     if (unfinished) {
       // A real run would finish this rotation (and not rotate again): show what remains of it.
@@ -315,6 +321,7 @@ export function result(
     deleted: [...(r?.deleted ?? [])],
     deactivated: [...(r?.deactivated ?? [])],
     verified: r?.verified,
+    revision: r?.revision,
     steps: [...(r?.steps ?? [])],
     warnings: [...extra.warnings, ...(r?.warnings ?? [])],
     resumed: extra.resumed,

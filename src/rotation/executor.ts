@@ -8,17 +8,20 @@
  * 2. A CreateAccessKey with an unknown outcome is followed by a listing: a key that appeared without a
  *    secret we hold is deleted as an orphan before any retry; we never create twice blindly.
  * 3. The lease is renewed before every AWS change, so a rotation that lost its lock stops there.
+ * 4. What a failed save undoes or keeps, and Keeper's two-phase save: save.ts.
  */
 
 import { AwsCallError } from "../aws/errors.js";
 import type { IamKeyPort, NewKey } from "../aws/port.js";
-import { conflict, RekeyError } from "../errors.js";
+import { RekeyError } from "../errors.js";
+import type { Secret } from "../secret.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newUid } from "../vault/record.js";
-import type { Lease, VaultStore } from "../vault/store.js";
+import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { type RotationJournal, writeJournal } from "./journal.js";
 import type { RotationPlan } from "./plan.js";
-import { applyRotation } from "./record-update.js";
+import { saveNewKey, settleTransaction } from "./save.js";
 import type { RotationLogger, StepReport } from "./types.js";
 import { verifyNewKey } from "./verify.js";
 
@@ -29,6 +32,8 @@ export interface ExecReport {
   orphansDeleted: string[];
   created: { accessKeyId: string; createDate: string } | undefined;
   verified: { attempts: number; arn: string } | undefined;
+  /** The record's revision after the save. */
+  revision: number | undefined;
   warnings: string[];
 }
 
@@ -40,12 +45,13 @@ export function newReport(): ExecReport {
     orphansDeleted: [],
     created: undefined,
     verified: undefined,
+    revision: undefined,
     warnings: [],
   };
 }
 
 export interface ExecContext {
-  store: VaultStore;
+  store: AsyncVaultStore;
   port: IamKeyPort;
   recordUid: string;
   lease: Lease;
@@ -55,6 +61,13 @@ export interface ExecContext {
   now: () => Date;
   checkpoint: Checkpoint;
   verify: { timeoutMs: number; intervalMs: number };
+  /**
+   * The record as last read: the save's first attempt starts from it instead of reading again (a stale one
+   * costs a conflict and a re-read, never an overwrite). Used once.
+   */
+  record?: StoredRecord | undefined;
+  /** The record's new password field value (the Gateway's newPassword); undefined: a new random one. */
+  password: Secret | undefined;
   report: ExecReport;
 }
 
@@ -91,8 +104,9 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
     deactivated: [],
     newKey: undefined,
     savedAt: undefined,
+    transaction: false,
   };
-  writeJournal(ctx.store, j);
+  await writeJournal(ctx.store, j);
   ctx.logger.debug(
     { recordUid: ctx.recordUid, journalId: j.id, strategy: j.strategy },
     "rotation intent journaled",
@@ -106,7 +120,7 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
       renew(ctx);
       const r = await ctx.port.deleteKey(meta.userName, d.keyId);
       j.removed.push(d.keyId);
-      writeJournal(ctx.store, j);
+      await writeJournal(ctx.store, j);
       ctx.report.deleted.push(d.keyId);
       ctx.report.steps.push({
         step: "delete",
@@ -121,7 +135,7 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   } catch (err) {
     // Nothing changed in AWS: the intent can go. Otherwise (a key deleted, or a lost create whose
     // orphan could not be cleaned up) keep it, so the next run repairs.
-    if (j.removed.length === 0 && !unknown.mayHaveOrphan) ctx.store.deleteJournal(j.id);
+    if (j.removed.length === 0 && !unknown.mayHaveOrphan) await ctx.store.deleteJournal(j.id);
     throw err;
   }
   ctx.checkpoint("create");
@@ -133,7 +147,7 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   };
   j.phase = "created";
   try {
-    writeJournal(ctx.store, j);
+    await writeJournal(ctx.store, j);
   } catch (err) {
     // The secret could not be made durable: the key is useless, remove it now rather than leave an orphan.
     await ctx.port.deleteKey(meta.userName, created.accessKeyId).catch(() => undefined);
@@ -194,6 +208,7 @@ async function createCarefully(
 export async function continueRotation(ctx: ExecContext, j: RotationJournal): Promise<void> {
   const newKey = j.newKey;
   if (!newKey) throw new RekeyError("internal", `journal ${j.id} has no new key to continue with`);
+  if (j.transaction) await settleTransaction(ctx, j);
   if (j.phase === "created") {
     if (j.verify) {
       renew(ctx);
@@ -219,7 +234,7 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
         // Nothing old was touched after the create: undo the create and leave everything as it was.
         renew(ctx);
         await ctx.port.deleteKey(j.userName, newKey.accessKeyId);
-        ctx.store.deleteJournal(j.id);
+        await ctx.store.deleteJournal(j.id);
         ctx.report.created = undefined;
         const pre =
           j.removed.length > 0
@@ -233,52 +248,12 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
         );
       }
     }
-    saveRecord(ctx, j);
+    await saveNewKey(ctx, j);
     ctx.report.steps.push({ step: "save", keyId: newKey.accessKeyId, status: "done" });
     ctx.logger.info({ recordUid: ctx.recordUid, keyId: newKey.accessKeyId }, "record saved with the new key");
     ctx.checkpoint("save");
   }
   await finishAfterSave(ctx, j);
-}
-
-/** The record save and the journal's move to "saved", in one store transaction. */
-function saveRecord(ctx: ExecContext, j: RotationJournal): void {
-  const newKey = j.newKey!;
-  for (let attempt = 1; ; attempt++) {
-    const current = ctx.store.getRecord(ctx.recordUid);
-    if (!current) {
-      throw conflict(
-        `record ${ctx.recordUid} was deleted during the rotation; the new key ${newKey.accessKeyId} is kept in the rotation journal`,
-        "restore the record from its history, then run: rekey repair",
-      );
-    }
-    const savedAt = ctx.now();
-    const updated = applyRotation(current.record, {
-      accessKeyId: newKey.accessKeyId,
-      secret: newKey.secret,
-      createDate: new Date(newKey.createDate),
-      removedKeyIds: [...j.deleteBefore, ...j.deleteAfter].map((d) => d.keyId),
-      deactivatedKeyIds: j.deactivateAfter.map((d) => d.keyId),
-      deactivatedAt: savedAt,
-      userId: j.userId,
-    });
-    try {
-      ctx.store.transaction(() => {
-        ctx.store.saveRecord(ctx.recordUid, updated, {
-          expectedRevision: current.revision,
-          actor: ctx.actor,
-        });
-        writeJournal(ctx.store, { ...j, phase: "saved", savedAt: savedAt.toISOString() });
-      });
-      j.phase = "saved";
-      j.savedAt = savedAt.toISOString();
-      return;
-    } catch (err) {
-      // Someone edited the record meanwhile: apply the rotation to their version (the secret is journaled).
-      if (err instanceof RekeyError && err.kind === "conflict" && attempt < 3) continue;
-      throw err;
-    }
-  }
 }
 
 async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<void> {
@@ -288,7 +263,7 @@ async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<vo
       renew(ctx);
       const r = await ctx.port.deleteKey(j.userName, d.keyId);
       j.removed.push(d.keyId);
-      writeJournal(ctx.store, j);
+      await writeJournal(ctx.store, j);
       ctx.report.deleted.push(d.keyId);
       ctx.report.steps.push({
         step: "delete",
@@ -304,7 +279,7 @@ async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<vo
       renew(ctx);
       const r = await ctx.port.updateKey(j.userName, d.keyId, "Inactive");
       j.deactivated.push(d.keyId);
-      writeJournal(ctx.store, j);
+      await writeJournal(ctx.store, j);
       ctx.report.deactivated.push(d.keyId);
       ctx.report.steps.push({
         step: "deactivate",
@@ -326,19 +301,25 @@ async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<vo
       },
     );
   }
-  ctx.store.transaction(() => {
-    ctx.store.deleteJournal(j.id);
-    ctx.store.appendAudit({
-      action: "rotation.complete",
-      recordUid: ctx.recordUid,
-      actor: ctx.actor,
-      details: {
-        userName: j.userName,
-        strategy: j.strategy,
-        created: j.newKey?.accessKeyId,
-        deleted: j.removed,
-        deactivated: j.deactivated,
+  await ctx.store.commit(
+    [
+      { op: "deleteJournal", id: j.id },
+      {
+        op: "audit",
+        event: {
+          action: "rotation.complete",
+          recordUid: ctx.recordUid,
+          actor: ctx.actor,
+          details: {
+            userName: j.userName,
+            strategy: j.strategy,
+            created: j.newKey?.accessKeyId,
+            deleted: j.removed,
+            deactivated: j.deactivated,
+          },
+        },
       },
-    });
-  });
+    ],
+    { actor: ctx.actor },
+  );
 }

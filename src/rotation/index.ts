@@ -3,7 +3,8 @@
  * engine (and with it the AWS SDK) loads on the first call, so `rekey policy` and `rekey --help`
  * never pay for the SDK.
  */
-import type { VaultStore } from "../vault/store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
+import type { StoredRecord, VaultStore } from "../vault/store.js";
 import type { RepairOptions, RepairResult, RotateOptions, RotationResult } from "./types.js";
 
 export { CRASH_ENV, CRASH_STEPS, type CrashStep } from "./checkpoint.js";
@@ -17,12 +18,16 @@ export type {
   RotationLogger,
   RotationResult,
   StepReport,
+  SuppliedRecord,
 } from "./types.js";
 
-/** Rotate the access key of the IAM user a pamUser record (UID or title) names. See engine.ts. */
+/**
+ * Rotate the access key of the IAM user a pamUser record (UID or title) names, in the local vault (sync
+ * store) or any async store (a Keeper vault). See engine.ts.
+ */
 export async function rotateRecord(
-  store: VaultStore,
-  recordRef: string,
+  store: VaultStore | AsyncVaultStore,
+  recordRef: string | StoredRecord,
   opts: RotateOptions = {},
 ): Promise<RotationResult> {
   const engine = await import("./engine.js");
@@ -30,7 +35,10 @@ export async function rotateRecord(
 }
 
 /** Finish or undo interrupted rotations and expire graceful keys past their grace. See repair-records.ts. */
-export async function repairRecords(store: VaultStore, opts: RepairOptions = {}): Promise<RepairResult> {
+export async function repairRecords(
+  store: VaultStore | AsyncVaultStore,
+  opts: RepairOptions = {},
+): Promise<RepairResult> {
   const m = await import("./repair-records.js");
   return m.repairRecords(store, opts);
 }

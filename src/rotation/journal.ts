@@ -7,15 +7,19 @@
  *   key that appears later without a stored secret is recognisably an orphan.
  * - phase "created": written right after CreateAccessKey returns, BEFORE anything else: it holds the
  *   new secret, so the secret is durable before any old key is touched.
- * - phase "saved": written in the same transaction as the record save; only the deletions and
- *   deactivations remain.
+ * - phase "saved": written in the same commit as the record save (one SQLite transaction; on Keeper right
+ *   after the save, which is the commit point); only the deletions and deactivations remain.
+ * - `transaction`: set before a save that opens a Keeper rotation transaction, cleared once it is
+ *   finalized. A run that finds it set settles the transaction first (finalize if the record holds the new
+ *   key, else roll back and save again), and no old key is touched while it is set.
  *
  * In memory the secret is a `Secret`; it is revealed only when the state is handed to the store.
  */
 import * as z from "zod/mini";
 import { integrityError } from "../errors.js";
 import { Secret } from "../secret.js";
-import type { JournalEntry, VaultStore } from "../vault/store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
+import type { JournalEntry } from "../vault/store.js";
 import type { KeyAction } from "./plan.js";
 import { STRATEGIES, type Strategy } from "./settings.js";
 
@@ -46,6 +50,8 @@ export interface RotationJournal {
   newKey: { accessKeyId: string; secret: Secret; createDate: string } | undefined;
   /** When the record was saved (graceful's deactivation time). */
   savedAt: string | undefined;
+  /** A Keeper rotation transaction may be open on the record (set before the save, cleared once finalized). */
+  transaction: boolean;
 }
 
 const keyAction = z.object({ keyId: z.string(), reason: z.string() });
@@ -70,6 +76,7 @@ const stateSchema = z.object({
     z.object({ accessKeyId: z.string(), secret: z.string().check(z.minLength(1)), createDate: z.string() }),
   ),
   savedAt: z.optional(z.string()),
+  transaction: z.optional(z.boolean()),
 });
 
 /** The state as the store keeps it (the secret revealed: the store encrypts it). */
@@ -100,6 +107,7 @@ export function toState(j: RotationJournal): Record<string, unknown> {
         }
       : {}),
     ...(j.savedAt ? { savedAt: j.savedAt } : {}),
+    ...(j.transaction ? { transaction: true } : {}),
   };
 }
 
@@ -138,13 +146,22 @@ export function fromEntry(entry: JournalEntry): RotationJournal {
         }
       : undefined,
     savedAt: s.savedAt,
+    transaction: s.transaction ?? false,
   };
 }
 
-export function writeJournal(store: VaultStore, j: RotationJournal): void {
-  store.putJournal({ id: j.id, recordUid: j.recordUid, kind: JOURNAL_KIND, state: toState(j) });
+/** The journal write as a commit op (to go with a record save). */
+export function journalOp(j: RotationJournal) {
+  return {
+    op: "putJournal" as const,
+    entry: { id: j.id, recordUid: j.recordUid, kind: JOURNAL_KIND, state: toState(j) },
+  };
 }
 
-export function pendingJournals(store: VaultStore, recordUid?: string): JournalEntry[] {
+export async function writeJournal(store: AsyncVaultStore, j: RotationJournal): Promise<void> {
+  await store.putJournal(journalOp(j).entry);
+}
+
+export function pendingJournals(store: AsyncVaultStore, recordUid?: string): Promise<JournalEntry[]> {
   return store.listJournal({ kind: JOURNAL_KIND, ...(recordUid ? { recordUid } : {}) });
 }

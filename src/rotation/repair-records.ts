@@ -4,6 +4,7 @@
  * failure does not stop the others (it is reported).
  */
 import { RekeyError } from "../errors.js";
+import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { rotateLocked } from "./engine.js";
@@ -36,14 +37,18 @@ function graceDue(stored: StoredRecord, now: Date): boolean {
  * @example
  * const { ok, records } = await repairRecords(store, { endpointUrl });
  */
-export async function repairRecords(store: VaultStore, opts: RepairOptions = {}): Promise<RepairResult> {
+export async function repairRecords(
+  vault: VaultStore | AsyncVaultStore,
+  opts: RepairOptions = {},
+): Promise<RepairResult> {
+  const store = toAsyncStore(vault);
   const n = normalize(opts, "rekey repair");
   const uids: string[] = [];
   if (opts.records && opts.records.length > 0) {
-    for (const ref of opts.records) uids.push(findRecord(store, ref).uid);
+    for (const ref of opts.records) uids.push((await findRecord(store, ref)).uid);
   } else {
-    for (const j of pendingJournals(store)) if (!uids.includes(j.recordUid)) uids.push(j.recordUid);
-    for (const r of store.listRecords({ type: "pamUser" })) {
+    for (const j of await pendingJournals(store)) if (!uids.includes(j.recordUid)) uids.push(j.recordUid);
+    for (const r of await store.listRecords({ type: "pamUser" })) {
       if (!uids.includes(r.uid) && graceDue(r, n.now())) uids.push(r.uid);
     }
   }
@@ -53,7 +58,7 @@ export async function repairRecords(store: VaultStore, opts: RepairOptions = {})
 }
 
 async function repairOne(
-  store: VaultStore,
+  store: AsyncVaultStore,
   uid: string,
   n: Normalized,
   opts: RepairOptions,
@@ -69,7 +74,7 @@ async function repairOne(
     warnings: [],
     error: undefined,
   };
-  const stored = store.getRecord(uid);
+  const stored = await store.getRecord(uid);
   if (!stored) {
     out.outcome = "failed";
     out.error = {
@@ -80,15 +85,15 @@ async function repairOne(
     return out;
   }
   out.recordTitle = stored.record.title;
-  const pending = pendingJournals(store, uid);
+  const pending = await pendingJournals(store, uid);
   const due = graceDue(stored, n.now());
   if (pending.length === 0 && !due) return out;
 
   let admin: ResolvedAdmin | undefined;
   let ctx: ExecContext | undefined;
   try {
-    const prep = prepare(store, stored, opts, n);
-    const lease = takeLock(store, stored, n);
+    const prep = await prepare(store, stored, opts, n);
+    const lease = await takeLock(store, stored, n);
     try {
       admin = await resolveAdminCredentials(prep.sources.candidates, {
         userName: prep.settings.userName,
@@ -112,7 +117,7 @@ async function repairOne(
       out.warnings.push(...warnings);
       let restart = false;
       for (const entry of pending) {
-        const current = store.getRecord(uid) ?? stored;
+        const current = (await store.getRecord(uid)) ?? stored;
         const r = await repairJournal(ctx, entry, {
           currentKeyId: readKeyState(current.record).currentKeyId,
           userId,
@@ -123,7 +128,8 @@ async function repairOne(
       }
       if (restart) {
         // The interrupted rotation had deleted the vault's key already: the record needs a new one now.
-        const rotated = await rotateLocked(ctx, store, store.getRecord(uid) ?? stored, prep, admin, n, opts);
+        const latest = (await store.getRecord(uid)) ?? stored;
+        const rotated = await rotateLocked(ctx, store, latest, prep, admin, n, opts);
         out.warnings.push(...rotated.warnings);
       }
       await expireGraceKeys(ctx, store, uid, prep.settings.userName, n, out);
@@ -151,13 +157,13 @@ async function repairOne(
 
 async function expireGraceKeys(
   ctx: ExecContext,
-  store: VaultStore,
+  store: AsyncVaultStore,
   uid: string,
   userName: string,
   n: Normalized,
   out: RepairRecordResult,
 ): Promise<void> {
-  const current = store.getRecord(uid);
+  const current = await store.getRecord(uid);
   if (!current || !graceDue(current, n.now())) return;
   const state = readKeyState(current.record);
   const keys = await ctx.port.listKeys(userName);
@@ -182,17 +188,25 @@ async function expireGraceKeys(
   const remaining = state.previousKeyIds.filter((id) => alive.has(id) && !deleted.includes(id));
   const forgotten = state.previousKeyIds.filter((id) => !remaining.includes(id));
   if (forgotten.length === 0) return;
-  store.transaction(() => {
-    store.saveRecord(uid, forgetPreviousKeys(current.record, forgotten, remaining), {
-      expectedRevision: current.revision,
-      actor: n.actor,
-    });
-    store.appendAudit({
-      action: "rotation.grace-expired",
-      recordUid: uid,
-      actor: n.actor,
-      details: { userName, deleted },
-    });
-  });
+  await store.commit(
+    [
+      {
+        op: "saveRecord",
+        uid,
+        record: forgetPreviousKeys(current.record, forgotten, remaining),
+        expectedRevision: current.revision,
+      },
+      {
+        op: "audit",
+        event: {
+          action: "rotation.grace-expired",
+          recordUid: uid,
+          actor: n.actor,
+          details: { userName, deleted },
+        },
+      },
+    ],
+    { actor: n.actor },
+  );
   if (out.outcome === "nothing") out.outcome = "grace-expired";
 }

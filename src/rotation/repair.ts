@@ -17,6 +17,7 @@ import { conflict } from "../errors.js";
 import type { JournalEntry } from "../vault/store.js";
 import { continueRotation, type ExecContext, renew } from "./executor.js";
 import { fromEntry } from "./journal.js";
+import { abandonTransaction } from "./save.js";
 
 /** How long after the last journal write a stray key still counts as ours (slow calls, clock skew). */
 export const ORPHAN_WINDOW_MS = 15 * 60_000;
@@ -86,20 +87,28 @@ export async function repairJournal(
     const current = facts.currentKeyId;
     const currentGone = current !== undefined && !keys.some((k) => k.accessKeyId === current);
     const weDeletedIt = current !== undefined && j.deleteBefore.some((d) => d.keyId === current);
-    ctx.store.transaction(() => {
-      ctx.store.deleteJournal(j.id);
-      ctx.store.appendAudit({
-        action: "rotation.rolled-back",
-        recordUid: j.recordUid,
-        actor: ctx.actor,
-        details: {
-          userName: j.userName,
-          journalId: j.id,
-          phase: j.phase,
-          orphansDeleted: ctx.report.orphansDeleted,
+    // A save may have opened a Keeper transaction before the new key vanished: undo it with the rest.
+    if (j.transaction) await abandonTransaction(ctx, j);
+    await ctx.store.commit(
+      [
+        { op: "deleteJournal", id: j.id },
+        {
+          op: "audit",
+          event: {
+            action: "rotation.rolled-back",
+            recordUid: j.recordUid,
+            actor: ctx.actor,
+            details: {
+              userName: j.userName,
+              journalId: j.id,
+              phase: j.phase,
+              orphansDeleted: ctx.report.orphansDeleted,
+            },
+          },
         },
-      });
-    });
+      ],
+      { actor: ctx.actor },
+    );
     return currentGone && weDeletedIt ? "restart" : "rolled-back";
   }
 

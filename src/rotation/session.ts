@@ -8,10 +8,13 @@ import { DEFAULT_REGION, partitionOf, type ResolvedEndpoints, resolveEndpoints }
 import type { IamKeyPort } from "../aws/port.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../aws/retry.js";
 import { conflict, usageError } from "../errors.js";
-import type { Lease, StoredRecord, VaultStore } from "../vault/store.js";
+import type { Secret } from "../secret.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
+import { getFieldValue } from "../vault/record.js";
+import type { Lease, StoredRecord } from "../vault/store.js";
 import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
 import { type ExecContext, newReport } from "./executor.js";
-import { type RotationSettings, readKeyState, readSettings, type Strategy } from "./settings.js";
+import { FIELD, type RotationSettings, readKeyState, readSettings } from "./settings.js";
 import { gatherSources, type SourceSet } from "./sources.js";
 import { type RotateOptions, type RotationLogger, silentLogger } from "./types.js";
 import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
@@ -31,6 +34,7 @@ export interface Normalized {
   force: boolean;
   checkpoint: Checkpoint;
   wrapPort: RotateOptions["wrapPort"];
+  newPassword: Secret | undefined;
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -55,6 +59,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
     force: opts.force ?? false,
     checkpoint: makeCheckpoint(env, opts.onCheckpoint),
     wrapPort: opts.wrapPort,
+    newPassword: opts.newPassword,
   };
 }
 
@@ -82,23 +87,40 @@ export function pickRegion(
   );
 }
 
-export function prepare(
-  store: VaultStore,
+export async function prepare(
+  store: AsyncVaultStore,
   stored: StoredRecord,
-  opts: {
-    strategy?: Strategy | undefined;
-    credentials?: string | undefined;
-    region?: string | undefined;
-    endpointUrl?: string | undefined;
-  },
+  opts: Pick<
+    RotateOptions,
+    | "strategy"
+    | "credentials"
+    | "region"
+    | "endpointUrl"
+    | "userName"
+    | "credentialRecords"
+    | "pamConfiguration"
+  >,
   n: Normalized,
-): Prepared {
-  const settings = readSettings(stored.record, { strategy: opts.strategy, credentials: opts.credentials });
-  const sources = gatherSources(store, stored, settings, n.env);
+): Promise<Prepared> {
+  const settings = readSettings(stored.record, {
+    strategy: opts.strategy,
+    credentials: opts.credentials,
+    userName: opts.userName,
+  });
+  const sources = await gatherSources(store, stored, settings, n.env, {
+    credentialRecords: opts.credentialRecords,
+    pamConfiguration: opts.pamConfiguration,
+  });
   const region = pickRegion(opts.region, settings, sources, n.env);
   partitionOf(region); // a clear error for a bad --region before anything else
   const endpoints = resolveEndpoints({ region, endpointUrl: opts.endpointUrl, env: n.env });
   const warnings: string[] = [];
+  const login = (getFieldValue(stored.record, FIELD.login) ?? "").trim();
+  if (opts.userName && login && login !== settings.userName) {
+    warnings.push(
+      `rotating IAM user "${settings.userName}" as asked, but record "${stored.record.title}" has login "${login}"`,
+    );
+  }
   if (stored.record.type !== "pamUser") {
     warnings.push(`record "${stored.record.title}" is a ${stored.record.type} record, not a pamUser`);
   }
@@ -109,8 +131,8 @@ export function lockOwner(actor: string): string {
   return `${actor}@${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
-export function takeLock(store: VaultStore, stored: StoredRecord, n: Normalized): Lease {
-  const lease = store.tryLock(stored.uid, lockOwner(n.actor), n.lockTtlMs);
+export async function takeLock(store: AsyncVaultStore, stored: StoredRecord, n: Normalized): Promise<Lease> {
+  const lease = await store.tryLock(stored.uid, lockOwner(n.actor), n.lockTtlMs);
   if (!lease) {
     throw conflict(
       `record "${stored.record.title}" (${stored.uid}) is being rotated by another process right now`,
@@ -121,7 +143,7 @@ export function takeLock(store: VaultStore, stored: StoredRecord, n: Normalized)
 }
 
 export function execContext(
-  store: VaultStore,
+  store: AsyncVaultStore,
   port: IamKeyPort,
   stored: StoredRecord,
   lease: Lease,
@@ -138,6 +160,7 @@ export function execContext(
     now: n.now,
     checkpoint: n.checkpoint,
     verify: { timeoutMs: n.verifyTimeoutMs, intervalMs: n.verifyIntervalMs },
+    password: n.newPassword,
     report: newReport(),
   };
 }

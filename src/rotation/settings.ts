@@ -78,6 +78,8 @@ export interface SettingsOverrides {
   strategy?: Strategy | undefined;
   /** --credentials RECORD: replaces rotation_credentials (and only it is tried). */
   credentials?: string | undefined;
+  /** The IAM user name from elsewhere (the Keeper Gateway's `user`): wins over the record's login. */
+  userName?: string | undefined;
 }
 
 export interface RotationSettings {
@@ -104,7 +106,7 @@ export interface RecordKeyState {
 /** Read and validate a record's settings; every error names the record and the field. */
 export function readSettings(record: KeeperRecord, overrides: SettingsOverrides = {}): RotationSettings {
   const name = `record "${record.title}"`;
-  const userName = (getFieldValue(record, FIELD.login) ?? "").trim();
+  const userName = (overrides.userName ?? getFieldValue(record, FIELD.login) ?? "").trim();
   if (!userName) {
     throw new RekeyError("usage", `${name} has no login: rekey needs the IAM user name there`, {
       hint: `set it: rekey record edit "${record.title}" --set login=IAM_USER_NAME`,

@@ -2,11 +2,13 @@
  * Where admin credentials may come from, in the seed's order (first usable wins):
  *
  * 1. Attached credential records (`rotation_credentials`, or `--credentials`, which replaces them and
- *    is then the only source tried). Shapes, checked in this order on each record:
+ *    is then the only source tried; or the records a caller supplies, e.g. the Keeper Gateway's attached
+ *    records). The record being rotated is never a source. Shapes, checked in this order on each record:
  *    `role_arn` + `aws_access_key_id`/`aws_secret_access_key` (+ optional `external_id`,
  *    `role_session_name`) → sts:AssumeRole signed with that key; `aws_access_key_id`/
  *    `aws_secret_access_key`; `accessKeyId`/`accessSecretKey`.
- * 2. The PAM configuration (`pam_configuration`, else the vault's only pamAwsConfiguration):
+ * 2. The PAM configuration (supplied by the caller, else `pam_configuration`, else the vault's only
+ *    pamAwsConfiguration):
  *    `accessKeyId`/`accessSecretKey`; it also gives `regionNames` and `awsId`.
  * 3. The AWS SDK's default provider chain.
  *
@@ -16,9 +18,11 @@
 import type { AdminCredentialSpec } from "../aws/credentials.js";
 import { conflict, notFound } from "../errors.js";
 import { Secret } from "../secret.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { StoredRecord } from "../vault/store.js";
 import type { RotationSettings } from "./settings.js";
+import type { SuppliedRecord } from "./types.js";
 
 export type SourceKind = "attached" | "pam-configuration" | "default-chain";
 
@@ -45,10 +49,10 @@ export interface SourceSet {
 }
 
 /** A record by UID, else by unique title. */
-export function findRecord(store: VaultStore, ref: string): StoredRecord {
-  const byUid = store.getRecord(ref);
+export async function findRecord(store: AsyncVaultStore, ref: string): Promise<StoredRecord> {
+  const byUid = await store.getRecord(ref);
   if (byUid) return byUid;
-  const matches = store.findByTitle(ref);
+  const matches = await store.findByTitle(ref);
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
     throw notFound(
@@ -108,25 +112,43 @@ export function attachedSpec(r: KeeperRecord): { spec?: AdminCredentialSpec; pro
   };
 }
 
-function label(kind: string, s: StoredRecord): string {
+function label(kind: string, s: SuppliedRecord): string {
   return `${kind} "${s.record.title}" (UID ${s.uid})`;
 }
 
-export function gatherSources(
-  store: VaultStore,
-  target: StoredRecord,
-  settings: RotationSettings,
-  env: Record<string, string | undefined>,
-): SourceSet {
-  const candidates: CredentialCandidate[] = [];
+function suppliedCandidates(records: SuppliedRecord[], target: StoredRecord): CredentialCandidate[] {
+  // The Gateway lists the PAM User record among them: the user's own key is never its admin credential.
+  const usable = records.filter((s) => s.uid !== target.uid);
+  if (usable.length === 0) return [{ kind: "attached", label: "attached records", problem: "none attached" }];
+  return usable.map((s) => ({
+    kind: "attached" as const,
+    label: label("attached record", s),
+    recordUid: s.uid,
+    ...attachedSpec(s.record),
+  }));
+}
 
-  // 1. Attached records.
-  for (const ref of settings.credentialRefs) {
+async function referencedCandidates(
+  store: AsyncVaultStore,
+  refs: string[],
+  target: StoredRecord,
+): Promise<CredentialCandidate[]> {
+  if (refs.length === 0) {
+    return [
+      {
+        kind: "attached",
+        label: "attached records",
+        problem: "none (the record has no rotation_credentials)",
+      },
+    ];
+  }
+  const out: CredentialCandidate[] = [];
+  for (const ref of refs) {
     let stored: StoredRecord;
     try {
-      stored = findRecord(store, ref);
+      stored = await findRecord(store, ref);
     } catch (err) {
-      candidates.push({
+      out.push({
         kind: "attached",
         label: `attached record "${ref}"`,
         problem: err instanceof Error ? err.message : String(err),
@@ -134,7 +156,7 @@ export function gatherSources(
       continue;
     }
     if (stored.uid === target.uid) {
-      candidates.push({
+      out.push({
         kind: "attached",
         label: label("attached record", stored),
         recordUid: stored.uid,
@@ -142,35 +164,53 @@ export function gatherSources(
       });
       continue;
     }
-    const { spec, problem } = attachedSpec(stored.record);
-    candidates.push({
+    out.push({
       kind: "attached",
       label: label("attached record", stored),
       recordUid: stored.uid,
-      spec,
-      problem,
+      ...attachedSpec(stored.record),
     });
   }
-  if (settings.credentialRefs.length === 0) {
-    candidates.push({
-      kind: "attached",
-      label: "attached records",
-      problem: "none (the record has no rotation_credentials)",
-    });
+  return out;
+}
+
+/** What the caller supplies instead of the store's records (RotateOptions). */
+export interface SuppliedSources {
+  credentialRecords?: SuppliedRecord[] | undefined;
+  pamConfiguration?: SuppliedRecord | null | undefined;
+}
+
+export async function gatherSources(
+  store: AsyncVaultStore,
+  target: StoredRecord,
+  settings: RotationSettings,
+  env: Record<string, string | undefined>,
+  supplied: SuppliedSources = {},
+): Promise<SourceSet> {
+  const candidates: CredentialCandidate[] = [];
+
+  // 1. Attached records: supplied by the caller (unless --credentials names others), else the record's refs.
+  if (supplied.credentialRecords && !settings.credentialsOverridden) {
+    candidates.push(...suppliedCandidates(supplied.credentialRecords, target));
+  } else {
+    candidates.push(...(await referencedCandidates(store, settings.credentialRefs, target)));
   }
 
   // 2. The PAM configuration: its region and account are used even when it holds no key.
   let pamConfig: PamConfigInfo | undefined;
-  let cfg: StoredRecord | undefined;
+  let cfg: SuppliedRecord | undefined;
   let cfgProblem: string | undefined;
-  if (settings.pamConfigurationRef) {
+  if (supplied.pamConfiguration !== undefined) {
+    cfg = supplied.pamConfiguration ?? undefined;
+    if (!cfg) cfgProblem = "none (no PAM configuration was named)";
+  } else if (settings.pamConfigurationRef) {
     try {
-      cfg = findRecord(store, settings.pamConfigurationRef);
+      cfg = await findRecord(store, settings.pamConfigurationRef);
     } catch (err) {
       cfgProblem = `pam_configuration "${settings.pamConfigurationRef}": ${err instanceof Error ? err.message : String(err)}`;
     }
   } else {
-    const all = store.listRecords({ type: "pamAwsConfiguration" });
+    const all = await store.listRecords({ type: "pamAwsConfiguration" });
     if (all.length === 1) cfg = all[0];
     else if (all.length === 0)
       cfgProblem = "none (no pam_configuration field and no pamAwsConfiguration record in the vault)";

@@ -5,6 +5,8 @@
 import type { Partition } from "../aws/endpoints.js";
 import type { IamKeyPort } from "../aws/port.js";
 import type { RetryPolicy } from "../aws/retry.js";
+import type { Secret } from "../secret.js";
+import type { KeeperRecord } from "../vault/record.js";
 import type { CrashStep } from "./checkpoint.js";
 import type { Strategy } from "./settings.js";
 import type { SourceKind } from "./sources.js";
@@ -24,11 +26,34 @@ export const silentLogger: RotationLogger = {
   error() {},
 };
 
+/**
+ * A record the caller hands to the engine instead of the engine reading it from the store: the Keeper
+ * Gateway passes the records attached to the script (flattened dictionaries, see keeper/gateway-params.ts).
+ */
+export interface SuppliedRecord {
+  uid: string;
+  record: KeeperRecord;
+}
+
 export interface RotateOptions {
   /** `--strategy`: overrides the record's rotation_strategy / delete_all_keys_before_rotating. */
   strategy?: Strategy | undefined;
   /** `--credentials RECORD`: UID or title (comma-separated list allowed) of the admin credential record(s); only these are tried. */
   credentials?: string | undefined;
+  /**
+   * Admin credential records supplied by the caller (the Gateway's attached records), tried in order in place
+   * of the record's rotation_credentials. The record being rotated is never one of them (skipped if passed).
+   */
+  credentialRecords?: SuppliedRecord[] | undefined;
+  /**
+   * The PAM configuration supplied by the caller (the Gateway's providerRecordUid), in place of the record's
+   * pam_configuration / the vault's only pamAwsConfiguration; null: there is none.
+   */
+  pamConfiguration?: SuppliedRecord | null | undefined;
+  /** The IAM user name (the Gateway's `user`): wins over the record's login. */
+  userName?: string | undefined;
+  /** The value written to the record's password field (the Gateway's newPassword); default a new random one. */
+  newPassword?: Secret | undefined;
   /** `--region`: wins over the record's aws_region and the PAM configuration's regionNames. */
   region?: string | undefined;
   /** `--endpoint-url`: IAM and STS endpoint (the sandbox); wins over AWS_ENDPOINT_URL_IAM/_STS/AWS_ENDPOINT_URL. */
@@ -93,6 +118,8 @@ export interface RotationResult {
   deactivated: string[];
   /** Verification of the new key, when done. */
   verified: { attempts: number; arn: string } | undefined;
+  /** The record's revision after this run saved it (undefined when it did not save). */
+  revision: number | undefined;
   /** Planned (dry-run) or done steps, in order. */
   steps: StepReport[];
   warnings: string[];

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
-import { initDefaultVault, openDefaultVault, resolveVaultLocation } from "./open.js";
+import { initDefaultVault, openDefaultAsyncVault, openDefaultVault, resolveVaultLocation } from "./open.js";
 import { newRecord } from "./record.js";
 import { TEST_KDF, tempDir } from "./test-support.js";
 
@@ -16,27 +16,66 @@ const isKind =
     err.kind === kind &&
     texts.every((t) => `${err.message} ${err.hint}`.includes(t));
 
-test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH; other backends are not available yet", () => {
+const pathOf = (env: NodeJS.ProcessEnv) => {
+  const l = resolveVaultLocation(env);
+  return l.backend === "sqlite" ? l.path : undefined;
+};
+
+test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH, keeper:KSM_CONFIG; other backends are not available yet", () => {
   assert.deepEqual(resolveVaultLocation({}), {
     backend: "sqlite",
     path: join(homedir(), ".rekey", "vault.db"),
   });
-  assert.equal(resolveVaultLocation({ REKEY_HOME: "/srv/rk" }).path, "/srv/rk/vault.db");
-  assert.equal(resolveVaultLocation({ REKEY_VAULT: "sqlite:/a/b.db", REKEY_HOME: "/x" }).path, "/a/b.db");
-  assert.equal(resolveVaultLocation({ REKEY_VAULT: "sqlite:///a/b.db" }).path, "/a/b.db");
-  assert.equal(resolveVaultLocation({ REKEY_VAULT: "/c/d.db" }).path, "/c/d.db");
-  assert.equal(resolveVaultLocation({ REKEY_VAULT: "~/v.db" }).path, join(homedir(), "v.db"));
-  assert.throws(
-    () => resolveVaultLocation({ REKEY_VAULT: "keeper:/etc/ksm-config.json" }),
-    isKind("usage", 'backend "keeper"', "not available yet", "unset REKEY_VAULT"),
-  );
+  assert.equal(pathOf({ REKEY_HOME: "/srv/rk" }), "/srv/rk/vault.db");
+  assert.equal(pathOf({ REKEY_VAULT: "sqlite:/a/b.db", REKEY_HOME: "/x" }), "/a/b.db");
+  assert.equal(pathOf({ REKEY_VAULT: "sqlite:///a/b.db" }), "/a/b.db");
+  assert.equal(pathOf({ REKEY_VAULT: "/c/d.db" }), "/c/d.db");
+  assert.equal(pathOf({ REKEY_VAULT: "~/v.db" }), join(homedir(), "v.db"));
+  assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:/etc/ksm-config.json" }), {
+    backend: "keeper",
+    configPath: "/etc/ksm-config.json",
+  });
+  assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:", KSM_CONFIG_FILE: "/k/c.json" }), {
+    backend: "keeper",
+    configPath: "/k/c.json",
+  });
+  assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:" }), {
+    backend: "keeper",
+    configPath: "/etc/keeper-gateway/gateway-config.json",
+  });
   // A future URL may carry credentials: the message names the scheme only.
   assert.throws(
     () => resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db/rekey" }),
     (err: unknown) =>
-      err instanceof RekeyError && !err.message.includes("hunter2") && !String(err.hint).includes("hunter2"),
+      err instanceof RekeyError &&
+      err.message.includes('backend "postgres"') &&
+      !err.message.includes("hunter2") &&
+      !String(err.hint).includes("hunter2"),
   );
   assert.throws(() => resolveVaultLocation({ REKEY_VAULT: "sqlite:" }), isKind("usage"));
+});
+
+test("a Keeper vault: the local-vault-only paths refuse it clearly; the async port opens it", async (t) => {
+  const env = { REKEY_VAULT: "keeper:/nonexistent/ksm.json" };
+  await assert.rejects(
+    openDefaultVault({ env, interactive: false }),
+    isKind("usage", "Keeper vault", "rekey rotate"),
+  );
+  await assert.rejects(initDefaultVault({ env, interactive: false }), isKind("usage", "rekey init"));
+  // The async port goes to Keeper: here the config is missing, and the error says which file.
+  await assert.rejects(
+    openDefaultAsyncVault({ env, interactive: false }),
+    isKind("not-found", "/nonexistent/ksm.json"),
+  );
+  // The local vault through the async port.
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const local = { REKEY_HOME: dir, REKEY_PASSPHRASE: "pw" };
+  await initDefaultVault({ env: local, interactive: false, passphrase: true, kdf: TEST_KDF });
+  const store = await openDefaultAsyncVault({ env: local, interactive: false });
+  const created = await store.createRecord(newRecord("login", "x"), { actor: "t" });
+  assert.equal((await store.getRecord(created.uid))?.record.title, "x");
+  await store.close();
 });
 
 test("init with a key file in REKEY_KEY_FILE, then open with it; a locked vault without TTY is a clear error", async (t) => {

@@ -3,22 +3,27 @@
  *
  * Environment:
  * - REKEY_HOME: directory of the local vault (`vault.db`), default `~/.rekey`.
- * - REKEY_VAULT: reserved to pick a backend. Today only `sqlite:PATH` or a plain PATH (the local vault at
- *   PATH); other schemes (`keeper:`, `postgres:`) are refused until they exist.
+ * - REKEY_VAULT: picks the backend. `sqlite:PATH` or a plain PATH: the local vault at PATH.
+ *   `keeper:PATH_TO_KSM_CONFIG` (or `keeper:` for KSM_CONFIG_FILE / the Gateway's config): a Keeper vault
+ *   through Keeper Secrets Manager, reached through the async port (`openDefaultAsyncVault`); commands that
+ *   need the synchronous local vault refuse it with a clear error. Other schemes (`postgres:`) are refused
+ *   until they exist.
  * - REKEY_KEY_FILE / REKEY_PASSPHRASE: how to unlock (see keys.ts).
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { conflict, RekeyError, usageError } from "../errors.js";
+import { keeperVaultConfigPath } from "../keeper/ksm-config-path.js";
 import type { Secret } from "../secret.js";
+import { type AsyncVaultStore, asyncVaultStore } from "./async-store.js";
 import { resolveUnlockSource, type ScryptParams } from "./keys.js";
 import type { VaultStore } from "./store.js";
 
-export interface VaultLocation {
-  backend: "sqlite";
-  path: string;
-}
+export type VaultLocation =
+  | { backend: "sqlite"; path: string }
+  /** A Keeper vault, through the KSM config at `configPath`. */
+  | { backend: "keeper"; configPath: string };
 
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/; // 2+ chars, so a Windows drive letter ("C:") is a path
 
@@ -29,10 +34,13 @@ export function resolveVaultLocation(env: NodeJS.ProcessEnv = process.env): Vaul
   let path = spec;
   const scheme = SCHEME_RE.exec(spec)?.[1];
   if (scheme !== undefined) {
+    if (scheme.toLowerCase() === "keeper") {
+      return { backend: "keeper", configPath: keeperVaultConfigPath(spec, env)! };
+    }
     if (scheme.toLowerCase() !== "sqlite") {
       throw usageError(
         `the vault backend "${scheme}" named by REKEY_VAULT is not available yet`,
-        "unset REKEY_VAULT to use the local vault in $REKEY_HOME, or set REKEY_VAULT=sqlite:PATH",
+        "unset REKEY_VAULT to use the local vault in $REKEY_HOME, or set REKEY_VAULT=sqlite:PATH or keeper:KSM_CONFIG",
       );
     }
     path = spec.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, ""); // sqlite:PATH or sqlite:///abs/path
@@ -63,7 +71,7 @@ export interface OpenDefaultVaultOptions {
  */
 export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<VaultStore> {
   const env = opts.env ?? process.env;
-  const { path } = resolveVaultLocation(env);
+  const path = localVaultPath(env, "this command");
   const { openVault } = await import("./sqlite-store.js");
   return openVault(path, () =>
     resolveUnlockSource(env, {
@@ -72,6 +80,36 @@ export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<V
       ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
     }),
   );
+}
+
+/** The local vault's path, or a clear refusal when REKEY_VAULT names a Keeper vault. */
+function localVaultPath(env: NodeJS.ProcessEnv, what: string): string {
+  const location = resolveVaultLocation(env);
+  if (location.backend === "keeper") {
+    throw usageError(
+      `REKEY_VAULT names a Keeper vault, and ${what} works only on rekey's local vault`,
+      "on a Keeper vault use rekey rotate, rekey repair or rekey keeper-script (and the Keeper vault itself for records); unset REKEY_VAULT for the local vault",
+    );
+  }
+  return location.path;
+}
+
+/**
+ * Open the vault the environment names as the async port: the local vault (adapted) or a Keeper vault
+ * (REKEY_VAULT=keeper:PATH, read and saved through KSM; journal, locks and audit under $REKEY_HOME/keeper).
+ *
+ * @example
+ * const store = await openDefaultAsyncVault({ env: process.env, interactive: false });
+ * await rotateRecord(store, "alice (AWS)");
+ */
+export async function openDefaultAsyncVault(opts: OpenDefaultVaultOptions): Promise<AsyncVaultStore> {
+  const env = opts.env ?? process.env;
+  const location = resolveVaultLocation(env);
+  if (location.backend === "keeper") {
+    const { openKeeperVault } = await import("../keeper/ksm-store.js");
+    return openKeeperVault({ configPath: location.configPath, env });
+  }
+  return asyncVaultStore(await openDefaultVault(opts));
 }
 
 export interface InitDefaultVaultOptions {
@@ -99,7 +137,7 @@ export interface InitDefaultVaultResult {
 /** `rekey init`: create the vault the environment names, with a passphrase and/or a key file. */
 export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<InitDefaultVaultResult> {
   const env = opts.env ?? process.env;
-  const { path } = resolveVaultLocation(env);
+  const path = localVaultPath(env, "rekey init (a Keeper vault is made in Keeper)");
   if (existsSync(path)) {
     // Checked before asking for a passphrase; initVault checks again, atomically.
     throw conflict(

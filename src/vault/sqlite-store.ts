@@ -44,6 +44,7 @@ import { type KeeperRecord, looksLikeUid, newUid, parseRecord } from "./record.j
 import { diffRecords } from "./record-diff.js";
 import { appendAuditEntry, listAuditEntries, verifyAuditLog } from "./sqlite-audit.js";
 import { SqlDb } from "./sqlite-db.js";
+import { SqliteHistory } from "./sqlite-history.js";
 import { tryLock } from "./sqlite-locks.js";
 import {
   assertVaultFile,
@@ -63,6 +64,7 @@ import type {
   JournalEntry,
   Lease,
   RecordVersion,
+  RotationHistoryEntry,
   SaveOptions,
   StoredRecord,
   VaultStore,
@@ -152,6 +154,7 @@ export class SqliteVaultStore implements VaultStore {
   readonly #sql: SqlDb;
   readonly #vaultId: string;
   readonly #cipher: VaultCipher;
+  readonly #history: SqliteHistory;
   #closed = false;
 
   /** Use `openVault` or `initVault`. Takes ownership of `vmk` (zeroized on close). */
@@ -161,6 +164,7 @@ export class SqliteVaultStore implements VaultStore {
     this.description = `local vault ${path}`;
     this.#vaultId = vaultId;
     this.#cipher = new VaultCipher(vmk);
+    this.#history = new SqliteHistory(this.#sql, vmk, (event) => this.#audit(event));
   }
 
   // ---- record rows ------------------------------------------------------------------------------------
@@ -464,6 +468,16 @@ export class SqliteVaultStore implements VaultStore {
     this.#sql.write(() => this.#sql.run("DELETE FROM journal WHERE id = ?", id));
   }
 
+  // ---- rotation history (sqlite-history.ts) ------------------------------------------------------------
+
+  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry {
+    return this.#history.append(entry, audit);
+  }
+
+  listRotationHistory(filter: { recordUid?: string; limit?: number } = {}): RotationHistoryEntry[] {
+    return this.#history.list(filter);
+  }
+
   // ---- locks, transactions, key slots -------------------------------------------------------------------
 
   tryLock(recordUid: string, owner: string, ttlMs: number): Lease | null {
@@ -535,6 +549,7 @@ export class SqliteVaultStore implements VaultStore {
     try {
       this.#sql.close();
     } finally {
+      this.#history.destroy();
       this.#cipher.destroy();
     }
   }

@@ -80,6 +80,20 @@ export interface Lease {
   release(): void;
 }
 
+/**
+ * One entry of the rotation history (what the gateway records per attempt). The vault keeps it as an
+ * opaque JSON object: it checks only the fields it indexes. The entry may hold script output, so it is
+ * encrypted at rest like the journal; it must never hold a Secret object (refused) or a secret value.
+ */
+export interface RotationHistoryEntry {
+  /** Unique per entry; appending an id twice is a conflict. */
+  id: string;
+  recordUid: string;
+  /** ISO 8601: when the attempt started (entries are listed in the order they were appended). */
+  startedAt: string;
+  [property: string]: unknown;
+}
+
 export interface SaveOptions {
   /** The revision the change was based on: a save on a stale revision fails with a conflict error. */
   expectedRevision: number;
@@ -116,6 +130,15 @@ export interface VaultStore {
   putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): JournalEntry;
   listJournal(filter?: { recordUid?: string; kind?: string }): JournalEntry[];
   deleteJournal(id: string): void;
+
+  // Rotation history (encrypted; each entry also appended to the audit log)
+  /**
+   * Append `entry` and its audit-log copy `audit` (secret-free facts) in one transaction: both or
+   * neither. Returns the entry as stored.
+   */
+  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry;
+  /** Entries oldest first; with `limit`, the most recent `limit` of them. */
+  listRotationHistory(filter?: { recordUid?: string; limit?: number }): RotationHistoryEntry[];
 
   // Locks
   /** Take the record's lock, or return null if another live holder has it. */

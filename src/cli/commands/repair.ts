@@ -7,7 +7,7 @@ import { renderRepair } from "../rotation-view.js";
 
 export const run: CommandRun = async (ctx, refs, opts) => {
   const records = (refs[0] as unknown as string[] | undefined) ?? [];
-  const store = await ctx.vault();
+  const store = await ctx.asyncVault();
   const result = await repairRecords(store, {
     ...sharedRotateOptions(ctx, opts),
     ...(records.length ? { records } : {}),

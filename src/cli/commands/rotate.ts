@@ -6,7 +6,7 @@ import { renderRotation } from "../rotation-view.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
   const shared = sharedRotateOptions(ctx, opts);
-  const store = await ctx.vault();
+  const store = await ctx.asyncVault();
   const result = await rotateRecord(store, ref!, {
     ...shared,
     strategy: typeof opts.strategy === "string" ? parseStrategy(opts.strategy, "--strategy") : undefined,

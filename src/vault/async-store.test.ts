@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
-import { asyncVaultStore } from "./async-store.js";
+import { asyncVaultStore, isAsyncVaultStore, toAsyncStore } from "./async-store.js";
+import { getFieldValue, newRecord, setFieldValue } from "./record.js";
+import { type TempVault, tempVault } from "./test-support.js";
 
 let v: TempVault | undefined;
 afterEach(() => {
@@ -57,5 +57,31 @@ describe("asyncVaultStore over the local SQLite vault", () => {
     );
     assert.equal(saved[0]?.revision, a.revision + 1);
     assert.equal((await store.listAudit({ recordUid: a.uid, limit: 1 }))[0]?.action, "rotation.complete");
+  });
+});
+
+describe("toAsyncStore", () => {
+  test("wraps a synchronous store once; an async store is returned as is", async () => {
+    v = await tempVault();
+    const wrapped = toAsyncStore(v.store);
+    assert.equal(isAsyncVaultStore(v.store), false);
+    assert.equal(isAsyncVaultStore(wrapped), true);
+    assert.equal(toAsyncStore(wrapped), wrapped);
+    // A two-phase save request is simply a save on a backend without transactions.
+    const created = await wrapped.createRecord(user("AKIA1"), { actor: "t" });
+    const { saved } = await wrapped.commit(
+      [
+        {
+          op: "saveRecord",
+          uid: created.uid,
+          record: user("AKIA2"),
+          expectedRevision: created.revision,
+          transaction: "rotation",
+        },
+      ],
+      { actor: "t" },
+    );
+    assert.equal(getFieldValue(saved[0]!.record, "aws_access_key_id"), "AKIA2");
+    assert.equal(wrapped.completeTransaction, undefined);
   });
 });

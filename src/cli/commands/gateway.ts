@@ -1,0 +1,114 @@
+import { RekeyError } from "../../errors.js";
+import { type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
+import { createGateway } from "../../gateway/gateway.js";
+import type { RotationAttempt } from "../../gateway/history-model.js";
+import { createLogger } from "../../log.js";
+import { printJson } from "../context.js";
+import { renderHistory } from "../gateway-view.js";
+import type { CommandRun } from "../registry.js";
+import { resolveRecord } from "../resolve.js";
+
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+
+export const run: CommandRun = async (ctx, _args, opts) => {
+  const flags: GatewayFlags = {
+    config: str(opts.config),
+    tick: str(opts.tick),
+    maxConcurrent: str(opts.maxConcurrent),
+    maxPerAccount: str(opts.maxPerAccount),
+    jitter: str(opts.jitter),
+    scriptTimeout: str(opts.scriptTimeout),
+    shutdownTimeout: str(opts.shutdownTimeout),
+    endpointUrl: str(opts.endpointUrl),
+    region: str(opts.region),
+    verify: typeof opts.verify === "boolean" ? opts.verify : undefined,
+    verifyTimeout: str(opts.verifyTimeout),
+  };
+  // Parsed once, before the vault opens: a bad setting fails fast.
+  const { config, file, warnings } = loadGatewayConfig(flags, ctx.env);
+  const level = opts.verbose ? "debug" : (ctx.env.REKEY_LOG_LEVEL ?? config.logLevel);
+  const logger = createLogger({ level, name: "rekey-gateway" });
+  for (const w of warnings) logger.warn({}, w);
+
+  const store = await ctx.vault();
+  const manual = ((opts.rotate as string[] | undefined) ?? []).map((r) => resolveRecord(store, r).uid);
+  const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor });
+
+  if (opts.once) {
+    gateway.rotateNow(manual);
+    await gateway.start({ loop: false });
+    await gateway.idle();
+    await gateway.stop(0);
+    report(ctx, gateway.attempts, opts.json === true);
+    const failed = gateway.attempts.filter((a) => a.outcome === "failed").length;
+    exitSoon();
+    if (failed > 0) {
+      throw new RekeyError(
+        "aws",
+        `${failed} of ${gateway.attempts.length} rotation attempt(s) failed (see above)`,
+        {
+          hint: "fix the cause named for each record; failed attempts are retried by a running gateway",
+        },
+      );
+    }
+    return;
+  }
+
+  // Daemon: run until SIGTERM/SIGINT, then take no new work and let running attempts finish.
+  let signalled!: (signal: NodeJS.Signals) => void;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    signalled = resolve;
+  });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      // A second signal: the operator does not want to wait. The journal covers what is in flight.
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(130);
+    }
+    signalled(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  try {
+    gateway.rotateNow(manual);
+    await gateway.start();
+    logger.info(
+      {
+        pid: process.pid,
+        vault: store.description,
+        config: file,
+        tickSeconds: config.tickSeconds,
+        maxConcurrent: config.maxConcurrent,
+        maxPerAccount: config.maxPerAccount,
+        webhooks: config.webhooks.length,
+      },
+      "gateway started",
+    );
+    const signal = await stopSignal;
+    logger.info({ signal, ...gateway.stats() }, "stopping: no new work; waiting for running rotations");
+    const { drained } = await gateway.stop(ms(config.shutdownTimeoutSeconds));
+    if (!drained) {
+      // Still running after the bounded wait: exit anyway. The engine's journal and the next start's
+      // repair finish or undo what was cut short, as after a crash.
+      logger.warn({ ...gateway.stats() }, "shutdown timeout: exiting with rotations still running");
+      process.exit(0);
+    }
+    logger.info({ ...gateway.stats() }, "gateway stopped");
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+  exitSoon();
+};
+
+/** Idle keep-alive sockets (webhooks, AWS) must not hold the process once the work is done. */
+function exitSoon(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+}
+
+function report(ctx: Parameters<CommandRun>[0], attempts: readonly RotationAttempt[], json: boolean): void {
+  if (json) printJson(ctx.stdout, attempts);
+  else ctx.stdout.write(attempts.length ? renderHistory(attempts, false) : "nothing was due\n");
+}

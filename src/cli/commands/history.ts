@@ -1,0 +1,33 @@
+import { usageError } from "../../errors.js";
+import { parseAttempt, type RotationAttempt } from "../../gateway/history-model.js";
+import { printJson } from "../context.js";
+import { renderHistory } from "../gateway-view.js";
+import type { CommandRun } from "../registry.js";
+import { resolveRecord } from "../resolve.js";
+
+export const run: CommandRun = async (ctx, [ref], opts) => {
+  const limit = opts.limit === undefined ? undefined : Number(opts.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw usageError(`--limit ${String(opts.limit)} is not a positive number`, "e.g. --limit 20");
+  const store = await ctx.vault();
+  // A deleted record's history stays addressable by its UID.
+  const recordUid =
+    ref === undefined
+      ? undefined
+      : store.listRotationHistory({ recordUid: ref, limit: 1 }).length > 0
+        ? ref
+        : resolveRecord(store, ref).uid;
+  const entries: RotationAttempt[] = [];
+  for (const raw of store.listRotationHistory({
+    ...(recordUid ? { recordUid } : {}),
+    ...(limit ? { limit } : {}),
+  })) {
+    try {
+      entries.push(parseAttempt(raw));
+    } catch {
+      // written by a newer rekey: not shown rather than shown wrong
+    }
+  }
+  if (opts.json) return printJson(ctx.stdout, entries);
+  ctx.stdout.write(renderHistory(entries, opts.scripts === true));
+};

@@ -1,0 +1,90 @@
+/** How gateway history and status are shown on a terminal: ids, times, outcomes; never secrets. */
+import type { RotationAttempt } from "../gateway/history-model.js";
+import { shortAge, type UserStatus } from "../gateway/status.js";
+import { renderTable } from "./table.js";
+
+function keys(e: RotationAttempt): string {
+  const parts: string[] = [];
+  if (e.keyIds.created) parts.push(`+${e.keyIds.created}`);
+  for (const k of e.keyIds.deleted) parts.push(`-${k}`);
+  for (const k of e.keyIds.deactivated) parts.push(`~${k}`);
+  return parts.join(" ");
+}
+
+function scripts(e: RotationAttempt): string {
+  if (e.scripts.length === 0) return "";
+  const ok = e.scripts.filter((s) => s.success).length;
+  return `${ok}/${e.scripts.length} ok`;
+}
+
+function outcome(e: RotationAttempt): string {
+  if (e.outcome !== "failed") return e.outcome;
+  return e.final ? "failed" : `failed (retry ${e.nextAttemptAt ?? ""})`;
+}
+
+/** One row per attempt; with `withScripts`, each script's result and output below it. */
+export function renderHistory(entries: readonly RotationAttempt[], withScripts: boolean): string {
+  if (entries.length === 0) return "no rotation history\n";
+  if (!withScripts) {
+    return renderTable(
+      ["STARTED", "RECORD", "TRIGGER", "TRY", "OUTCOME", "KEYS", "SCRIPTS", "ERROR"],
+      entries.map((e) => [
+        e.startedAt,
+        e.recordTitle ?? e.recordUid,
+        e.mode === "scripts-only" ? `${e.trigger} (scripts only)` : e.trigger,
+        String(e.attempt),
+        outcome(e),
+        keys(e),
+        scripts(e),
+        e.error?.message ?? e.skippedReason ?? "",
+      ]),
+    );
+  }
+  const lines: string[] = [];
+  for (const e of entries) {
+    lines.push(
+      `${e.startedAt}  "${e.recordTitle ?? ""}" (${e.recordUid})  ${e.trigger} #${e.attempt}  ${outcome(e)}  ${keys(e)}`,
+    );
+    if (e.error) lines.push(`  error: ${e.error.message}`);
+    for (const s of e.scripts) {
+      const how = s.timedOut ? "timed out" : s.exitCode === null ? "did not run" : `exit ${s.exitCode}`;
+      lines.push(`  script ${s.name}: ${s.command}, ${how}`);
+      for (const [name, text] of [
+        ["stdout", s.stdout],
+        ["stderr", s.stderr],
+      ] as const) {
+        if (!text) continue;
+        lines.push(`    ${name}:`);
+        for (const l of text.replace(/\n$/, "").split("\n")) lines.push(`      ${l}`);
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderStatus(rows: readonly UserStatus[], now: Date): string {
+  if (rows.length === 0) return "no pamUser records\n";
+  return renderTable(
+    ["RECORD", "USER", "KEY", "AGE", "SCHEDULE", "LAST ROTATION", "NEXT ROTATION", "LAST OUTCOME"],
+    rows.map((r) => {
+      const next = !r.nextRotation
+        ? "on demand"
+        : Date.parse(r.nextRotation) <= now.getTime()
+          ? "due now"
+          : r.nextRotation;
+      const last = r.lastOutcome
+        ? `${r.lastOutcome.outcome}${r.lastOutcome.error ? `: ${r.lastOutcome.error}` : ""}`
+        : "";
+      return [
+        r.title,
+        r.user,
+        r.keyId ?? "",
+        shortAge(r.keyCreatedAt, now),
+        r.mode === "scripts-only" ? `${r.schedule} (scripts only)` : r.schedule,
+        r.lastRotation ?? "never",
+        next,
+        last,
+      ];
+    }),
+  );
+}

@@ -1,0 +1,262 @@
+/**
+ * The gateway's configuration, parsed once at start-up with one zod schema. Sources, later ones winning:
+ * defaults < the JSON file (`--config FILE`, else REKEY_GATEWAY_CONFIG) < environment variables < flags.
+ *
+ * Durations are seconds (fractions allowed) everywhere except inside a webhook entry, which keeps
+ * notify.ts's own millisecond fields. Webhook URLs and headers can be secrets (Slack's URL is one): they
+ * come from the file or the environment, never from argv.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { z } from "zod";
+import { usageError } from "../errors.js";
+import { DEFAULT_ROTATION_RETRY } from "./history-model.js";
+import { webhookConfigSchema } from "./notify.js";
+
+const secs = (def: number) => z.number().positive().default(def);
+
+export const gatewayConfigSchema = z
+  .object({
+    /** How often due records are looked for. */
+    tickSeconds: z.number().min(0.05).max(3600).default(30),
+    /** Rotations running at once, overall. */
+    maxConcurrent: z.number().int().min(1).max(1000).default(8),
+    /** Rotations running at once per AWS account (IAM's request quota is per account). */
+    maxPerAccount: z.number().int().min(1).max(1000).default(4),
+    /**
+     * A scheduled run starts up to this much after its slot (stable per record and slot), to spread a
+     * fleet whose slots coincide. For `every <n>` schedules it is capped at a tenth of the interval.
+     */
+    jitterSeconds: z.number().min(0).max(86_400).default(60),
+    /** A failed attempt is retried with backoff, at most `maxAttempts` tries per slot. */
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(20).default(DEFAULT_ROTATION_RETRY.maxAttempts),
+        baseDelaySeconds: z
+          .number()
+          .min(0)
+          .default(DEFAULT_ROTATION_RETRY.baseDelayMs / 1000),
+        maxDelaySeconds: z
+          .number()
+          .min(0)
+          .default(DEFAULT_ROTATION_RETRY.maxDelayMs / 1000),
+      })
+      .strict()
+      .prefault({}),
+    /** Per post-rotation script; then SIGTERM, then SIGKILL. */
+    scriptTimeoutSeconds: secs(300),
+    /** On SIGTERM/SIGINT, how long in-flight rotations may take to finish before the gateway exits. */
+    shutdownTimeoutSeconds: secs(120),
+    /** The per-record gateway lease (renewed while the attempt runs; a dead holder's lease expires). */
+    leaseTtlSeconds: z.number().min(5).default(600),
+    /** How an account backs off when IAM throttles it (limiter.ts). */
+    throttle: z
+      .object({
+        initialPauseSeconds: secs(1),
+        maxPauseSeconds: secs(60),
+        decaySeconds: secs(30),
+      })
+      .strict()
+      .prefault({}),
+    webhooks: z.array(webhookConfigSchema).default([]),
+    /** Passed to the rotation engine for every rotation. */
+    engine: z
+      .object({
+        /** IAM and STS endpoint (e.g. the sandbox); AWS_ENDPOINT_URL_IAM/_STS also work. */
+        endpointUrl: z.url().optional(),
+        region: z.string().min(1).optional(),
+        /** Verify each new key before old keys go (default: the strategy's). */
+        verify: z.boolean().optional(),
+        verifyTimeoutSeconds: z.number().positive().optional(),
+        requestTimeoutSeconds: z.number().positive().optional(),
+        /** Retries of single AWS calls (Throttling, 5xx, network), inside one attempt. */
+        awsRetry: z
+          .object({
+            maxAttempts: z.number().int().min(1).max(50).optional(),
+            baseDelayMs: z.number().min(0).optional(),
+            maxDelayMs: z.number().min(0).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** pino level; REKEY_LOG_LEVEL and --verbose win. */
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .strict();
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+/** The flags `rekey gateway` passes (strings as Commander gives them). */
+export interface GatewayFlags {
+  config?: string | undefined;
+  tick?: string | undefined;
+  maxConcurrent?: string | undefined;
+  maxPerAccount?: string | undefined;
+  jitter?: string | undefined;
+  scriptTimeout?: string | undefined;
+  shutdownTimeout?: string | undefined;
+  endpointUrl?: string | undefined;
+  region?: string | undefined;
+  verify?: boolean | undefined;
+  verifyTimeout?: string | undefined;
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  /** The file read, if any. */
+  file: string | undefined;
+  /** Things worth a warning (never secrets). */
+  warnings: string[];
+}
+
+/** Where each setting can come from, for error messages: [path, env var, flag]. */
+const SOURCES: Array<[string, string | undefined, string | undefined]> = [
+  ["tickSeconds", "REKEY_GATEWAY_TICK_SECONDS", "--tick"],
+  ["maxConcurrent", "REKEY_GATEWAY_MAX_CONCURRENT", "--max-concurrent"],
+  ["maxPerAccount", "REKEY_GATEWAY_MAX_PER_ACCOUNT", "--max-per-account"],
+  ["jitterSeconds", "REKEY_GATEWAY_JITTER_SECONDS", "--jitter"],
+  ["scriptTimeoutSeconds", undefined, "--script-timeout"],
+  ["shutdownTimeoutSeconds", undefined, "--shutdown-timeout"],
+  ["engine.endpointUrl", undefined, "--endpoint-url"],
+  ["engine.region", undefined, "--region"],
+  ["engine.verifyTimeoutSeconds", undefined, "--verify-timeout"],
+  ["webhooks", "REKEY_GATEWAY_WEBHOOK_URL", undefined],
+];
+
+/**
+ * Read and validate the configuration from a file, the environment and flags.
+ * @throws RekeyError (usage) naming the file, variable or flag at fault.
+ */
+export function loadGatewayConfig(
+  flags: GatewayFlags = {},
+  env: Record<string, string | undefined> = process.env,
+): LoadedConfig {
+  const warnings: string[] = [];
+  const file = flags.config ?? (env.REKEY_GATEWAY_CONFIG || undefined);
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    fromFile = readConfigFile(file, warnings);
+    const checked = gatewayConfigSchema.safeParse(fromFile);
+    if (!checked.success) throw invalid(checked.error, `gateway config file ${file}`);
+  }
+  const layered = merge(merge(fromFile, envLayer(env)), flagLayer(flags));
+  const parsed = gatewayConfigSchema.safeParse(layered);
+  if (!parsed.success) throw invalid(parsed.error, "gateway settings");
+  return { config: parsed.data, file, warnings };
+}
+
+function readConfigFile(file: string, warnings: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw usageError(
+      `cannot read gateway config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      "give an existing JSON file with --config (or REKEY_GATEWAY_CONFIG)",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it may quote the file, and the file may hold a webhook token.
+    throw usageError(
+      `gateway config file ${file} is not valid JSON`,
+      "check it with: node -e 'JSON.parse(...)'",
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw usageError(`gateway config file ${file} is not a JSON object`, 'e.g. {"tickSeconds": 30}');
+  }
+  const o = value as Record<string, unknown>;
+  if (Array.isArray(o.webhooks) && o.webhooks.length > 0 && process.platform !== "win32") {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) {
+        warnings.push(
+          `gateway config file ${file} holds webhooks (their URLs and headers can be secrets) and is readable by others: chmod 600 ${file}`,
+        );
+      }
+    } catch {
+      // read a moment ago; a stat failure only loses the warning
+    }
+  }
+  return o;
+}
+
+function num(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  return Number(v); // NaN fails the schema with the source named
+}
+
+function envLayer(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const set = (key: string, v: number | undefined) => {
+    if (v !== undefined) out[key] = v;
+  };
+  set("tickSeconds", num(env.REKEY_GATEWAY_TICK_SECONDS));
+  set("maxConcurrent", num(env.REKEY_GATEWAY_MAX_CONCURRENT));
+  set("maxPerAccount", num(env.REKEY_GATEWAY_MAX_PER_ACCOUNT));
+  set("jitterSeconds", num(env.REKEY_GATEWAY_JITTER_SECONDS));
+  if (env.REKEY_GATEWAY_WEBHOOK_URL) {
+    out.webhooks = [
+      { url: env.REKEY_GATEWAY_WEBHOOK_URL, format: env.REKEY_GATEWAY_WEBHOOK_FORMAT || "json" },
+    ];
+  }
+  return out;
+}
+
+function flagLayer(f: GatewayFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const engine: Record<string, unknown> = {};
+  const set = (target: Record<string, unknown>, key: string, v: unknown) => {
+    if (v !== undefined) target[key] = v;
+  };
+  set(out, "tickSeconds", num(f.tick));
+  set(out, "maxConcurrent", num(f.maxConcurrent));
+  set(out, "maxPerAccount", num(f.maxPerAccount));
+  set(out, "jitterSeconds", num(f.jitter));
+  set(out, "scriptTimeoutSeconds", num(f.scriptTimeout));
+  set(out, "shutdownTimeoutSeconds", num(f.shutdownTimeout));
+  set(engine, "endpointUrl", f.endpointUrl);
+  set(engine, "region", f.region);
+  set(engine, "verify", f.verify);
+  set(engine, "verifyTimeoutSeconds", num(f.verifyTimeout));
+  if (Object.keys(engine).length > 0) out.engine = engine;
+  return out;
+}
+
+/** `b` over `a`, objects merged key by key (arrays replaced). */
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      isPlainObject(prev) && isPlainObject(v)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function invalid(error: z.ZodError, where: string) {
+  const problems = error.issues.map((i) => {
+    const path = i.path.join(".");
+    const src = SOURCES.find(([p]) => path === p || path.startsWith(`${p}.`));
+    const also = src ? ` (${[src[2], src[1]].filter(Boolean).join(" / ")})` : "";
+    // Never the received value: a webhook URL may be a token.
+    return `${path || "(top level)"}${also}: ${i.message}`;
+  });
+  return usageError(
+    `invalid ${where}: ${problems.join("; ")}`,
+    "see README, section The gateway: `rekey gateway`, for every setting",
+  );
+}
+
+/** Milliseconds helpers for the rest of the gateway. */
+export const ms = (seconds: number) => Math.round(seconds * 1000);

@@ -1,0 +1,141 @@
+/**
+ * Run the post-rotation scripts of one record the way the Keeper Gateway does (keeper-protocol.md §1):
+ * the user record's scripts, then the configuration's; each gets one base64 line on stdin with the
+ * seven documented keys, `records` holding the configuration, the script's attached records and the
+ * user record (flattened). A failing script is reported in its result; nothing here undoes anything.
+ *
+ * Secrets: the line goes to the script's stdin only; every secret value of the records and passwords is
+ * redacted from what the script prints before the result is kept (script-runner.ts).
+ */
+import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { ScriptResult } from "./history-model.js";
+import { buildGatewayParams, type GatewayParamsInput, secretsOfParams } from "./params.js";
+import { readScriptFile } from "./script-file.js";
+import { type RunScriptOptions, runScript } from "./script-runner.js";
+import { scriptsInRunOrder } from "./scripts.js";
+
+export interface RunScriptsInput {
+  store: VaultStore;
+  /** The user record as it is now (after the rotation). */
+  user: StoredRecord;
+  configuration: StoredRecord | undefined;
+  /** The IAM user name. */
+  login: string;
+  newPassword: string;
+  oldPassword: string;
+  timeoutMs: number;
+  /** Where PATH, HOME and LANG come from (default process.env). */
+  baseEnv?: Record<string, string | undefined> | undefined;
+  /** Test seam. */
+  run?: (opts: RunScriptOptions) => ReturnType<typeof runScript>;
+}
+
+/** How many scripts a record would run (user's and configuration's). */
+export function countScripts(user: StoredRecord, configuration: StoredRecord | undefined): number {
+  return scriptsInRunOrder(owners(user, configuration)).length;
+}
+
+export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptResult[]> {
+  const run = input.run ?? runScript;
+  const results: ScriptResult[] = [];
+  for (const { ownerUid, position, script } of scriptsInRunOrder(owners(input.user, input.configuration))) {
+    const base = {
+      name: `${ownerUid}#${position}`,
+      fileRef: script.fileRef,
+      ownerUid,
+      command: script.command,
+    };
+    const failed = (why: string): ScriptResult => ({
+      ...base,
+      exitCode: null,
+      success: false,
+      timedOut: false,
+      stdout: "",
+      stderr: why,
+    });
+    const file = input.store.getRecord(script.fileRef);
+    if (!file) {
+      results.push(failed(`script file ${script.fileRef} is not in the vault (attach it again)`));
+      continue;
+    }
+    let content: Buffer;
+    let fileName: string;
+    try {
+      ({ content, fileName } = readScriptFile(file.record, file.uid));
+    } catch (err) {
+      results.push(failed((err as Error).message));
+      continue;
+    }
+    const params: GatewayParamsInput = {
+      providerRecordUid: input.configuration?.uid ?? "",
+      resourceRecordUid: "",
+      userRecordUid: input.user.uid,
+      newPassword: input.newPassword,
+      oldPassword: input.oldPassword,
+      user: input.login,
+      records: recordsFor(input, script.recordRef),
+    };
+    const line = buildGatewayParams(params);
+    try {
+      const r = await run({
+        command: script.command,
+        content,
+        fileName,
+        stdinLine: line,
+        timeoutMs: input.timeoutMs,
+        secrets: secretsOfParams(params, line),
+        baseEnv: input.baseEnv,
+      });
+      results.push({
+        ...base,
+        name: `${fileName} (${ownerUid}#${position})`,
+        exitCode: r.exitCode,
+        success: r.success,
+        timedOut: r.timedOut,
+        stdout: r.stdout,
+        stderr: r.error ? `${r.stderr}${r.stderr ? "\n" : ""}${r.error}` : r.stderr,
+        durationMs: r.durationMs,
+      });
+    } catch (err) {
+      // e.g. a secret in the command line: refused before anything ran.
+      results.push(failed((err as Error).message));
+    }
+  }
+  return results;
+}
+
+/** One line for messages: which scripts failed and how. */
+export function describeScriptFailures(results: readonly ScriptResult[]): string | undefined {
+  const bad = results.filter((r) => !r.success);
+  if (bad.length === 0) return undefined;
+  const what = bad.map((r) =>
+    r.timedOut
+      ? `${r.name} timed out`
+      : r.exitCode === null
+        ? `${r.name} did not run`
+        : `${r.name} exited ${r.exitCode}`,
+  );
+  return `${bad.length} of ${results.length} post-rotation script(s) failed: ${what.join(", ")}`;
+}
+
+function owners(user: StoredRecord, configuration: StoredRecord | undefined) {
+  return {
+    user: { uid: user.uid, record: user.record },
+    configuration: configuration ? { uid: configuration.uid, record: configuration.record } : undefined,
+  };
+}
+
+/** The Gateway's order: the configuration, the script's attached records, then the user record. */
+function recordsFor(input: RunScriptsInput, recordRef: readonly string[]): GatewayParamsInput["records"] {
+  const out: Array<{ uid: string; record: StoredRecord["record"] }> = [];
+  const seen = new Set<string>();
+  const add = (s: StoredRecord | undefined) => {
+    if (!s || seen.has(s.uid)) return;
+    seen.add(s.uid);
+    out.push({ uid: s.uid, record: s.record });
+  };
+  add(input.configuration);
+  for (const uid of recordRef) if (uid !== input.user.uid) add(input.store.getRecord(uid));
+  add(input.user);
+  return out;
+}

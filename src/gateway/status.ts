@@ -1,0 +1,115 @@
+/**
+ * `rekey status`: every pamUser record with its key, schedule, last and next rotation and last outcome,
+ * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
+ */
+import { FIELD } from "../rotation/index.js";
+import { getFieldValue } from "../vault/record.js";
+import type { VaultStore } from "../vault/store.js";
+import { lastSucceeded, parseAttempt, type RotationAttempt } from "./history-model.js";
+import { configurationFor, isScriptsOnly, loginOf } from "./records.js";
+import { describeSchedule } from "./schedule.js";
+import { effectiveSchedule } from "./schedule-field.js";
+import { parseCreateDate, planRun } from "./scheduler.js";
+
+export interface UserStatus {
+  uid: string;
+  title: string;
+  /** The IAM user name. */
+  user: string;
+  keyId: string | null;
+  /** The key's CreateDate (ISO 8601), if recorded. */
+  keyCreatedAt: string | null;
+  keyAgeDays: number | null;
+  mode: "rotate" | "scripts-only";
+  schedule: string;
+  scheduleSource: "record" | "configuration" | "none" | "invalid";
+  /** The last successful rotation (history), else the key's CreateDate. */
+  lastRotation: string | null;
+  /** Next due time (unjittered), or null when on demand only. A past time means due now. */
+  nextRotation: string | null;
+  lastOutcome: {
+    outcome: RotationAttempt["outcome"];
+    at: string;
+    trigger: RotationAttempt["trigger"];
+    attempt: number;
+    final: boolean;
+    error: string | null;
+    nextAttemptAt: string | null;
+  } | null;
+}
+
+export function computeStatus(store: VaultStore, now: Date = new Date()): UserStatus[] {
+  const configurations = store.listRecords({ type: "pamAwsConfiguration" });
+  const byRecord = new Map<string, RotationAttempt[]>();
+  for (const raw of store.listRotationHistory()) {
+    let e: RotationAttempt;
+    try {
+      e = parseAttempt(raw);
+    } catch {
+      continue;
+    }
+    const list = byRecord.get(e.recordUid) ?? [];
+    list.push(e);
+    byRecord.set(e.recordUid, list);
+  }
+  return store.listRecords({ type: "pamUser" }).map((s) => {
+    const r = s.record;
+    const history = byRecord.get(s.uid) ?? [];
+    const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
+    let schedule = "";
+    let scheduleSource: UserStatus["scheduleSource"];
+    let nextRotation: string | null = null;
+    try {
+      const eff = effectiveSchedule(r, configurationFor(r, configurations)?.record);
+      schedule = describeSchedule(eff.schedule);
+      scheduleSource = eff.source;
+      const run = planRun(
+        { uid: s.uid, schedule: eff.schedule, keyCreatedAt: keyCreated, history, firstSeenAt: now },
+        { now, startedAt: now, maxJitterMs: 0 },
+      );
+      nextRotation = run ? run.at.toISOString() : null;
+    } catch (err) {
+      schedule = (err as Error).message;
+      scheduleSource = "invalid";
+    }
+    const last = history.reduce<RotationAttempt | undefined>(
+      (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
+      undefined,
+    );
+    const success = lastSucceeded(history);
+    return {
+      uid: s.uid,
+      title: r.title,
+      user: loginOf(r),
+      keyId: getFieldValue(r, FIELD.keyId) || null,
+      keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
+      keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
+      mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
+      schedule,
+      scheduleSource,
+      lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
+      nextRotation,
+      lastOutcome: last
+        ? {
+            outcome: last.outcome,
+            at: last.endedAt ?? last.startedAt,
+            trigger: last.trigger,
+            attempt: last.attempt,
+            final: last.final,
+            error: last.error?.message ?? null,
+            nextAttemptAt: last.nextAttemptAt,
+          }
+        : null,
+    };
+  });
+}
+
+/** "3d", "5h", "12m", "40s": a short age for tables. */
+export function shortAge(fromIso: string | null, now: Date): string {
+  if (!fromIso) return "";
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(fromIso)) / 1000));
+  if (s >= 86_400) return `${Math.floor(s / 86_400)}d`;
+  if (s >= 3600) return `${Math.floor(s / 3600)}h`;
+  if (s >= 60) return `${Math.floor(s / 60)}m`;
+  return `${s}s`;
+}

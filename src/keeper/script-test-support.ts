@@ -1,0 +1,120 @@
+/**
+ * For the keeper-script tests (imported by *.test.ts only): the bundle copied where no
+ * node_modules can help it, a child-process runner that feeds it the Gateway's line as the Gateway does, and
+ * a counting proxy in front of the sandbox (to prove a run made no AWS call at all).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { FakeKeeper } from "./fake-server/index.js";
+
+export const REPO = resolve(import.meta.dirname, "../..");
+export const BUNDLE = join(REPO, "dist/keeper/rekey-aws-access-key.mjs");
+
+/** The bundle, built if missing, copied alone into a fresh temp dir (as a file attached to a Keeper record). */
+export function bundleInTempDir(): { dir: string; script: string; cleanup(): void } {
+  if (!existsSync(BUNDLE)) {
+    const built = spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: REPO, stdio: "inherit" });
+    if (built.status !== 0) throw new Error("npm run build failed");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "rekey-gateway-script-"));
+  const script = join(dir, "rekey-aws-access-key.mjs");
+  copyFileSync(BUNDLE, script);
+  return { dir, script, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface ScriptRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** `echo LINE | node script` in `cwd`, with exactly `env` (plus PATH): nothing inherited from the test runner. */
+export function runScript(
+  script: string,
+  input: string,
+  env: NodeJS.ProcessEnv,
+  opts: { cwd?: string; args?: string[]; timeoutMs?: number } = {},
+): Promise<ScriptRun> {
+  const t0 = performance.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...(opts.args ?? [])], {
+      cwd: opts.cwd ?? resolve(script, ".."),
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.stdin.on("error", () => {}); // a script that exits before reading all of stdin
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+export interface CountingProxy {
+  url: string;
+  /** AWS requests forwarded so far. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy to `target` (the sandbox) that counts what passes. */
+export async function countingProxy(target: string): Promise<CountingProxy> {
+  const to = new URL(target);
+  let n = 0;
+  const server = createServer((req, res) => {
+    n++;
+    const fwd = request(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    fwd.on("error", () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(fwd);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: () => n,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A KSM config file for a client of the fake (which must be served over HTTPS already), mode 0600. */
+export function writeKsmConfig(fake: FakeKeeper, dir: string, name = "gateway-config.json"): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(fake.createClientConfig(), null, 2), { mode: 0o600 });
+  return path;
+}

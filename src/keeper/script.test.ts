@@ -1,0 +1,167 @@
+/**
+ * runKeeperScript in-process (the fake Keeper through the SDK's queryFunction, the sandbox over HTTP): the
+ * cases that need a hand inside the run (a concurrent edit, a crash hook, Keeper's view of a pending
+ * transaction). The bundle's own end-to-end tests are script-bundle.test.ts.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { RekeyError } from "../errors.js";
+import { policyFor } from "../rotation/policy.js";
+import { adminWithPolicy, callerArn, uniqueName } from "../rotation/test-support.js";
+import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import { getFieldValue, type KeeperRecord } from "../vault/record.js";
+import {
+  FakeKeeper,
+  gatewayLineFor,
+  type SeedAwsRotationOptions,
+  seedAwsRotation,
+} from "./fake-server/index.js";
+import { type KeeperScriptOptions, runKeeperScript } from "./script.js";
+import { writeKsmConfig } from "./script-test-support.js";
+
+let sandbox: Sandbox;
+let home: string;
+
+before(async () => {
+  sandbox = await startSandbox();
+  home = mkdtempSync(join(tmpdir(), "rekey-keeper-script-"));
+});
+after(async () => {
+  await sandbox.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+function world(seed: Omit<SeedAwsRotationOptions, "userName" | "currentKey"> = {}) {
+  const fake = new FakeKeeper();
+  const userName = uniqueName("inproc");
+  sandbox.admin.createUser(userName);
+  const old = sandbox.admin.createAccessKey(userName);
+  const seeded = seedAwsRotation(fake, {
+    userName,
+    awsAccountId: sandbox.accountId,
+    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
+    ...seed,
+  });
+  const dir = mkdtempSync(join(home, "w-"));
+  const opts: KeeperScriptOptions = {
+    env: {
+      KSM_CONFIG_FILE: writeKsmConfig(fake, dir),
+      REKEY_HOME: join(dir, "rekey"),
+      AWS_ENDPOINT_URL: sandbox.endpoint,
+      AWS_EC2_METADATA_DISABLED: "true",
+    },
+    queryFunction: fake.queryFunction,
+    engine: { retry: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 50 }, verifyIntervalMs: 50 },
+  };
+  const line = () => gatewayLineFor(fake, seeded);
+  const keyOf = () =>
+    getFieldValue(fake.recordData(seeded.userUid) as unknown as KeeperRecord, "aws_access_key_id");
+  return { fake, userName, old, seeded, opts, line, keyOf };
+}
+
+const rootAdmin = () => ({
+  accessKeyId: sandbox.root.accessKeyId,
+  secretAccessKey: sandbox.root.secretAccessKey,
+});
+
+test("the PAM configuration not shared with the application: its key is taken from the Gateway's copy", async () => {
+  const admin = adminWithPolicy(sandbox, uniqueName("admin"), policyFor({}));
+  const w = world({ configAdmin: admin });
+  const line = w.line(); // the Gateway sends the configuration's fields...
+  w.fake.removeRecord(w.seeded.configUid); // ...but KSM does not return it
+  const { rotation } = await runKeeperScript(line, w.opts);
+  assert.equal(rotation.credentialSource.kind, "pam-configuration");
+  assert.equal(rotation.credentialSource.keyId, admin.accessKeyId);
+  assert.deepEqual(rotation.deleted, [w.old.accessKeyId]);
+  assert.equal(w.keyOf(), rotation.created?.accessKeyId);
+});
+
+test("the Gateway's user wins over the record's login, with a warning", async () => {
+  const w = world({ configAdmin: rootAdmin() });
+  w.fake.editRecord(w.seeded.userUid, (d) => {
+    const login = (d.fields as Array<{ type: string; value: unknown[] }>).find((f) => f.type === "login");
+    if (login) login.value = ["someone-else"];
+  });
+  const { rotation } = await runKeeperScript(gatewayLineFor(w.fake, w.seeded, { user: w.userName }), w.opts);
+  assert.equal(rotation.userName, w.userName);
+  assert.ok(rotation.warnings.some((x) => /has login "someone-else"/.test(x)));
+});
+
+test("someone edits the record in Keeper during the rotation: the new key is applied to their version", async () => {
+  const w = world({ configAdmin: rootAdmin() });
+  let edited = false;
+  w.fake.beforeRequest = (endpoint) => {
+    if (endpoint !== "update_secret" || edited) return;
+    edited = true;
+    w.fake.editRecord(w.seeded.userUid, (d) => {
+      d.notes = "edited in the vault meanwhile";
+    });
+  };
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  const data = w.fake.recordData(w.seeded.userUid);
+  assert.equal(data.notes, "edited in the vault meanwhile", "their edit is kept");
+  assert.equal(w.keyOf(), rotation.created?.accessKeyId, "and the new key saved");
+  assert.equal(w.fake.calls("update_secret").filter((c) => c.statusCode !== 200).length, 1);
+  assert.deepEqual(
+    sandbox.admin.listKeys(w.userName).map((k) => k.accessKeyId),
+    [rotation.created?.accessKeyId],
+  );
+});
+
+for (const pendingView of ["new", "old"] as const) {
+  test(`a run stopped with the rotation transaction open (Keeper shows the ${pendingView} data): the next run settles it and converges`, async () => {
+    const w = world({ configAdmin: rootAdmin() });
+    w.fake.knobs.pendingView = pendingView;
+    const crash = new Error("simulated crash after the Keeper save");
+    await assert.rejects(
+      runKeeperScript(w.line(), {
+        ...w.opts,
+        engine: {
+          ...w.opts.engine,
+          onCheckpoint: (step) => {
+            if (step === "transaction") throw crash;
+          },
+        },
+      }),
+      (e) => e === crash,
+    );
+    assert.equal(w.fake.pending.get(w.seeded.userUid)?.type, "rotation");
+    const { rotation } = await runKeeperScript(w.line(), w.opts);
+    assert.equal(rotation.resumed?.outcome, "finished");
+    assert.equal(w.fake.pending.size, 0);
+    const r = w.fake.recordData(w.seeded.userUid) as unknown as KeeperRecord;
+    const keyId = getFieldValue(r, "aws_access_key_id") ?? "";
+    assert.deepEqual(
+      sandbox.admin.listKeys(w.userName).map((k) => k.accessKeyId),
+      [keyId],
+      "only the record's key remains",
+    );
+    assert.match(
+      await callerArn(sandbox, keyId, getFieldValue(r, "aws_secret_access_key") ?? ""),
+      new RegExp(`:user/${w.userName}$`),
+    );
+  });
+}
+
+test("delete-then-create whose save is refused: the old keys are gone, so the new key is kept for the next run", async () => {
+  const w = world({ configAdmin: rootAdmin(), deleteAllKeysBeforeRotating: true });
+  w.fake.failNext("update_secret", {
+    statusCode: 403,
+    body: { error: "access_denied", message: "read-only" },
+  });
+  const err = await runKeeperScript(w.line(), w.opts).then(
+    () => assert.fail("expected a failure"),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof RekeyError);
+  assert.match(err.message, /were deleted before creating it .* kept in the rotation journal/);
+  const keys = sandbox.admin.listKeys(w.userName);
+  assert.equal(keys.length, 1);
+  assert.notEqual(keys[0]?.accessKeyId, w.old.accessKeyId);
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  assert.equal(rotation.resumed?.outcome, "finished");
+  assert.equal(w.keyOf(), keys[0]?.accessKeyId, "the journaled key is the one saved");
+});

@@ -1,0 +1,166 @@
+/**
+ * The local vault's rotation history: one encrypted row per entry (the gateway writes one per rotation
+ * attempt), appended together with its audit-log copy.
+ *
+ * Invariants:
+ * - The entry (which may hold script output) is AES-256-GCM ciphertext under its own random data key,
+ *   wrapped under a key derived from the VMK for this purpose only. The AAD binds the body to its row
+ *   (seq, id, record, times), so a row cannot be edited, moved or swapped without an integrity error.
+ * - Append-only: rows are never updated. An entry and its audit entry commit together or not at all, so
+ *   a deleted history row still shows as a gap against the audit log.
+ * - The table is additive (created on first append, `IF NOT EXISTS`): a vault without it reads as an
+ *   empty history, and a rekey that does not know the table ignores it, so the schema version stays 1.
+ */
+import { conflict, usageError } from "../errors.js";
+import { aad, deriveKey, open, randomKey, seal, unwrapKey, wrapKey, zeroize } from "./crypto.js";
+import type { SqlDb } from "./sqlite-db.js";
+import type { AuditEntry, AuditEvent, RotationHistoryEntry } from "./store.js";
+import { toJsonBytes } from "./vault-cipher.js";
+
+const TABLE_SQL = `
+CREATE TABLE IF NOT EXISTS rotation_history (
+  seq        INTEGER PRIMARY KEY,
+  id         TEXT NOT NULL UNIQUE,
+  record_uid TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  saved_at   TEXT NOT NULL,
+  dek        BLOB NOT NULL,    -- the entry's random data key, wrapped under the history KEK
+  body       BLOB NOT NULL     -- the entry JSON sealed under dek, AAD = all the columns above
+);
+CREATE INDEX IF NOT EXISTS rotation_history_by_record ON rotation_history (record_uid, seq);
+`;
+
+interface HistoryRow {
+  seq: number;
+  id: string;
+  record_uid: string;
+  started_at: string;
+  saved_at: string;
+  dek: Buffer;
+  body: Buffer;
+}
+
+type RowMeta = Omit<HistoryRow, "dek" | "body">;
+
+const bodyAad = (m: RowMeta) => aad("rekey.history.v1", m.seq, m.id, m.record_uid, m.started_at, m.saved_at);
+const dekAad = (m: RowMeta) => aad("rekey.dek.v1", "history", m.id, m.seq);
+
+export class SqliteHistory {
+  readonly #sql: SqlDb;
+  readonly #kek: Buffer;
+  readonly #audit: (event: AuditEvent) => AuditEntry;
+  /** Only a positive answer is cached: another process may create the table at any time. */
+  #exists = false;
+
+  /** `vmk` is only read (a purpose key is derived from it); `audit` appends inside the caller's transaction. */
+  constructor(sql: SqlDb, vmk: Buffer, audit: (event: AuditEvent) => AuditEntry) {
+    this.#sql = sql;
+    this.#kek = deriveKey(vmk, "rekey.history-wrap.v1");
+    this.#audit = audit;
+  }
+
+  append(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry {
+    checkEntry(entry);
+    const plain = toJsonBytes(entry, `history entry ${entry.id}`);
+    const stored = JSON.parse(plain.toString("utf8")) as RotationHistoryEntry;
+    if (audit.recordUid != null && audit.recordUid !== entry.recordUid) {
+      throw usageError(
+        `history entry ${entry.id} is for record ${entry.recordUid}, its audit event for ${audit.recordUid}`,
+        "give the audit event the entry's record",
+      );
+    }
+    const result = this.#sql.write(() => {
+      // Idempotent; only remembered once committed (a rolled-back append also rolls back the table).
+      if (!this.#exists) {
+        for (const statement of TABLE_SQL.split(";").filter((s) => s.trim())) this.#sql.run(statement);
+      }
+      if (this.#sql.get("SELECT 1 FROM rotation_history WHERE id = ?", entry.id)) {
+        throw conflict(`history entry ${entry.id} already exists`, "give each entry a new id");
+      }
+      const last = this.#sql.get<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM rotation_history");
+      const m: RowMeta = {
+        seq: (last?.seq ?? 0) + 1,
+        id: entry.id,
+        record_uid: entry.recordUid,
+        started_at: entry.startedAt,
+        saved_at: new Date().toISOString(),
+      };
+      const dek = randomKey();
+      try {
+        const body = seal(dek, plain, bodyAad(m));
+        const wrapped = wrapKey(this.#kek, dek, dekAad(m));
+        this.#sql.run(
+          "INSERT INTO rotation_history (seq, id, record_uid, started_at, saved_at, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          m.seq,
+          m.id,
+          m.record_uid,
+          m.started_at,
+          m.saved_at,
+          wrapped,
+          body,
+        );
+      } finally {
+        zeroize(dek, plain);
+      }
+      this.#audit({ ...audit, recordUid: entry.recordUid });
+      return stored;
+    });
+    this.#exists = true;
+    return result;
+  }
+
+  list(filter: { recordUid?: string; limit?: number } = {}): RotationHistoryEntry[] {
+    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1)) {
+      throw usageError(`a history limit must be a positive integer, not ${filter.limit}`, "e.g. 20");
+    }
+    return this.#sql.read(() => {
+      if (!this.#tableExists()) return [];
+      const rows = this.#sql.all<HistoryRow>(
+        "SELECT * FROM rotation_history WHERE (@rec IS NULL OR record_uid = @rec) ORDER BY seq DESC LIMIT @limit",
+        { rec: filter.recordUid ?? null, limit: filter.limit ?? -1 },
+      );
+      return rows.reverse().map((r) => this.#open(r));
+    });
+  }
+
+  destroy(): void {
+    zeroize(this.#kek);
+  }
+
+  #tableExists(): boolean {
+    if (!this.#exists) {
+      this.#exists = Boolean(
+        this.#sql.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rotation_history'"),
+      );
+    }
+    return this.#exists;
+  }
+
+  #open(r: HistoryRow): RotationHistoryEntry {
+    const what = `history entry ${r.id} (record ${r.record_uid})`;
+    const dek = unwrapKey(this.#kek, r.dek, dekAad(r), what);
+    try {
+      const plain = open(dek, r.body, bodyAad(r), what);
+      try {
+        return JSON.parse(plain.toString("utf8")) as RotationHistoryEntry;
+      } finally {
+        zeroize(plain);
+      }
+    } finally {
+      zeroize(dek);
+    }
+  }
+}
+
+function checkEntry(entry: RotationHistoryEntry): void {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    throw usageError("a history entry must be a JSON object", "pass an object");
+  }
+  const { id, recordUid, startedAt } = entry;
+  if (typeof id !== "string" || !id || typeof recordUid !== "string" || !recordUid) {
+    throw usageError("a history entry needs an id and a recordUid", "set both");
+  }
+  if (typeof startedAt !== "string" || Number.isNaN(Date.parse(startedAt))) {
+    throw usageError(`history entry ${id}: startedAt must be an ISO 8601 date`, "e.g. 2024-01-01T04:00:00Z");
+  }
+}
