@@ -51,9 +51,10 @@ export const gatewayConfigSchema = z
     /** How an account backs off when IAM throttles it (limiter.ts). */
     throttle: z
       .object({
-        initialPauseSeconds: secs(1),
-        maxPauseSeconds: secs(60),
-        decaySeconds: secs(30),
+        /** How long a throttled account takes no new work (its concurrency is halved too). */
+        pauseSeconds: secs(0.5),
+        /** Every this long without a throttle, the account's concurrency grows by one. */
+        recoverySeconds: secs(10),
       })
       .strict()
       .prefault({}),

@@ -88,9 +88,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     maxPerAccount: config.maxPerAccount,
     clock,
     throttle: {
-      initialPauseMs: ms(config.throttle.initialPauseSeconds),
-      maxPauseMs: ms(config.throttle.maxPauseSeconds),
-      decayMs: ms(config.throttle.decaySeconds),
+      pauseMs: ms(config.throttle.pauseSeconds),
+      decayMs: ms(config.throttle.recoverySeconds),
     },
   });
   const engine: RotateOptions = {

@@ -62,10 +62,10 @@ test("a throttled account pauses; other accounts go on; the pause ends on time",
     maxConcurrent: 10,
     maxPerAccount: 4,
     clock,
-    throttle: { initialPauseMs: 1000, decayMs: 60_000 },
+    throttle: { pauseMs: 1000, decayMs: 60_000 },
   });
   l.onThrottle("A");
-  assert.deepEqual(l.account("A"), { active: 0, queued: 0, limit: 2, pauseMs: 1000, pausedForMs: 1000 });
+  assert.deepEqual(l.account("A"), { active: 0, queued: 0, limit: 2, pausedForMs: 1000 });
   const a = take(l, "A");
   const b = take(l, "B");
   await flush();
@@ -78,62 +78,54 @@ test("a throttled account pauses; other accounts go on; the pause ends on time",
   assert.equal(clock.pending, 0, "no timer left armed");
 });
 
-test("throttles escalate the pause and halve the limit, but not the echoes during a pause", async () => {
+test("each throttle halves the limit and pauses for the same short time; echoes change nothing", async () => {
   const clock = new FakeClock();
   const l = createLimiter({
     maxConcurrent: 100,
     maxPerAccount: 16,
     clock,
-    throttle: { initialPauseMs: 1000, maxPauseMs: 5000, decayMs: 60_000 },
+    throttle: { pauseMs: 1000, decayMs: 60_000 },
   });
   const steps: Array<[number, number]> = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     l.onThrottle("A");
+    await clock.advance(500);
     l.onThrottle("A"); // in-flight requests reporting the same throttle
     const s = l.account("A");
-    steps.push([s.pauseMs, s.limit]);
-    await clock.advance(s.pausedForMs);
+    steps.push([s.pausedForMs, s.limit]);
+    await clock.advance(s.pausedForMs); // throttled again right after the pause
   }
   assert.deepEqual(steps, [
-    [1000, 8],
-    [2000, 4],
-    [4000, 2],
-    [5000, 1],
-    [5000, 1],
+    [500, 8],
+    [500, 4],
+    [500, 2],
+    [500, 1],
+    [500, 1],
+    [500, 1],
   ]);
 });
 
-test("recovery: without throttles the limit grows by one and the pause level halves every decay period", async () => {
+test("recovery: without throttles the limit grows by one every decay period", async () => {
   const clock = new FakeClock();
   const l = createLimiter({
     maxConcurrent: 100,
-    maxPerAccount: 8,
+    maxPerAccount: 5,
     clock,
-    throttle: { initialPauseMs: 1000, maxPauseMs: 60_000, decayMs: 10_000 },
+    throttle: { pauseMs: 1000, decayMs: 10_000 },
   });
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 3; i++) {
     l.onThrottle("A");
     await clock.advance(l.account("A").pausedForMs);
   }
-  const start = l.account("A");
-  assert.deepEqual([start.limit, start.pauseMs], [1, 8000]);
-  const seen: Array<[number, number]> = [];
+  assert.equal(l.account("A").limit, 1);
+  const seen: number[] = [];
   for (let i = 0; i < 5; i++) {
     await clock.advance(10_000);
-    const s = l.account("A");
-    seen.push([s.limit, s.pauseMs]);
+    seen.push(l.account("A").limit);
   }
-  assert.deepEqual(seen, [
-    [2, 4000],
-    [3, 2000],
-    [4, 1000],
-    [5, 0],
-    [6, 0],
-  ]);
-  // After a quiet spell the next throttle starts from the first pause again.
-  await clock.advance(60_000);
+  assert.deepEqual(seen, [2, 3, 4, 5, 5]);
   l.onThrottle("A");
-  assert.equal(l.account("A").pauseMs, 1000);
+  assert.deepEqual([l.account("A").limit, l.account("A").pausedForMs], [2, 1000]);
 });
 
 test("a halved limit holds back new work until running work drains", async () => {
