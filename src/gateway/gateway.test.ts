@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { RotateOptions, RotationResult } from "../rotation/index.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
 import { openVault } from "../vault/sqlite-store.js";
 import type { VaultStore } from "../vault/store.js";
@@ -55,20 +56,20 @@ function fakeEngine() {
     release() {
       for (const g of gates.splice(0)) g();
     },
-    rotate: async (store: VaultStore, uid: string, opts: RotateOptions): Promise<RotationResult> => {
+    rotate: async (store: AsyncVaultStore, uid: string, opts: RotateOptions): Promise<RotationResult> => {
       const now = opts.now!();
       calls.push({ uid, at: now.getTime() });
       e.onCall?.(opts);
       if (e.blocking) await new Promise<void>((r) => gates.push(r));
       if (e.fail) throw e.fail();
-      const s = store.getRecord(uid)!;
+      const s = (await store.getRecord(uid))!;
       const r = structuredClone(s.record);
       const old = getFieldValue(r, "aws_access_key_id") || "";
       const keyId = `AKIAFAKE${String(++n).padStart(8, "0")}`;
       setFieldValue(r, "aws_access_key_id", keyId);
       setFieldValue(r, "CreateDate", new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString());
       setFieldValue(r, "password", `pw-${n}-0123456789`);
-      store.saveRecord(uid, r, { expectedRevision: s.revision, actor: opts.actor ?? "test" });
+      await store.saveRecord(uid, r, { expectedRevision: s.revision, actor: opts.actor ?? "test" });
       return {
         created: { accessKeyId: keyId, createDate: now.toISOString() },
         deleted: old ? [old] : [],
@@ -316,7 +317,7 @@ test("scripts-only (NOOP) without scripts is skipped and settles its slot; manua
   addUser(vault.store, "jack", "every 1h", { NOOP: "True" });
   const manual = addUser(vault.store, "kate", "none");
   const g = make();
-  g.rotateNow([manual]);
+  await g.rotateNow([manual]);
   await g.start({ loop: false });
   await settle(g);
   const byTitle = Object.fromEntries(g.attempts.map((a) => [a.recordTitle, a]));

@@ -13,6 +13,7 @@
  */
 import { conflict, notFound } from "../errors.js";
 import type { RepairOptions, RepairResult, RotateOptions, RotationLogger } from "../rotation/index.js";
+import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { getFieldValue } from "../vault/record.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -27,13 +28,14 @@ import { effectiveSchedule } from "./schedule-field.js";
 import { isRunDue, type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
 
 export interface GatewayOptions {
-  store: VaultStore;
+  /** The local vault (synchronous) or any async vault (a KeeperVault). */
+  store: VaultStore | AsyncVaultStore;
   config: GatewayConfig;
   clock?: Clock;
   logger?: RotationLogger;
   /** The engine (default: src/rotation's rotateRecord and repairRecords). */
   rotate?: RotateFn;
-  repair?: (store: VaultStore, opts: RepairOptions) => Promise<RepairResult>;
+  repair?: (store: AsyncVaultStore, opts: RepairOptions) => Promise<RepairResult>;
   /** For the engine's default credential chain and endpoint variables (default process.env). */
   env?: Record<string, string | undefined>;
   /** Webhook delivery (tests). */
@@ -64,9 +66,9 @@ export interface Gateway {
   tick(): Promise<number>;
   /**
    * Queue an on-demand rotation (trigger "manual") of these records (UID or unique title); before
-   * start(), they wait for its repair.
+   * start(), they wait for its repair. Rejects when a record is not found.
    */
-  rotateNow(refs: readonly string[]): void;
+  rotateNow(refs: readonly string[]): Promise<void>;
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   /** Take no new work; wait up to `timeoutMs` for running attempts. */
@@ -77,7 +79,8 @@ export interface Gateway {
 }
 
 export function createGateway(o: GatewayOptions): Gateway {
-  const { store, config } = o;
+  const { config } = o;
+  const store = toAsyncStore(o.store);
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? quiet;
   const actor = o.actor ?? "rekey gateway";
@@ -222,7 +225,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     async start(opts = {}) {
       const repair =
         o.repair ??
-        (async (s: VaultStore, r: RepairOptions) =>
+        (async (s: AsyncVaultStore, r: RepairOptions) =>
           (await import("../rotation/index.js")).repairRecords(s, r));
       try {
         const result = await repair(store, { ...engine, actor, logger });
@@ -237,7 +240,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         logger.error({ error: (err as Error).message }, "start-up repair failed; going on");
       }
       try {
-        for (const entry of recoverInterrupted(deps)) {
+        for (const entry of await recoverInterrupted(deps)) {
           histories.delete(entry.recordUid);
           attempts.push(entry);
           stats[entry.outcome]++;
@@ -249,7 +252,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       }
       started = true;
       // On-demand runs asked for before start: after the repair, like everything else.
-      gateway.rotateNow(pendingManual.splice(0));
+      await gateway.rotateNow(pendingManual.splice(0));
       await gateway.tick();
       if (opts.loop === false) return;
       const loop = () => {
@@ -268,15 +271,17 @@ export function createGateway(o: GatewayOptions): Gateway {
     async tick() {
       if (stopping) return 0;
       const now = new Date(clock.now());
-      configurations = store.listRecords({ type: "pamAwsConfiguration" });
+      configurations = await store.listRecords({ type: "pamAwsConfiguration" });
       let queued = 0;
-      for (const user of store.listRecords({ type: "pamUser" })) {
+      for (const user of await store.listRecords({ type: "pamUser" })) {
         // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
         if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
         if (inFlight.has(user.uid)) continue;
         let history = histories.get(user.uid);
         if (!history) {
-          history = readHistory(store, user.uid);
+          const read = await readHistory(store, user.uid);
+          // A job that ended while this read was under way left a newer history: keep that one.
+          history = histories.get(user.uid) ?? read;
           histories.set(user.uid, history);
         }
         let run: PlannedRun | null;
@@ -307,14 +312,15 @@ export function createGateway(o: GatewayOptions): Gateway {
       return queued;
     },
 
-    rotateNow(refs) {
+    async rotateNow(refs) {
       if (!started) {
         pendingManual.push(...refs);
         return;
       }
-      configurations = store.listRecords({ type: "pamAwsConfiguration" });
+      if (refs.length === 0) return;
+      configurations = await store.listRecords({ type: "pamAwsConfiguration" });
       for (const ref of refs) {
-        const user = findUser(store, ref);
+        const user = await findUser(store, ref);
         enqueue({
           uid: user.uid,
           account: accountKey(user.record, configurationOf(user)),
@@ -356,10 +362,10 @@ export function createGateway(o: GatewayOptions): Gateway {
 
 const quiet: RotationLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function findUser(store: VaultStore, ref: string): StoredRecord {
-  const byUid = store.getRecord(ref);
+async function findUser(store: AsyncVaultStore, ref: string): Promise<StoredRecord> {
+  const byUid = await store.getRecord(ref);
   if (byUid) return byUid;
-  const matches = store.findByTitle(ref);
+  const matches = await store.findByTitle(ref);
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
     throw notFound(

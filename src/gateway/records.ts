@@ -4,8 +4,9 @@
  * limiter, NOOP mode, and its history. Reads only.
  */
 import { FIELD } from "../rotation/index.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord, parseBool } from "../vault/record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { StoredRecord } from "../vault/store.js";
 import { parseAttempt, type RotationAttempt } from "./history-model.js";
 
 /** The seed's "Run PAM scripts only" flag: a custom text field `NOOP` = True. */
@@ -58,9 +59,13 @@ export function accountKey(user: KeeperRecord, configuration: StoredRecord | und
  * The record's recent history, validated (an entry written by a newer rekey that does not parse is
  * left out rather than stopping the gateway).
  */
-export function readHistory(store: VaultStore, recordUid: string, limit = HISTORY_WINDOW): RotationAttempt[] {
+export async function readHistory(
+  store: AsyncVaultStore,
+  recordUid: string,
+  limit = HISTORY_WINDOW,
+): Promise<RotationAttempt[]> {
   const out: RotationAttempt[] = [];
-  for (const e of store.listRotationHistory({ recordUid, limit })) {
+  for (const e of await store.listRotationHistory({ recordUid, limit })) {
     try {
       out.push(parseAttempt(e));
     } catch {

@@ -27,11 +27,11 @@ import { parseCreateDate } from "./scheduler.js";
 
 type Deps = Pick<RunnerDeps, "store" | "clock" | "logger" | "retry" | "random" | "leaseTtlMs" | "actor">;
 
-export function recoverInterrupted(deps: Deps): RotationAttempt[] {
+export async function recoverInterrupted(deps: Deps): Promise<RotationAttempt[]> {
   const { store } = deps;
   const out: RotationAttempt[] = [];
-  for (const j of store.listJournal({ kind: ATTEMPT_JOURNAL_KIND })) {
-    const lease = store.tryLock(leaseName(j.recordUid), newLockOwner("rekey-gateway"), deps.leaseTtlMs);
+  for (const j of await store.listJournal({ kind: ATTEMPT_JOURNAL_KIND })) {
+    const lease = await store.tryLock(leaseName(j.recordUid), newLockOwner("rekey-gateway"), deps.leaseTtlMs);
     if (!lease) continue;
     try {
       const state = j.state as {
@@ -41,7 +41,7 @@ export function recoverInterrupted(deps: Deps): RotationAttempt[] {
         startedAt?: string;
         mode?: string;
       };
-      const user = store.getRecord(j.recordUid);
+      const user = await store.getRecord(j.recordUid);
       const now = new Date(deps.clock.now());
       const startedAt =
         state.startedAt && !Number.isNaN(Date.parse(state.startedAt)) ? state.startedAt : j.createdAt;
@@ -87,10 +87,13 @@ export function recoverInterrupted(deps: Deps): RotationAttempt[] {
         final,
         nextAttemptAt,
       });
-      store.transaction(() => {
-        store.appendRotationHistory(entry, toAuditEvent(entry, deps.actor));
-        store.deleteJournal(j.id);
-      });
+      await store.commit(
+        [
+          { op: "appendRotationHistory", entry, audit: toAuditEvent(entry, deps.actor) },
+          { op: "deleteJournal", id: j.id },
+        ],
+        { actor: deps.actor },
+      );
       deps.logger.warn(
         { recordUid: j.recordUid, attemptId: j.id, outcome: entry.outcome, final },
         "recorded an attempt interrupted by a stop of the gateway",

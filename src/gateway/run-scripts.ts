@@ -7,7 +7,8 @@
  * Secrets: the line goes to the script's stdin only; every secret value of the records and passwords is
  * redacted from what the script prints before the result is kept (script-runner.ts).
  */
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
+import type { StoredRecord } from "../vault/store.js";
 import type { ScriptResult } from "./history-model.js";
 import { buildGatewayParams, type GatewayParamsInput, secretsOfParams } from "./params.js";
 import { readScriptFile } from "./script-file.js";
@@ -15,7 +16,7 @@ import { type RunScriptOptions, runScript } from "./script-runner.js";
 import { scriptsInRunOrder } from "./scripts.js";
 
 export interface RunScriptsInput {
-  store: VaultStore;
+  store: AsyncVaultStore;
   /** The user record as it is now (after the rotation). */
   user: StoredRecord;
   configuration: StoredRecord | undefined;
@@ -53,7 +54,7 @@ export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptRe
       stdout: "",
       stderr: why,
     });
-    const file = input.store.getRecord(script.fileRef);
+    const file = await input.store.getRecord(script.fileRef);
     if (!file) {
       results.push(failed(`script file ${script.fileRef} is not in the vault (attach it again)`));
       continue;
@@ -73,7 +74,7 @@ export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptRe
       newPassword: input.newPassword,
       oldPassword: input.oldPassword,
       user: input.login,
-      records: recordsFor(input, script.recordRef),
+      records: await recordsFor(input, script.recordRef),
     };
     const line = buildGatewayParams(params);
     try {
@@ -126,7 +127,10 @@ function owners(user: StoredRecord, configuration: StoredRecord | undefined) {
 }
 
 /** The Gateway's order: the configuration, the script's attached records, then the user record. */
-function recordsFor(input: RunScriptsInput, recordRef: readonly string[]): GatewayParamsInput["records"] {
+async function recordsFor(
+  input: RunScriptsInput,
+  recordRef: readonly string[],
+): Promise<GatewayParamsInput["records"]> {
   const out: Array<{ uid: string; record: StoredRecord["record"] }> = [];
   const seen = new Set<string>();
   const add = (s: StoredRecord | undefined) => {
@@ -135,7 +139,7 @@ function recordsFor(input: RunScriptsInput, recordRef: readonly string[]): Gatew
     out.push({ uid: s.uid, record: s.record });
   };
   add(input.configuration);
-  for (const uid of recordRef) if (uid !== input.user.uid) add(input.store.getRecord(uid));
+  for (const uid of recordRef) if (uid !== input.user.uid) add(await input.store.getRecord(uid));
   add(input.user);
   return out;
 }

@@ -16,9 +16,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { RekeyError } from "../errors.js";
 import type { RotateOptions, RotationLogger, RotationResult } from "../rotation/index.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
 import { newLockOwner } from "../vault/sqlite-locks.js";
-import type { Lease, StoredRecord, VaultStore } from "../vault/store.js";
+import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Clock } from "./clock.js";
 import {
   type Outcome,
@@ -40,7 +41,11 @@ import {
 } from "./run-scripts.js";
 import type { PlannedRun } from "./scheduler.js";
 
-export type RotateFn = (store: VaultStore, recordRef: string, opts: RotateOptions) => Promise<RotationResult>;
+export type RotateFn = (
+  store: AsyncVaultStore,
+  recordRef: string,
+  opts: RotateOptions,
+) => Promise<RotationResult>;
 
 /** The journal kind of an attempt in progress (the engine's own entries are kind "rotation"). */
 export const ATTEMPT_JOURNAL_KIND = "gateway-attempt";
@@ -64,7 +69,7 @@ export interface Job {
 }
 
 export interface RunnerDeps {
-  store: VaultStore;
+  store: AsyncVaultStore;
   clock: Clock;
   logger: RotationLogger;
   rotate: RotateFn;
@@ -91,13 +96,13 @@ export type JobOutcome =
 
 export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
   const { store } = deps;
-  const lease = store.tryLock(leaseName(job.uid), newLockOwner("rekey-gateway"), deps.leaseTtlMs);
+  const lease = await store.tryLock(leaseName(job.uid), newLockOwner("rekey-gateway"), deps.leaseTtlMs);
   if (!lease) return { kind: "busy" };
   const renewal = keepRenewed(lease, deps);
   let done: Extract<JobOutcome, { kind: "done" }>;
   try {
-    const user = store.getRecord(job.uid);
-    const history = readHistory(store, job.uid);
+    const user = await store.getRecord(job.uid);
+    const history = await readHistory(store, job.uid);
     if (!user) return { kind: "not-due", history };
     let { trigger, attempt, slot } = job;
     if (job.replan) {
@@ -110,7 +115,7 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
     const startedAt = new Date(deps.clock.now());
     // A marker for the attempt in progress: if the gateway dies before the history entry is written,
     // the next start records the attempt as interrupted (recover.ts) instead of forgetting it.
-    store.putJournal({
+    await store.putJournal({
       id,
       recordUid: job.uid,
       kind: ATTEMPT_JOURNAL_KIND,
@@ -123,10 +128,13 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
       },
     });
     const entry = await attemptOnce(deps, run, user, id, startedAt);
-    store.transaction(() => {
-      store.appendRotationHistory(entry, toAuditEvent(entry, deps.actor));
-      store.deleteJournal(id);
-    });
+    await store.commit(
+      [
+        { op: "appendRotationHistory", entry, audit: toAuditEvent(entry, deps.actor) },
+        { op: "deleteJournal", id },
+      ],
+      { actor: deps.actor },
+    );
     done = { kind: "done", entry, history: [...history, entry], notice: noticeFor(entry) };
   } finally {
     renewal.stop();
@@ -187,7 +195,7 @@ async function attemptOnce(
         const failed = describeScriptFailures(scripts);
         if (failed)
           throw new RekeyError("internal", failed, { hint: "see the scripts' output: rekey history" });
-        savePassword(store, job.uid, newPassword, deps.actor);
+        await savePassword(store, job.uid, newPassword, deps.actor);
       }
     } else {
       const result = await deps.rotate(store, job.uid, {
@@ -199,7 +207,7 @@ async function attemptOnce(
       keyIds.created = result.created?.accessKeyId ?? null;
       keyIds.deleted = [...result.deleted];
       keyIds.deactivated = [...result.deactivated];
-      const current = store.getRecord(job.uid) ?? user;
+      const current = (await store.getRecord(job.uid)) ?? user;
       scripts = await runScripts(current, getFieldValue(current.record, "password") ?? "");
       const failed = describeScriptFailures(scripts);
       // Reported, never undone: the new key is in IAM and in the vault.
@@ -252,14 +260,19 @@ async function attemptOnce(
 }
 
 /** Keep the scripts' newPassword in the record (re-read, so a concurrent edit of another field stays). */
-function savePassword(store: VaultStore, uid: string, password: string, actor: string): void {
+async function savePassword(
+  store: AsyncVaultStore,
+  uid: string,
+  password: string,
+  actor: string,
+): Promise<void> {
   for (let tries = 1; ; tries++) {
-    const current = store.getRecord(uid);
+    const current = await store.getRecord(uid);
     if (!current) return;
     const record = structuredClone(current.record);
     setFieldValue(record, "password", password);
     try {
-      store.saveRecord(uid, record, { expectedRevision: current.revision, actor });
+      await store.saveRecord(uid, record, { expectedRevision: current.revision, actor });
       return;
     } catch (err) {
       if (!(err instanceof RekeyError && err.kind === "conflict") || tries >= 3) throw err;

@@ -3,6 +3,7 @@
  * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
  */
 import { FIELD } from "../rotation/index.js";
+import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { getFieldValue } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
 import { lastSucceeded, parseAttempt, type RotationAttempt } from "./history-model.js";
@@ -38,10 +39,14 @@ export interface UserStatus {
   } | null;
 }
 
-export function computeStatus(store: VaultStore, now: Date = new Date()): UserStatus[] {
-  const configurations = store.listRecords({ type: "pamAwsConfiguration" });
+export async function computeStatus(
+  vault: VaultStore | AsyncVaultStore,
+  now: Date = new Date(),
+): Promise<UserStatus[]> {
+  const store = toAsyncStore(vault);
+  const configurations = await store.listRecords({ type: "pamAwsConfiguration" });
   const byRecord = new Map<string, RotationAttempt[]>();
-  for (const raw of store.listRotationHistory()) {
+  for (const raw of await store.listRotationHistory()) {
     let e: RotationAttempt;
     try {
       e = parseAttempt(raw);
@@ -52,7 +57,7 @@ export function computeStatus(store: VaultStore, now: Date = new Date()): UserSt
     list.push(e);
     byRecord.set(e.recordUid, list);
   }
-  return store.listRecords({ type: "pamUser" }).map((s) => {
+  return (await store.listRecords({ type: "pamUser" })).map((s) => {
     const r = s.record;
     const history = byRecord.get(s.uid) ?? [];
     const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));

@@ -3,14 +3,16 @@
  * bundled CLI in a child process, the fake Keeper over HTTPS, the sandbox for AWS.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { rekeyAsync } from "../cli/run-cli.test-helper.js";
+import { parseSchedule } from "../gateway/schedule.js";
+import { SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL, scheduleFieldValue } from "../gateway/schedule-field.js";
 import { uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { getFieldValue, type KeeperRecord } from "../vault/record.js";
+import { getFieldValue, type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
 import {
   FakeKeeper,
   gatewayLineFor,
@@ -18,6 +20,7 @@ import {
   seedAwsRotation,
   serveFakeKeeperHttps,
 } from "./fake-server/index.js";
+import { keeperStateId } from "./local-state.js";
 import { writeKsmConfig } from "./script-test-support.js";
 
 let sandbox: Sandbox;
@@ -93,6 +96,75 @@ test("rekey rotate and rekey repair on a Keeper vault: by title, credentials nam
   const repair = await rekeyAsync(["repair", "--endpoint-url", sandbox.endpoint], { env });
   assert.equal(repair.code, 0, repair.stderr);
   assert.match(repair.stdout, /nothing to repair/);
+});
+
+test("rekey gateway --once, history and status on a Keeper vault: a scheduled record rotates once, history kept locally", async () => {
+  const { userName, old, s } = seeded();
+  const title = `${userName} (AWS IAM user)`;
+  // Rotate (not the seed's scripts-only mode), every 12 hours, with the attached admin record.
+  fake.editRecord(s.userUid, (d) => {
+    const r = d as unknown as KeeperRecord;
+    setFieldValue(r, "NOOP", "False");
+    removeField(r, "rotationScripts");
+    setFieldValue(r, "rotation_credentials", s.adminUid!);
+    setFieldValue(r, SCHEDULE_LABEL, scheduleFieldValue(parseSchedule("every 12h")), {
+      type: SCHEDULE_FIELD_TYPE,
+    });
+  });
+  const args = ["gateway", "--once", "--endpoint-url", sandbox.endpoint, "--jitter", "0", "--json"];
+  const g = await rekeyAsync(args, { env });
+  assert.equal(g.code, 0, g.stderr);
+  const attempts = JSON.parse(g.stdout) as Array<Record<string, unknown>>;
+  const mine = attempts.filter((a) => a.recordUid === s.userUid);
+  assert.equal(mine.length, 1, g.stdout);
+  assert.equal(mine[0]?.outcome, "succeeded", g.stdout);
+  const newKey = keyOf(s.userUid);
+  assert.notEqual(newKey, old.accessKeyId);
+  assert.equal((mine[0]?.keyIds as { created?: string } | undefined)?.created, newKey);
+
+  const again = await rekeyAsync(args, { env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(
+    (JSON.parse(again.stdout) as Array<{ recordUid: string }>).filter((a) => a.recordUid === s.userUid),
+    [],
+    "not due again",
+  );
+  assert.equal(keyOf(s.userUid), newKey);
+
+  const h = await rekeyAsync(["history", title, "--json"], { env });
+  assert.equal(h.code, 0, h.stderr);
+  const history = JSON.parse(h.stdout) as Array<{ outcome: string; keyIds: { created: string } }>;
+  assert.deepEqual(
+    history.map((e) => [e.outcome, e.keyIds.created]),
+    [["succeeded", newKey]],
+  );
+  const ksm = JSON.parse(readFileSync(env.REKEY_VAULT!.slice("keeper:".length), "utf8")) as {
+    clientId: string;
+  };
+  const stateDir = join(env.REKEY_HOME!, "keeper", keeperStateId(ksm));
+  assert.ok(readdirSync(join(stateDir, "history")).length >= 1, "history kept in the local state directory");
+
+  const st = await rekeyAsync(["status", "--json"], { env });
+  assert.equal(st.code, 0, st.stderr);
+  const row = (JSON.parse(st.stdout) as Array<Record<string, unknown>>).find((r) => r.uid === s.userUid);
+  assert.equal(row?.keyId, newKey);
+  assert.equal(row?.scheduleSource, "record");
+  assert.equal((row?.lastOutcome as { outcome: string } | null)?.outcome, "succeeded");
+  for (const out of [g, h, st]) {
+    assert.ok(
+      !out.stdout.includes(old.secretAccessKey) && !out.stdout.includes(sandbox.root.secretAccessKey),
+    );
+  }
+});
+
+test("record schedule and record script refuse a Keeper vault, naming the field to set in Keeper", async () => {
+  const schedule = await rekeyAsync(["record", "schedule", "anything", "every 1d"], { env });
+  assert.equal(schedule.code, 2);
+  assert.match(schedule.stderr, /rekey record schedule works only on rekey's local vault/);
+  assert.match(schedule.stderr, /"rotationSchedule"/);
+  const script = await rekeyAsync(["record", "script", "list", "anything"], { env });
+  assert.equal(script.code, 2);
+  assert.match(script.stderr, /"rotationScripts"/);
 });
 
 test("commands that need the local vault refuse a Keeper vault clearly", async () => {

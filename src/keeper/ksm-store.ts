@@ -1,7 +1,7 @@
 /**
  * A Keeper vault as rekey's store, through the official KSM SDK: records by UID or title, revision-checked
- * saves (optionally as a rotation transaction), create/delete, folders. Journal, leases and rekey's audit log
- * are local (local-state.ts): Keeper has no place for them.
+ * saves (optionally as a rotation transaction), create/delete, folders. Journal, leases, rekey's audit log and
+ * the gateway's rotation history are local (local-state.ts): Keeper has no place for them.
  *
  * The port is async here (vault/async-store.ts); KeeperVault implements it natively.
  *
@@ -40,6 +40,7 @@ import type {
   JournalEntry,
   Lease,
   RecordVersion,
+  RotationHistoryEntry,
   SaveOptions,
   StoredRecord,
 } from "../vault/store.js";
@@ -445,6 +446,17 @@ export class KeeperVault implements AsyncVaultStore {
     this.#requireState().deleteJournal(id);
   }
 
+  async appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): Promise<RotationHistoryEntry> {
+    return this.#requireState().appendRotationHistory(entry, audit);
+  }
+
+  async listRotationHistory(filter?: {
+    recordUid?: string;
+    limit?: number;
+  }): Promise<RotationHistoryEntry[]> {
+    return this.#requireState().listRotationHistory(filter);
+  }
+
   async tryLock(recordUid: string, owner: string, ttlMs: number): Promise<Lease | null> {
     return this.#requireState().tryLock(recordUid, owner, ttlMs);
   }
@@ -467,6 +479,7 @@ export class KeeperVault implements AsyncVaultStore {
         );
       } else if (o.op === "putJournal") this.#requireState().putJournal(o.entry);
       else if (o.op === "deleteJournal") this.#requireState().deleteJournal(o.id);
+      else if (o.op === "appendRotationHistory") this.#requireState().appendRotationHistory(o.entry, o.audit);
       else this.#requireState().appendAudit(o.event);
     }
     return { saved };

@@ -1,5 +1,6 @@
 /**
- * What Keeper Secrets Manager has no place for: the rotation journal, per-record leases and rekey's audit log.
+ * What Keeper Secrets Manager has no place for: the rotation journal, per-record leases, rekey's audit log and
+ * the gateway's rotation history.
  * They live in a local directory beside the KSM config's owner (default `$REKEY_HOME/keeper/<app id>/`),
  * in plain files, because the Gateway's script is a single-file bundle and cannot carry a native SQLite addon.
  *
@@ -21,22 +22,10 @@
  *   script the Gateway killed does not block the next run until its lease expires).
  * - audit.jsonl + audit.head   hash-chained like the local vault's log (audit-chain.ts), HMAC key derived
  *   from the same secret; never holds secret values.
+ * - history/<seq>-<sha256(id)>.json   the gateway's rotation history, sealed like the journal (local-history.ts).
  */
-import { createHash, randomBytes } from "node:crypto";
-import {
-  appendFileSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { conflict, integrityError, usageError } from "../errors.js";
@@ -52,11 +41,17 @@ import {
   verifyChain,
 } from "../vault/audit-chain.js";
 import { aad, deriveKey, open, seal } from "../vault/crypto.js";
-import type { AuditEntry, AuditEvent, AuditVerification, JournalEntry, Lease } from "../vault/store.js";
+import type {
+  AuditEntry,
+  AuditEvent,
+  AuditVerification,
+  JournalEntry,
+  Lease,
+  RotationHistoryEntry,
+} from "../vault/store.js";
 import type { KsmConfigJson } from "./ksm-config.js";
-
-const GUARD_STALE_MS = 10_000;
-const GUARD_WAIT_MS = 5_000;
+import { fsyncDir, readJson, readJsonText, sha, withGuard, writeFileAtomic } from "./local-files.js";
+import { KeeperLocalHistory } from "./local-history.js";
 
 /** The sealing key of the local state, derived from the KSM config (private key, bound to the client id). */
 export function keeperStateKey(config: Pick<KsmConfigJson, "privateKey" | "clientId">): Buffer {
@@ -74,8 +69,6 @@ export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, e
   return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "keeper", keeperStateId(config));
 }
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
-
 /**
  * False only when the holder is provably dead: a process of this host (owner `label@host:pid:…`) whose pid is
  * gone. The local vault's locks use the same rule (vault/sqlite-locks.ts; not imported: the Keeper bundle must
@@ -92,79 +85,6 @@ export function holderMayBeAlive(owner: string): boolean {
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(tmp, "wx", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(resolve(path, ".."));
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  }
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw integrityError(`${path} is not valid JSON`, "remove it if no rotation is in progress", err);
-  }
-}
-
-/** Run `fn` holding a cross-process mutex (an exclusive mkdir); a guard left by a dead process goes stale. */
-function withGuard<T>(path: string, fn: () => T): T {
-  const deadline = Date.now() + GUARD_WAIT_MS;
-  for (;;) {
-    try {
-      mkdirSync(path, { mode: 0o700 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      try {
-        if (Date.now() - statSync(path).mtimeMs > GUARD_STALE_MS) rmdirSync(path);
-      } catch {
-        // gone meanwhile: retry
-      }
-      if (Date.now() > deadline) {
-        throw conflict(
-          `${path} stayed busy for ${GUARD_WAIT_MS} ms`,
-          "another rekey process is working here; retry",
-        );
-      }
-      sleepSync(5);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      rmdirSync(path);
-    } catch {
-      // already removed as stale by someone else: nothing to do
-    }
   }
 }
 
@@ -196,18 +116,25 @@ export class KeeperLocalState {
   readonly #journalKey: Buffer;
   readonly #auditKey: Buffer;
   readonly #id: string;
+  readonly #history: KeeperLocalHistory;
 
   private constructor(opts: KeeperLocalStateOptions) {
     this.dir = opts.dir;
     this.#journalKey = deriveKey(opts.key, "rekey.keeper.journal.v1");
     this.#auditKey = deriveKey(opts.key, "rekey.keeper.audit.v1");
     this.#id = opts.id;
+    this.#history = new KeeperLocalHistory(join(opts.dir, "history"), opts.key, opts.id);
   }
 
   /** Open (creating it, mode 0700) the state directory. */
   static open(opts: KeeperLocalStateOptions): KeeperLocalState {
     if (opts.key.length !== 32) throw new RangeError("the local state key must be 32 bytes");
-    for (const d of [opts.dir, join(opts.dir, "journal"), join(opts.dir, "locks")]) {
+    for (const d of [
+      opts.dir,
+      join(opts.dir, "journal"),
+      join(opts.dir, "locks"),
+      join(opts.dir, "history"),
+    ]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
     return new KeeperLocalState(opts);
@@ -282,6 +209,18 @@ export class KeeperLocalState {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
+  }
+
+  // ---- rotation history (local-history.ts) -------------------------------------------------------------
+
+  /** Append a gateway attempt and its audit copy (`audit`, secret-free): both or neither. */
+  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry {
+    return this.#history.append(entry, audit, (e) => this.appendAudit(e));
+  }
+
+  /** Entries oldest first; with `limit`, the most recent `limit` of them. */
+  listRotationHistory(filter?: { recordUid?: string; limit?: number }): RotationHistoryEntry[] {
+    return this.#history.list(filter);
   }
 
   // ---- leases -------------------------------------------------------------------------------------------
@@ -433,14 +372,5 @@ export class KeeperLocalState {
     const rows = this.#rows();
     if (headJson === undefined && rows.length === 0) return { ok: true, entries: 0 };
     return verifyChain(this.#auditKey, this.#id, rows, headJson);
-  }
-}
-
-function readJsonText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
   }
 }

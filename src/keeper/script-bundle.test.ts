@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { policyFor } from "../rotation/policy.js";
-import { adminWithPolicy, callerArn, uniqueName } from "../rotation/test-support.js";
+import { adminWithPolicy, assumableRole, callerArn, uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { findField, getFieldValue, type KeeperRecord } from "../vault/record.js";
 import {
@@ -181,23 +181,7 @@ describe("credential sources, in the seed's order", () => {
   });
 
   test("an attached record with role_arn: sts:AssumeRole signed with the record's own key", async () => {
-    const assumerName = uniqueName("assumer");
-    const assumer = adminWithPolicy(sandbox, assumerName, {
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
-    });
-    const roleName = uniqueName("rotator");
-    const role = sandbox.admin.createRole(roleName, {
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { AWS: `arn:aws:iam::${sandbox.accountId}:user/${assumerName}` },
-          Action: "sts:AssumeRole",
-        },
-      ],
-    });
-    sandbox.admin.putRolePolicy(roleName, "rekey", policyFor({}));
+    const { assumer, role } = assumableRole(sandbox);
     const s = setup(1, {
       attachedAdmin: {
         kind: "aws",

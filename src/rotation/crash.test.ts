@@ -8,18 +8,19 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { getFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
+import type { TempVault } from "../vault/test-support.js";
 import { CRASH_ENV, type CrashStep } from "./checkpoint.js";
 import type { Strategy } from "./settings.js";
 import {
   addRecord,
   assertConverged,
-  credentialRecord,
   pamUser,
+  type RotationFixture,
   recordKey,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
@@ -30,22 +31,12 @@ let sandbox: Sandbox;
 let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
-  addRecord(
-    store,
-    credentialRecord("root cred", {
-      aws_access_key_id: sandbox.root.accessKeyId,
-      aws_secret_access_key: sandbox.root.secretAccessKey,
-    }),
-  );
+  fx = await rotationFixture({ rootCredential: "root cred" });
+  ({ sandbox, vault, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 interface ChildResult {
   code: number | null;

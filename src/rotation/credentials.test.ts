@@ -2,36 +2,34 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { newRecord, setFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { rotateRecord } from "./engine.js";
 import { policyFor } from "./policy.js";
 import {
   addRecord,
   adminWithPolicy,
   assertConverged,
+  assumableRole,
   credentialRecord,
   fastOptions,
   iamUserWithKeys,
   pamUser,
+  type RotationFixture,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
+  fx = await rotationFixture();
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 function target(fields: Record<string, string> = {}) {
   const name = uniqueName("bob");
@@ -72,24 +70,7 @@ test("attached record with accessKeyId / accessSecretKey (the PAM-config shape)"
 
 test("AssumeRole with ExternalId, signed with the record's own key (not ambient credentials)", async () => {
   // The assumer may do nothing but assume the role; the role may rotate keys. No other source exists.
-  const assumerName = uniqueName("assumer");
-  const assumer = adminWithPolicy(sandbox, assumerName, {
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
-  });
-  const roleName = uniqueName("rotator");
-  const role = sandbox.admin.createRole(roleName, {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { AWS: `arn:aws:iam::${sandbox.accountId}:user/${assumerName}` },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "sts:ExternalId": "rekey-ext-42" } },
-      },
-    ],
-  });
-  sandbox.admin.putRolePolicy(roleName, "rekey", policyFor({}));
+  const { assumer, role } = assumableRole(sandbox, { externalId: "rekey-ext-42" });
   const cred = addRecord(
     store,
     credentialRecord(uniqueName("role cred"), {

@@ -2,10 +2,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { getFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { rotateRecord } from "./engine.js";
 import { policyFor } from "./policy.js";
 import {
@@ -16,29 +15,20 @@ import {
   fastOptions,
   iamUserWithKeys,
   pamUser,
+  type RotationFixture,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
-  addRecord(
-    store,
-    credentialRecord("root cred", {
-      aws_access_key_id: sandbox.root.accessKeyId,
-      aws_secret_access_key: sandbox.root.secretAccessKey,
-    }),
-  );
+  fx = await rotationFixture({ rootCredential: "root cred" });
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 const isError = (kind: string, message: RegExp, hint?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof RekeyError, String(e));

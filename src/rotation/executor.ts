@@ -20,7 +20,7 @@ import { newUid } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { type RotationJournal, writeJournal } from "./journal.js";
-import type { RotationPlan } from "./plan.js";
+import type { KeyAction, RotationPlan } from "./plan.js";
 import { saveNewKey, settleTransaction } from "./save.js";
 import type { RotationLogger, StepReport } from "./types.js";
 import { verifyNewKey } from "./verify.js";
@@ -116,21 +116,7 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   let created: NewKey;
   const unknown = { mayHaveOrphan: false };
   try {
-    for (const d of plan.deleteBefore) {
-      renew(ctx);
-      const r = await ctx.port.deleteKey(meta.userName, d.keyId);
-      j.removed.push(d.keyId);
-      await writeJournal(ctx.store, j);
-      ctx.report.deleted.push(d.keyId);
-      ctx.report.steps.push({
-        step: "delete",
-        keyId: d.keyId,
-        reason: d.reason,
-        status: r === "deleted" ? "done" : "skipped",
-      });
-      ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deleted key before creating");
-      ctx.checkpoint("delete-before");
-    }
+    for (const d of plan.deleteBefore) await deleteStep(ctx, j, d, "before");
     created = await createCarefully(ctx, j, unknown);
   } catch (err) {
     // Nothing changed in AWS: the intent can go. Otherwise (a key deleted, or a lost create whose
@@ -256,23 +242,35 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
   await finishAfterSave(ctx, j);
 }
 
+/** Delete one key, then journal and report it: the deletions before the create and after the save. */
+async function deleteStep(
+  ctx: ExecContext,
+  j: RotationJournal,
+  d: KeyAction,
+  when: "before" | "after",
+): Promise<void> {
+  renew(ctx);
+  const r = await ctx.port.deleteKey(j.userName, d.keyId);
+  j.removed.push(d.keyId);
+  await writeJournal(ctx.store, j);
+  ctx.report.deleted.push(d.keyId);
+  ctx.report.steps.push({
+    step: "delete",
+    keyId: d.keyId,
+    reason: d.reason,
+    status: r === "deleted" ? "done" : "skipped",
+  });
+  ctx.logger.info(
+    { recordUid: ctx.recordUid, keyId: d.keyId },
+    when === "before" ? "deleted key before creating" : "deleted old key",
+  );
+  ctx.checkpoint(when === "before" ? "delete-before" : "delete-after");
+}
+
 async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<void> {
   try {
     for (const d of j.deleteAfter) {
-      if (j.removed.includes(d.keyId)) continue;
-      renew(ctx);
-      const r = await ctx.port.deleteKey(j.userName, d.keyId);
-      j.removed.push(d.keyId);
-      await writeJournal(ctx.store, j);
-      ctx.report.deleted.push(d.keyId);
-      ctx.report.steps.push({
-        step: "delete",
-        keyId: d.keyId,
-        reason: d.reason,
-        status: r === "deleted" ? "done" : "skipped",
-      });
-      ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deleted old key");
-      ctx.checkpoint("delete-after");
+      if (!j.removed.includes(d.keyId)) await deleteStep(ctx, j, d, "after");
     }
     for (const d of j.deactivateAfter) {
       if (j.deactivated.includes(d.keyId)) continue;

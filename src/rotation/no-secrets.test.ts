@@ -6,40 +6,37 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { RekeyError } from "../errors.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { isSecretField } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { rotateRecord } from "./engine.js";
-import { policyFor } from "./policy.js";
 import { repairRecords } from "./repair-records.js";
 import {
   addRecord,
   adminWithPolicy,
+  assumableRole,
   credentialRecord,
   fastOptions,
   iamUserWithKeys,
   pamUser,
+  type RotationFixture,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 const lines: string[] = [];
 const logger = pino({ level: "debug" }, { write: (chunk: string) => void lines.push(chunk) });
 const outputs: string[] = [];
 const secrets = new Set<string>();
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
+  fx = await rotationFixture();
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 /** Every secret the sandbox and the vault hold now (keys, session credentials, every version of every secret field). */
 function collectSecrets(): void {
@@ -103,23 +100,7 @@ test("rotations of every kind, including failures, log at debug level without a 
   sandbox.knobs.set({ propagationDelayMs: 0, throttleRate: 0, throttleBurst: 0 });
 
   // AssumeRole (session credentials must not leak either).
-  const assumerName = uniqueName("assumer");
-  const assumer = adminWithPolicy(sandbox, assumerName, {
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
-  });
-  const roleName = uniqueName("role");
-  const role = sandbox.admin.createRole(roleName, {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { AWS: `arn:aws:iam::${sandbox.accountId}:user/${assumerName}` },
-        Action: "sts:AssumeRole",
-      },
-    ],
-  });
-  sandbox.admin.putRolePolicy(roleName, "rekey", policyFor({}));
+  const { assumer, role } = assumableRole(sandbox);
   const roleCred = addRecord(
     store,
     credentialRecord(uniqueName("role cred"), {

@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { rotateRecord } from "./engine.js";
 import { policyFor } from "./policy.js";
 import { STRATEGIES, type Strategy } from "./settings.js";
@@ -19,22 +18,20 @@ import {
   fastOptions,
   iamUserWithKeys,
   pamUser,
+  type RotationFixture,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
+  fx = await rotationFixture();
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 function withAdmin(strategy: Strategy, policy: unknown) {
   const name = uniqueName(`u-${strategy}`);

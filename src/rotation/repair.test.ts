@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AwsCallError } from "../aws/errors.js";
 import type { IamKeyPort } from "../aws/port.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { getFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import type { CrashStep } from "./checkpoint.js";
 import { rotateRecord } from "./engine.js";
 import { fromEntry } from "./journal.js";
@@ -20,33 +19,23 @@ import type { Strategy } from "./settings.js";
 import {
   addRecord,
   assertConverged,
-  credentialRecord,
   fastOptions,
   pamUser,
+  type RotationFixture,
   recordKey,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
-  addRecord(
-    store,
-    credentialRecord("root cred", {
-      aws_access_key_id: sandbox.root.accessKeyId,
-      aws_secret_access_key: sandbox.root.secretAccessKey,
-    }),
-  );
+  fx = await rotationFixture({ rootCredential: "root cred" });
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 class SimulatedCrash extends Error {}
 

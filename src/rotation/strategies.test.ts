@@ -2,42 +2,31 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import type { Sandbox } from "../sandbox/index.js";
 import { findField, getFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { rotateRecord } from "./engine.js";
 import { repairRecords } from "./repair-records.js";
 import {
   addRecord,
   assertConverged,
-  credentialRecord,
   fastOptions,
   pamUser,
+  type RotationFixture,
   recordKey,
+  rotationFixture,
   uniqueName,
 } from "./test-support.js";
 
 let sandbox: Sandbox;
-let vault: TempVault;
 let store: SqliteVaultStore;
 
+let fx: RotationFixture;
 before(async () => {
-  sandbox = await startSandbox();
-  vault = await tempVault();
-  store = vault.store;
-  addRecord(
-    store,
-    credentialRecord("admin key", {
-      aws_access_key_id: sandbox.root.accessKeyId,
-      aws_secret_access_key: sandbox.root.secretAccessKey,
-    }),
-  );
+  fx = await rotationFixture({ rootCredential: "admin key" });
+  ({ sandbox, store } = fx);
 });
-after(async () => {
-  vault.cleanup();
-  await sandbox.close();
-});
+after(() => fx.close());
 
 /** A user with `n` keys and its pamUser record (the first key recorded as the vault's, when `recorded`). */
 function setup(n: number, fields: Record<string, string> = {}, recorded = true) {

@@ -4,9 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import type { Sandbox } from "../sandbox/index.js";
+import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
+import type { SqliteVaultStore } from "../vault/sqlite-store.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
+import { type TempVault, tempVault } from "../vault/test-support.js";
+import { policyFor } from "./policy.js";
 import { splitList } from "./settings.js";
 import type { RotateOptions } from "./types.js";
 
@@ -15,6 +18,44 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 process.env.AWS_EC2_METADATA_DISABLED = "true";
 for (const v of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"])
   delete process.env[v];
+
+export interface RotationFixture {
+  sandbox: Sandbox;
+  vault: TempVault;
+  store: SqliteVaultStore;
+  close(): Promise<void>;
+}
+
+/**
+ * What a rotation test file starts with: a sandbox and a fresh vault; with `rootCredential`, an admin
+ * credential record of that title holding the sandbox's root key.
+ *
+ * @example
+ * before(async () => ({ sandbox, vault, store } = await rotationFixture({ rootCredential: "admin key" })));
+ */
+export async function rotationFixture(opts: { rootCredential?: string } = {}): Promise<RotationFixture> {
+  const sandbox = await startSandbox();
+  const vault = await tempVault();
+  const store = vault.store;
+  if (opts.rootCredential !== undefined) {
+    addRecord(
+      store,
+      credentialRecord(opts.rootCredential, {
+        aws_access_key_id: sandbox.root.accessKeyId,
+        aws_secret_access_key: sandbox.root.secretAccessKey,
+      }),
+    );
+  }
+  return {
+    sandbox,
+    vault,
+    store,
+    close: async () => {
+      vault.cleanup();
+      await sandbox.close();
+    },
+  };
+}
 
 /** Options that make rotations fast against the sandbox (short verify interval, quick retries). */
 export function fastOptions(sandbox: Sandbox, extra: RotateOptions = {}): RotateOptions {
@@ -81,6 +122,34 @@ export function adminWithPolicy(sandbox: Sandbox, name: string, policy: unknown)
   sandbox.admin.createUser(name);
   sandbox.admin.putUserPolicy(name, "rekey", policy as Record<string, unknown>);
   return sandbox.admin.createAccessKey(name);
+}
+
+/**
+ * A role allowed to rotate keys (the policy `rekey policy` prints) and an IAM user ("assumer") whose
+ * only permission is sts:AssumeRole on it; with `externalId`, the trust policy requires it.
+ */
+export function assumableRole(sandbox: Sandbox, opts: { externalId?: string } = {}) {
+  const assumerName = uniqueName("assumer");
+  const assumer = adminWithPolicy(sandbox, assumerName, {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
+  });
+  const roleName = uniqueName("rotator");
+  const role = sandbox.admin.createRole(roleName, {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${sandbox.accountId}:user/${assumerName}` },
+        Action: "sts:AssumeRole",
+        ...(opts.externalId !== undefined
+          ? { Condition: { StringEquals: { "sts:ExternalId": opts.externalId } } }
+          : {}),
+      },
+    ],
+  });
+  sandbox.admin.putRolePolicy(roleName, "rekey", policyFor({}));
+  return { assumer, assumerName, role, roleName };
 }
 
 /** Store the record of an IAM user's key as the vault's current key (as if rotated before). */

@@ -24,6 +24,7 @@ import type {
   JournalEntry,
   Lease,
   RecordVersion,
+  RotationHistoryEntry,
   SaveOptions,
   StoredRecord,
   VaultStore,
@@ -41,7 +42,9 @@ export type WriteOp =
     }
   | { op: "putJournal"; entry: Omit<JournalEntry, "createdAt" | "updatedAt"> }
   | { op: "deleteJournal"; id: string }
-  | { op: "audit"; event: AuditEvent };
+  | { op: "audit"; event: AuditEvent }
+  /** A rotation history entry and its audit-log copy (see VaultStore.appendRotationHistory). */
+  | { op: "appendRotationHistory"; entry: RotationHistoryEntry; audit: AuditEvent };
 
 export interface CommitResult {
   /** The saved record of each saveRecord op, in order. */
@@ -71,6 +74,10 @@ export interface AsyncVaultStore {
   putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): Promise<JournalEntry>;
   listJournal(filter?: { recordUid?: string; kind?: string }): Promise<JournalEntry[]>;
   deleteJournal(id: string): Promise<void>;
+  /** Append `entry` and its audit-log copy `audit` (secret-free facts): both or neither. */
+  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): Promise<RotationHistoryEntry>;
+  /** Entries oldest first; with `limit`, the most recent `limit` of them. */
+  listRotationHistory(filter?: { recordUid?: string; limit?: number }): Promise<RotationHistoryEntry[]>;
   /** Leases stay synchronous to renew/release: every backend so far keeps them locally or in one statement. */
   tryLock(recordUid: string, owner: string, ttlMs: number): Promise<Lease | null>;
   /** Apply the writes together (atomically where the backend can, else in the given order); `actor` for saves. */
@@ -92,6 +99,7 @@ export function commitSync(store: VaultStore, ops: WriteOp[], actor: string): Co
         saved.push(store.saveRecord(o.uid, o.record, { expectedRevision: o.expectedRevision, actor }));
       else if (o.op === "putJournal") store.putJournal(o.entry);
       else if (o.op === "deleteJournal") store.deleteJournal(o.id);
+      else if (o.op === "appendRotationHistory") store.appendRotationHistory(o.entry, o.audit);
       else store.appendAudit(o.event);
     }
     return { saved };
@@ -125,6 +133,8 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
     putJournal: (entry) => later(() => sync.putJournal(entry)),
     listJournal: (filter) => later(() => sync.listJournal(filter)),
     deleteJournal: (id) => later(() => sync.deleteJournal(id)),
+    appendRotationHistory: (entry, audit) => later(() => sync.appendRotationHistory(entry, audit)),
+    listRotationHistory: (filter) => later(() => sync.listRotationHistory(filter)),
     tryLock: (uid, owner, ttl) => later(() => sync.tryLock(uid, owner, ttl)),
     commit: (ops, opts) => later(() => commitSync(sync, ops, opts.actor)),
     close: () => later(() => sync.close()),

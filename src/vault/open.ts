@@ -88,7 +88,7 @@ function localVaultPath(env: NodeJS.ProcessEnv, what: string): string {
   if (location.backend === "keeper") {
     throw usageError(
       `REKEY_VAULT names a Keeper vault, and ${what} works only on rekey's local vault`,
-      "on a Keeper vault use rekey rotate, rekey repair or rekey keeper-script (and the Keeper vault itself for records); unset REKEY_VAULT for the local vault",
+      "on a Keeper vault use rekey rotate, repair, gateway, history, status or keeper-script (and the Keeper vault itself for records); unset REKEY_VAULT for the local vault",
     );
   }
   return location.path;

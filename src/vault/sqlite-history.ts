@@ -11,8 +11,9 @@
  * - The table is additive (created on first append, `IF NOT EXISTS`): a vault without it reads as an
  *   empty history, and a rekey that does not know the table ignores it, so the schema version stays 1.
  */
-import { conflict, usageError } from "../errors.js";
+import { conflict } from "../errors.js";
 import { aad, deriveKey, open, randomKey, seal, unwrapKey, wrapKey, zeroize } from "./crypto.js";
+import { checkHistoryAudit, checkHistoryEntry, checkHistoryLimit } from "./history-entry.js";
 import type { SqlDb } from "./sqlite-db.js";
 import type { AuditEntry, AuditEvent, RotationHistoryEntry } from "./store.js";
 import { toJsonBytes } from "./vault-cipher.js";
@@ -60,15 +61,10 @@ export class SqliteHistory {
   }
 
   append(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry {
-    checkEntry(entry);
+    checkHistoryEntry(entry);
     const plain = toJsonBytes(entry, `history entry ${entry.id}`);
     const stored = JSON.parse(plain.toString("utf8")) as RotationHistoryEntry;
-    if (audit.recordUid != null && audit.recordUid !== entry.recordUid) {
-      throw usageError(
-        `history entry ${entry.id} is for record ${entry.recordUid}, its audit event for ${audit.recordUid}`,
-        "give the audit event the entry's record",
-      );
-    }
+    checkHistoryAudit(entry, audit);
     const result = this.#sql.write(() => {
       // Idempotent; only remembered once committed (a rolled-back append also rolls back the table).
       if (!this.#exists) {
@@ -110,9 +106,7 @@ export class SqliteHistory {
   }
 
   list(filter: { recordUid?: string; limit?: number } = {}): RotationHistoryEntry[] {
-    if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1)) {
-      throw usageError(`a history limit must be a positive integer, not ${filter.limit}`, "e.g. 20");
-    }
+    checkHistoryLimit(filter.limit);
     return this.#sql.read(() => {
       if (!this.#tableExists()) return [];
       const rows = this.#sql.all<HistoryRow>(
@@ -149,18 +143,5 @@ export class SqliteHistory {
     } finally {
       zeroize(dek);
     }
-  }
-}
-
-function checkEntry(entry: RotationHistoryEntry): void {
-  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-    throw usageError("a history entry must be a JSON object", "pass an object");
-  }
-  const { id, recordUid, startedAt } = entry;
-  if (typeof id !== "string" || !id || typeof recordUid !== "string" || !recordUid) {
-    throw usageError("a history entry needs an id and a recordUid", "set both");
-  }
-  if (typeof startedAt !== "string" || Number.isNaN(Date.parse(startedAt))) {
-    throw usageError(`history entry ${id}: startedAt must be an ISO 8601 date`, "e.g. 2024-01-01T04:00:00Z");
   }
 }

@@ -6,7 +6,7 @@ import { createLogger } from "../../log.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
+import { resolveRecordAsync } from "../resolve.js";
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
@@ -30,12 +30,15 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const logger = createLogger({ level, name: "rekey-gateway" });
   for (const w of warnings) logger.warn({}, w);
 
-  const store = await ctx.vault();
-  const manual = ((opts.rotate as string[] | undefined) ?? []).map((r) => resolveRecord(store, r).uid);
+  // The local vault or a Keeper vault (REKEY_VAULT=keeper:...): the gateway needs only the async port.
+  const store = await ctx.asyncVault();
+  const manual: string[] = [];
+  for (const r of (opts.rotate as string[] | undefined) ?? [])
+    manual.push((await resolveRecordAsync(store, r)).uid);
   const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor });
 
   if (opts.once) {
-    gateway.rotateNow(manual);
+    await gateway.rotateNow(manual);
     await gateway.start({ loop: false });
     await gateway.idle();
     await gateway.stop(0);
@@ -72,7 +75,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   try {
-    gateway.rotateNow(manual);
+    await gateway.rotateNow(manual);
     await gateway.start();
     logger.info(
       {

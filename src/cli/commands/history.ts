@@ -3,22 +3,22 @@ import { parseAttempt, type RotationAttempt } from "../../gateway/history-model.
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
+import { resolveRecordAsync } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
   const limit = opts.limit === undefined ? undefined : Number(opts.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
     throw usageError(`--limit ${String(opts.limit)} is not a positive number`, "e.g. --limit 20");
-  const store = await ctx.vault();
+  const store = await ctx.asyncVault();
   // A deleted record's history stays addressable by its UID.
   const recordUid =
     ref === undefined
       ? undefined
-      : store.listRotationHistory({ recordUid: ref, limit: 1 }).length > 0
+      : (await store.listRotationHistory({ recordUid: ref, limit: 1 })).length > 0
         ? ref
-        : resolveRecord(store, ref).uid;
+        : (await resolveRecordAsync(store, ref)).uid;
   const entries: RotationAttempt[] = [];
-  for (const raw of store.listRotationHistory({
+  for (const raw of await store.listRotationHistory({
     ...(recordUid ? { recordUid } : {}),
     ...(limit ? { limit } : {}),
   })) {

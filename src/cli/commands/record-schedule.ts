@@ -10,6 +10,7 @@ import {
 import { computeStatus } from "../../gateway/status.js";
 import { cloneRecord, removeField, setFieldValue } from "../../vault/record.js";
 import { line, printJson } from "../context.js";
+import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
 
@@ -17,6 +18,7 @@ import { resolveRecord } from "../resolve.js";
 const INHERIT = new Set(["inherit", "default"]);
 
 export const run: CommandRun = async (ctx, [ref, text], opts) => {
+  refuseKeeperVault(ctx.env, "rekey record schedule", "schedule");
   const tz = typeof opts.tz === "string" ? opts.tz : undefined;
   const inherit = INHERIT.has(text!.trim().toLowerCase());
   // Parsed before the vault opens: a typo costs no passphrase prompt.
@@ -37,7 +39,7 @@ export const run: CommandRun = async (ctx, [ref, text], opts) => {
     record = schedule ? setRecordSchedule(record, schedule) : clearRecordSchedule(record);
   }
   const saved = store.saveRecord(stored.uid, record, { expectedRevision: stored.revision, actor: ctx.actor });
-  const status = computeStatus(store).find((s) => s.uid === saved.uid);
+  const status = (await computeStatus(store)).find((s) => s.uid === saved.uid);
   const described = schedule
     ? describeSchedule(schedule)
     : isConfiguration

@@ -4,10 +4,12 @@ import { usageError } from "../../errors.js";
 import { newScriptFileRecord } from "../../gateway/script-file.js";
 import { addScript, listScripts, parseCommand } from "../../gateway/scripts.js";
 import { line, printJson } from "../context.js";
+import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref, file], opts) => {
+  refuseKeeperVault(ctx.env, "rekey record script add", "scripts");
   if (typeof opts.command !== "string") {
     throw usageError("--command is required: the interpreter that runs the script", 'e.g. --command "node"');
   }

@@ -1,11 +1,13 @@
 import { listScripts } from "../../gateway/scripts.js";
 import { getFieldValue } from "../../vault/record.js";
 import { printJson } from "../context.js";
+import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
 import { renderTable } from "../table.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
+  refuseKeeperVault(ctx.env, "rekey record script list", "scripts");
   const store = await ctx.vault();
   const user = resolveRecord(store, ref!);
   const rows = listScripts(user.record).map((s, i) => {

@@ -1,9 +1,11 @@
 import { listScripts, removeScript } from "../../gateway/scripts.js";
 import { line, printJson } from "../context.js";
+import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref, which], opts) => {
+  refuseKeeperVault(ctx.env, "rekey record script rm", "scripts");
   const store = await ctx.vault();
   const user = resolveRecord(store, ref!);
   const { record, removed } = removeScript(user.record, which!);
