@@ -237,3 +237,38 @@ test("tampered ciphertext and an edited audit entry: integrity errors (exit 6), 
   assert.equal(verify.code, 6);
   assert.match(verify.stderr, /audit log is broken at entry \d+/);
 });
+
+test("vault add-key-file: a passphrase vault gains a 0600 key file that unlocks it alone; twice changes nothing", () => {
+  const home = mkdtempSync(join(tmpdir(), "rekey-cli-"));
+  const env = { REKEY_HOME: home, REKEY_PASSPHRASE: "right passphrase" };
+  ok(rekey(["init"], { env }), "init");
+  ok(rekey(["record", "add", "--title", "kf", "--set", "login=kf"], { env }), "add");
+  const keyFile = join(home, "keys", "vault.key");
+  const noKeyFile = { REKEY_HOME: home, REKEY_KEY_FILE: keyFile };
+  assert.equal(rekey(["record", "list"], { env: noKeyFile }).code, 5, "the key file does not unlock it yet");
+
+  const added = ok(rekey(["vault", "add-key-file", keyFile], { env }), "add-key-file");
+  assert.match(added.stdout, /created \(mode 0600\) now unlocks the vault: set REKEY_KEY_FILE=/);
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  assert.match(ok(rekey(["record", "list"], { env: noKeyFile }), "list by key file").stdout, /kf/);
+  assert.match(ok(rekey(["record", "list"], { env }), "list by passphrase").stdout, /kf/);
+
+  const again = ok(rekey(["vault", "add-key-file", keyFile, "--json"], { env }), "again");
+  assert.deepEqual(JSON.parse(again.stdout), { keyFile, created: false, added: false });
+  const audit = JSON.parse(ok(rekey(["audit", "list", "--json"], { env }), "audit").stdout) as Array<{
+    action: string;
+  }>;
+  assert.equal(
+    audit.filter((e) => e.action === "vault.keyslot.add").length,
+    1,
+    "one slot added, audited once",
+  );
+
+  // A key file others can read is refused, and nothing is added.
+  const loose = join(home, "loose.key");
+  writeFileSync(loose, "x".repeat(64));
+  chmodSync(loose, 0o644);
+  const refused = rekey(["vault", "add-key-file", loose], { env });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /chmod 600/);
+});

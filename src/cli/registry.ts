@@ -195,6 +195,14 @@ export const COMMANDS: CommandSpec[] = [
     load: () => import("./commands/audit-verify.js"),
   },
   {
+    path: ["vault", "add-key-file"],
+    args: ["<path>"],
+    summary:
+      "let a key file unlock the vault (created 0600 if missing): fast unlock for gateways, no passphrase KDF",
+    options: [json],
+    load: () => import("./commands/vault-add-key-file.js"),
+  },
+  {
     path: ["rotate"],
     args: ["<record>"],
     summary: "rotate the access key of the IAM user a pamUser record names",

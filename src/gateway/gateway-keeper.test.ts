@@ -1,13 +1,16 @@
 /**
  * The gateway over a Keeper vault: the real engine through KeeperVault and the official KSM SDK against the
  * in-process fake Keeper, the sandbox for IAM. History, journal and leases live in the local state directory.
+ * Post-rotation scripts attached to the record in Keeper (file attachments) are downloaded through KSM and run.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { FakeKeeper, seedAwsRotation } from "../keeper/fake-server/index.js";
+import { after, before, type TestContext, test } from "node:test";
+import { setCustomProxyAgent } from "@keeper-security/secrets-manager-core";
+import { FakeKeeper, seedAwsRotation, serveFakeKeeperHttps } from "../keeper/fake-server/index.js";
 import { openKeeperVault } from "../keeper/ksm-store.js";
 import { uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
@@ -110,4 +113,148 @@ test("a scheduled pamUser in Keeper rotates once: new key saved in Keeper, one h
   assert.equal(status?.scheduleSource, "record");
   assert.equal(status?.lastOutcome?.outcome, "succeeded");
   assert.ok(status?.nextRotation && Date.parse(status.nextRotation) > Date.now(), "next run in the future");
+});
+
+/**
+ * A pamUser in Keeper that rotates (NOOP False) and keeps the seed's `rotationScripts` field: its fileRef
+ * names a file attachment of the record ("RekeyScriptFileRef0000"), attached here when `script` is given.
+ * File downloads are HTTPS GETs even in-process, so the fake is also served over HTTPS and its test CA given
+ * to the SDK through setCustomProxyAgent (NODE_EXTRA_CA_CERTS is read only at process start).
+ */
+async function keeperUserWithScript(t: TestContext, script?: { name: string; content: string }) {
+  const fake = new FakeKeeper();
+  const served = await serveFakeKeeperHttps(fake);
+  setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
+  t.after(async () => {
+    setCustomProxyAgent(undefined as unknown as Agent);
+    await served.close();
+  });
+  const userName = uniqueName("kgs");
+  sandbox.admin.createUser(userName);
+  const old = sandbox.admin.createAccessKey(userName);
+  const s = seedAwsRotation(fake, {
+    userName,
+    awsAccountId: sandbox.accountId,
+    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
+    attachedAdmin: {
+      kind: "aws",
+      accessKeyId: sandbox.root.accessKeyId,
+      secretAccessKey: sandbox.root.secretAccessKey,
+    },
+  });
+  const fileRef = "RekeyScriptFileRef0000";
+  fake.editRecord(s.userUid, (d) => {
+    const r = d as unknown as KeeperRecord;
+    setFieldValue(r, "NOOP", "False");
+    setFieldValue(r, "rotation_credentials", s.adminUid!);
+  });
+  if (script) fake.addFile(s.userUid, { ...script, type: "text/javascript", uid: fileRef });
+  const caseDir = mkdtempSync(join(dir, "case-"));
+  const configPath = join(caseDir, "ksm.json");
+  writeFileSync(configPath, JSON.stringify(fake.createClientConfig()), { mode: 0o600 });
+  const vault = await openKeeperVault({
+    configPath,
+    stateDir: join(caseDir, "state"),
+    queryFunction: fake.queryFunction,
+  });
+  const gateway = createGateway({
+    store: vault,
+    config: gatewayConfigSchema.parse({ jitterSeconds: 0, engine: { endpointUrl: sandbox.endpoint } }),
+    env: { AWS_EC2_METADATA_DISABLED: "true" },
+  });
+  t.after(() => gateway.stop(0));
+  return { fake, s, old, userName, fileRef, vault, gateway, caseDir };
+}
+
+test("a script attached to the pamUser in Keeper is downloaded through KSM and run after the rotation with the Gateway's stdin line", async (t) => {
+  const out = join(dir, `script-line-${process.pid}-${Date.now()}.txt`);
+  const content = [
+    'import { writeFileSync } from "node:fs";',
+    'let line = "";',
+    'process.stdin.on("data", (c) => { line += c; });',
+    `process.stdin.on("end", () => { writeFileSync(${JSON.stringify(out)}, line); console.log("line kept"); });`,
+    "",
+  ].join("\n");
+  const { fake, s, old, userName, fileRef, vault, gateway } = await keeperUserWithScript(t, {
+    name: "keep-line.mjs",
+    content,
+  });
+  await gateway.start({ loop: false });
+  await gateway.rotateNow([s.userUid]);
+  await gateway.idle();
+  assert.equal(gateway.attempts.length, 1, JSON.stringify(gateway.attempts));
+
+  const [attempt] = gateway.attempts;
+  assert.equal(attempt?.outcome, "succeeded", JSON.stringify(attempt));
+  assert.equal(attempt?.error, null, JSON.stringify(attempt?.error));
+  const newKey = getFieldValue(fake.recordData(s.userUid) as unknown as KeeperRecord, "aws_access_key_id");
+  assert.ok(newKey && newKey !== old.accessKeyId);
+  assert.deepEqual(
+    sandbox.admin.listKeys(userName).map((k) => k.accessKeyId),
+    [newKey],
+  );
+  assert.deepEqual(fake.downloads, [fileRef], "fetched from its Keeper download URL");
+
+  const raw = readFileSync(out, "utf8");
+  assert.ok(raw.endsWith("\n") && !raw.slice(0, -1).includes("\n"), "one line on stdin");
+  const params = JSON.parse(Buffer.from(raw.trim(), "base64").toString("utf8")) as Record<string, unknown>;
+  assert.equal(params.userRecordUid, s.userUid);
+  assert.equal(params.providerRecordUid, s.configUid);
+  assert.equal(params.user, userName);
+  assert.equal(typeof params.newPassword, "string");
+  assert.ok((params.newPassword as string).length > 0, "newPassword present");
+  const records = JSON.parse(Buffer.from(String(params.records), "base64").toString("utf8")) as Array<{
+    uid: string;
+  }>;
+  assert.deepEqual(
+    records.map((r) => r.uid),
+    [s.configUid, s.adminUid, s.userUid],
+  );
+
+  const [entry] = (await vault.listRotationHistory({ recordUid: s.userUid })).map(parseAttempt);
+  assert.equal(entry?.outcome, "succeeded");
+  assert.equal(entry?.scripts.length, 1);
+  const [script] = entry?.scripts ?? [];
+  assert.equal(script?.success, true, JSON.stringify(script));
+  assert.equal(script?.exitCode, 0);
+  assert.equal(script?.fileRef, fileRef);
+  assert.equal(script?.stdout.trim(), "line kept");
+  assert.match(script?.name ?? "", /^keep-line\.mjs \(/);
+});
+
+test("a script whose Keeper attachment is missing is reported failed, naming the fileRef; the rotation stands", async (t) => {
+  const { fake, s, old, userName, fileRef, vault, gateway } = await keeperUserWithScript(t);
+  await gateway.start({ loop: false });
+  await gateway.rotateNow([s.userUid]);
+  await gateway.idle();
+  assert.equal(gateway.attempts.length, 1, JSON.stringify(gateway.attempts));
+
+  const [attempt] = gateway.attempts;
+  assert.equal(attempt?.outcome, "succeeded", JSON.stringify(attempt));
+  assert.equal(attempt?.error?.kind, "script");
+  assert.match(
+    attempt?.error?.message ?? "",
+    /the key was rotated, but 1 of 1 post-rotation script\(s\) failed/,
+  );
+  const newKey = getFieldValue(fake.recordData(s.userUid) as unknown as KeeperRecord, "aws_access_key_id");
+  assert.ok(newKey && newKey !== old.accessKeyId, "the new key is in Keeper");
+  assert.deepEqual(
+    sandbox.admin.listKeys(userName).map((k) => k.accessKeyId),
+    [newKey],
+    "and is the only key in IAM",
+  );
+  assert.equal(fake.pending.size, 0, "no Keeper transaction left open");
+
+  const [entry] = (await vault.listRotationHistory({ recordUid: s.userUid })).map(parseAttempt);
+  assert.equal(entry?.outcome, "succeeded");
+  assert.equal(entry?.keyIds.created, newKey);
+  const [script] = entry?.scripts ?? [];
+  assert.equal(script?.success, false);
+  assert.equal(script?.exitCode, null);
+  assert.equal(script?.fileRef, fileRef);
+  assert.match(
+    script?.stderr ?? "",
+    new RegExp(`script file ${fileRef} is neither a file attached to record ${s.userUid}`),
+  );
+  assert.deepEqual(fake.downloads, []);
 });

@@ -9,7 +9,7 @@ import { RekeyError } from "../errors.js";
 import type { RotateOptions, RotationResult } from "../rotation/index.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
-import { openVault } from "../vault/sqlite-store.js";
+import { openVault } from "../vault/sqlite-open.js";
 import type { VaultStore } from "../vault/store.js";
 import { type TempVault, tempVault } from "../vault/test-support.js";
 import { type GatewayConfigInput, gatewayConfigSchema } from "./config.js";

@@ -4,14 +4,19 @@
  * seven documented keys, `records` holding the configuration, the script's attached records and the
  * user record (flattened). A failing script is reported in its result; nothing here undoes anything.
  *
+ * Where a script comes from: `fileRef` names a file attachment of the record holding the `rotationScripts`
+ * field (the user record or the configuration), as in Keeper; on a store with attachments (a Keeper vault)
+ * that is looked up first. Otherwise, and on rekey's local vault, which has no attachments, `fileRef` is the
+ * UID of a `file` record (script-file.ts).
+ *
  * Secrets: the line goes to the script's stdin only; every secret value of the records and passwords is
  * redacted from what the script prints before the result is kept (script-runner.ts).
  */
-import type { AsyncVaultStore } from "../vault/async-store.js";
+import type { AsyncVaultStore, Attachment } from "../vault/async-store.js";
 import type { StoredRecord } from "../vault/store.js";
 import type { ScriptResult } from "./history-model.js";
 import { buildGatewayParams, type GatewayParamsInput, secretsOfParams } from "./params.js";
-import { readScriptFile } from "./script-file.js";
+import { MAX_SCRIPT_BYTES, readScriptFile } from "./script-file.js";
 import { type RunScriptOptions, runScript } from "./script-runner.js";
 import { scriptsInRunOrder } from "./scripts.js";
 
@@ -54,19 +59,12 @@ export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptRe
       stdout: "",
       stderr: why,
     });
-    const file = await input.store.getRecord(script.fileRef);
-    if (!file) {
-      results.push(failed(`script file ${script.fileRef} is not in the vault (attach it again)`));
+    const loaded = await loadScript(input.store, ownerUid, script.fileRef);
+    if (typeof loaded === "string") {
+      results.push(failed(loaded));
       continue;
     }
-    let content: Buffer;
-    let fileName: string;
-    try {
-      ({ content, fileName } = readScriptFile(file.record, file.uid));
-    } catch (err) {
-      results.push(failed((err as Error).message));
-      continue;
-    }
+    const { content, fileName } = loaded;
     const params: GatewayParamsInput = {
       providerRecordUid: input.configuration?.uid ?? "",
       resourceRecordUid: "",
@@ -103,6 +101,47 @@ export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptRe
     }
   }
   return results;
+}
+
+/**
+ * The script's content and file name, or why it cannot run (a message naming the fileRef).
+ *
+ * Integrity: a `file` record carries rekey's SHA-256 of the content, checked by readScriptFile. A Keeper
+ * attachment has none; what guarantees it is the encryption: the SDK decrypts the downloaded bytes with
+ * AES-256-GCM under the file key, which only the record key unwraps, so altered bytes fail to decrypt and
+ * the script is reported failed, not run.
+ */
+async function loadScript(
+  store: AsyncVaultStore,
+  ownerUid: string,
+  fileRef: string,
+): Promise<{ content: Buffer; fileName: string } | string> {
+  if (store.readAttachment) {
+    let attached: Attachment | undefined;
+    try {
+      attached = await store.readAttachment(ownerUid, fileRef);
+    } catch (err) {
+      return `script file ${fileRef} (attached to record ${ownerUid}) could not be read: ${(err as Error).message}`;
+    }
+    if (attached) {
+      if (attached.content.length === 0) return `script file ${fileRef} (${attached.name}) is empty`;
+      if (attached.content.length > MAX_SCRIPT_BYTES) {
+        return `script file ${fileRef} (${attached.name}) is ${attached.content.length} bytes; the limit is ${MAX_SCRIPT_BYTES}`;
+      }
+      return { content: attached.content, fileName: attached.name };
+    }
+  }
+  const file = await store.getRecord(fileRef);
+  if (!file) {
+    return store.readAttachment
+      ? `script file ${fileRef} is neither a file attached to record ${ownerUid} nor a record in the vault (attach it again)`
+      : `script file ${fileRef} is not in the vault (attach it again)`;
+  }
+  try {
+    return readScriptFile(file.record, file.uid);
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** One line for messages: which scripts failed and how. */

@@ -380,4 +380,32 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
       await served.close();
     }
   });
+
+  test("readAttachment: a record's file downloaded and decrypted by the SDK; missing is undefined; altered bytes fail", async (t) => {
+    const fake = new FakeKeeper();
+    const served = await serveFakeKeeperHttps(fake);
+    setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
+    t.after(async () => {
+      setCustomProxyAgent(undefined as unknown as Agent);
+      await served.close();
+    });
+    const { vault, seeded } = await setup({ fake, queryFunction: undefined, http: true });
+    const file = fake.addFile(seeded.userUid, { content: "echo ok\n", name: "post.sh", title: "Post" });
+
+    const got = await vault.readAttachment(seeded.userUid, file.uid);
+    assert.equal(got?.name, "post.sh");
+    assert.equal(got?.content.toString(), "echo ok\n");
+    assert.equal(await vault.readAttachment(seeded.userUid, "NoSuchFileUid000000000"), undefined);
+    assert.equal(await vault.readAttachment(seeded.configUid, file.uid), undefined, "only the owner's files");
+    assert.equal(await vault.readAttachment("NoSuchRecordUid0000000", file.uid), undefined);
+
+    // Flip one byte of the stored ciphertext: AES-GCM under the file key refuses it.
+    const last = file.encrypted.length - 1;
+    file.encrypted[last] = (file.encrypted[last] ?? 0) ^ 1;
+    const err = await rejection(vault.readAttachment(seeded.userUid, file.uid));
+    assert.match(
+      err.message,
+      new RegExp(`downloading file ${file.uid} \\(post\\.sh\\) of record ${seeded.userUid} failed`),
+    );
+  });
 });

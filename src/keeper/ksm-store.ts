@@ -20,6 +20,7 @@ import {
   createFolder,
   createSecret2,
   deleteSecret,
+  downloadFile,
   getFolders,
   getSecrets,
   type KeyValueStorage,
@@ -29,7 +30,7 @@ import {
   updateSecret,
 } from "@keeper-security/secrets-manager-core";
 import { conflict, notFound, RekeyError, usageError } from "../errors.js";
-import type { AsyncVaultStore, CommitResult, WriteOp } from "../vault/async-store.js";
+import type { AsyncVaultStore, Attachment, CommitResult, WriteOp } from "../vault/async-store.js";
 import { type KeeperRecord, looksLikeUid, parseRecord } from "../vault/record.js";
 import { diffRecords } from "../vault/record-diff.js";
 import type {
@@ -374,6 +375,55 @@ export class KeeperVault implements AsyncVaultStore {
       }
     });
     this.#audit({ action: "record.delete", recordUid: uid, actor: opts.actor, details: {} });
+  }
+
+  /**
+   * A file attached to a record (e.g. a post-rotation script: `rotationScripts` names it by `fileRef`),
+   * downloaded and decrypted by the SDK: get_secret gives the file key (AES-GCM under the record key) and a
+   * download URL; `downloadFile` fetches the encrypted bytes over HTTPS and decrypts them with AES-256-GCM
+   * under the file key, so content altered in storage or on the way fails to decrypt. Both steps run in one
+   * exclusive section: the file key lives only in the SDK's key cache, which the next getSecrets empties.
+   * Nothing is written to disk here.
+   *
+   * @returns undefined when the record is not shared with the app or has no such attachment.
+   * @throws when the download or its decryption fails.
+   */
+  async readAttachment(recordUid: string, fileUid: string): Promise<Attachment | undefined> {
+    if (!looksLikeUid(recordUid)) return undefined;
+    return exclusive(async () => {
+      const record = (await this.#fetch(`reading the attachments of record ${recordUid}`, [recordUid])).find(
+        (r) => r.recordUid === recordUid,
+      );
+      const file = record?.files?.find((f) => f.fileUid === fileUid);
+      if (!file) return undefined;
+      const meta = (file.data ?? {}) as { name?: unknown; title?: unknown };
+      const name =
+        typeof meta.name === "string" && meta.name
+          ? meta.name
+          : typeof meta.title === "string" && meta.title
+            ? meta.title
+            : fileUid;
+      if (!file.url) {
+        throw new RekeyError("internal", `Keeper gave no download URL for file ${fileUid} (${name})`, {
+          hint: "check that the KSM application may view the record's files",
+        });
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = await downloadFile(file);
+      } catch (err) {
+        // A failed GET is not seen by the SDK (it decrypts whatever came back), so both end up here.
+        throw new RekeyError(
+          "internal",
+          `downloading file ${fileUid} (${name}) of record ${recordUid} failed: ${(err as Error)?.message ?? String(err)}`,
+          {
+            hint: "check the network path to Keeper's file storage; a decryption error means the bytes were not the file's",
+            cause: err,
+          },
+        );
+      }
+      return { name, content: Buffer.from(bytes) };
+    });
   }
 
   /** KSM exposes no record history (the vault UI does): only the current version. */

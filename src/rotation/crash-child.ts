@@ -5,7 +5,7 @@
  *
  * usage: node --import tsx crash-child.ts rotate|repair VAULT KEYFILE RECORD_UID ENDPOINT LOCK_TTL_MS [verify]
  */
-import { openVault } from "../vault/sqlite-store.js";
+import { openVault } from "../vault/sqlite-open.js";
 import { repairRecords, rotateRecord } from "./index.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";

@@ -46,6 +46,13 @@ export type WriteOp =
   /** A rotation history entry and its audit-log copy (see VaultStore.appendRotationHistory). */
   | { op: "appendRotationHistory"; entry: RotationHistoryEntry; audit: AuditEvent };
 
+/** A record's file attachment, read through AsyncVaultStore.readAttachment. */
+export interface Attachment {
+  /** The file name the attachment was uploaded with (falls back to its title, then its UID). */
+  name: string;
+  content: Buffer;
+}
+
 export interface CommitResult {
   /** The saved record of each saveRecord op, in order. */
   saved: StoredRecord[];
@@ -87,6 +94,12 @@ export interface AsyncVaultStore {
    * `saveRecord` op with `transaction` opened. Fails when the record has no open transaction.
    */
   completeTransaction?(uid: string, outcome: "commit" | "rollback", opts: { actor: string }): Promise<void>;
+  /**
+   * Only on backends with file attachments (Keeper): the decrypted content and file name of attachment
+   * `fileUid` of record `recordUid`, or undefined when the record (visible to this store) has no such
+   * attachment. Throws when the attachment is listed but cannot be downloaded or decrypted.
+   */
+  readAttachment?(recordUid: string, fileUid: string): Promise<Attachment | undefined>;
   close(): Promise<void>;
 }
 

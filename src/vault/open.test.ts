@@ -176,7 +176,7 @@ test("init with a key file only (--no-passphrase); add a key file to a passphras
   );
   (await openDefaultVault({ env: { ...env, REKEY_KEY_FILE: keyFile }, interactive: false })).close();
 
-  const { initVault, openVault } = await import("./sqlite-store.js");
+  const { initVault, openVault } = await import("./sqlite-open.js");
   const path = join(dir, "b", "vault.db");
   const store = await initVault(path, { passphrase: new Secret("pw"), kdf: TEST_KDF });
   const later = join(dir, "later.key");

@@ -72,7 +72,7 @@ export interface OpenDefaultVaultOptions {
 export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<VaultStore> {
   const env = opts.env ?? process.env;
   const path = localVaultPath(env, "this command");
-  const { openVault } = await import("./sqlite-store.js");
+  const { openVault } = await import("./sqlite-open.js");
   return openVault(path, () =>
     resolveUnlockSource(env, {
       interactive: opts.interactive,
@@ -156,7 +156,7 @@ export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<I
   }
   const passphrase = wantPassphrase ? await newPassphrase(env, opts, path) : undefined;
   const keyFileCreated = keyFile !== undefined && !existsSync(keyFile);
-  const { initVault } = await import("./sqlite-store.js");
+  const { initVault } = await import("./sqlite-open.js");
   const store = await initVault(path, {
     ...(passphrase ? { passphrase } : {}),
     ...(keyFile ? { keyFile } : {}),

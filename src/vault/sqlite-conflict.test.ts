@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getFieldValue, newRecord } from "./record.js";
-import { openVault } from "./sqlite-store.js";
+import { openVault } from "./sqlite-open.js";
 import { spawnVaultChild as child, tempVault } from "./test-support.js";
 
 test("two processes save the same record from the same revision: exactly one wins, no update is lost", async (t) => {

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
-import { openVault } from "./sqlite-store.js";
+import { openVault } from "./sqlite-open.js";
 import { tempVault, vaultBytes } from "./test-support.js";
 
 const SCRIPT_OUTPUT = "script said: HISTSECRET-0123456789";

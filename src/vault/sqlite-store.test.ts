@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
 import { getFieldValue, newRecord, setFieldValue } from "./record.js";
-import { openVault, vaultPath } from "./sqlite-store.js";
+import { openVault, vaultPath } from "./sqlite-open.js";
 import { TEST_PASSPHRASE, tempVault, vaultBytes } from "./test-support.js";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -344,7 +344,7 @@ test("journal: upsert by id, list with filters, delete; state encrypted at rest"
 
 test("a vault created with the default (strong) scrypt opens with its key file in milliseconds", async (t) => {
   const { tempDir } = await import("./test-support.js");
-  const { initVault } = await import("./sqlite-store.js");
+  const { initVault } = await import("./sqlite-open.js");
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const path = `${dir}/vault.db`;

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
 import { newRecord, setFieldValue } from "./record.js";
-import { initVault, openVault } from "./sqlite-store.js";
+import { initVault, openVault } from "./sqlite-open.js";
 import { TEST_KDF, tempDir, tempVault } from "./test-support.js";
 
 const isKind =

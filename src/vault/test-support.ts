@@ -7,7 +7,8 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Secret } from "../secret.js";
-import { initVault, type SqliteVaultStore } from "./sqlite-store.js";
+import { initVault } from "./sqlite-open.js";
+import type { SqliteVaultStore } from "./sqlite-store.js";
 
 /** scrypt N=2^12: a few ms instead of ~0.5 s. Never used outside tests. */
 export const TEST_KDF = { N: 2 ** 12 } as const;

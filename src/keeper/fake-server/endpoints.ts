@@ -5,7 +5,9 @@
  * - get_secret: `encryptedAppKey` (GCM under the client key) and `appOwnerPublicKey` only when binding;
  *   records shared directly carry `recordKey` GCM under the app key; shared folders carry `folderKey` GCM
  *   under the app key and their records' keys GCM under the folder key; every `data` is GCM under its
- *   record key; `appData` is GCM under the app key.
+ *   record key; `appData` is GCM under the app key. A record's `files` each carry `fileKey` GCM under the
+ *   record key, `data` (name, title, size, type, lastModified) GCM under the file key, and a download `url`
+ *   whose bytes are the content GCM under the file key (https-server.ts serves them).
  * - get_folders: shared folder keys GCM under the app key, sub-folder keys CBC under their shared folder's
  *   key, folder `data` ({"name"}) CBC under the folder's own key.
  * - update_secret: the revision must be the current one; with `transactionType` the update opens a
@@ -14,7 +16,7 @@
  *   agree. create_folder: the folder key is CBC under the shared folder key.
  */
 import { type EndpointContext, type EndpointResult, keeperError } from "./protocol.js";
-import type { FakeFolder, FakeRecord, RecordData } from "./state.js";
+import type { FakeFile, FakeFolder, FakeRecord, RecordData } from "./state.js";
 import {
   b64url,
   cbcDecrypt,
@@ -76,6 +78,21 @@ function shown(ctx: EndpointContext, r: FakeRecord): { data: RecordData; revisio
   return p && ctx.fake.knobs.pendingView === "old" ? p.before : { data: r.data, revision: r.revision };
 }
 
+/**
+ * A file attachment as get_secret lists it (what the SDK's decryptRecord reads): `fileKey` GCM under the
+ * record key, `data` (the metadata JSON) GCM under the file key, and the `url` the encrypted content is
+ * fetched from; no thumbnail (Keeper makes those for images only).
+ */
+function wireFile(ctx: EndpointContext, r: FakeRecord, f: FakeFile): Record<string, unknown> {
+  return {
+    fileUid: f.uid,
+    fileKey: b64url(gcmEncrypt(r.key, f.key)),
+    data: b64url(gcmEncrypt(f.key, Buffer.from(JSON.stringify(f.meta)))),
+    url: ctx.fake.fileUrl(f),
+    thumbnailUrl: null,
+  };
+}
+
 function wireRecord(ctx: EndpointContext, r: FakeRecord, wrappingKey: Buffer): Record<string, unknown> {
   const view = shown(ctx, r);
   return {
@@ -84,7 +101,7 @@ function wireRecord(ctx: EndpointContext, r: FakeRecord, wrappingKey: Buffer): R
     data: b64url(gcmEncrypt(r.key, Buffer.from(JSON.stringify(view.data)))),
     revision: view.revision,
     isEditable: r.editable,
-    files: [],
+    files: r.files.map((f) => wireFile(ctx, r, f)),
     ...(r.innerFolderUid ? { innerFolderUid: r.innerFolderUid } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Agent } from "node:https";
 import { describe, test } from "node:test";
 import {
   completeTransaction,
@@ -6,15 +7,17 @@ import {
   createSecret,
   createSecret2,
   deleteSecret,
+  downloadFile,
   getFolders,
   getSecrets,
   initializeStorage,
   inMemoryStorage,
   type SecretManagerOptions,
+  setCustomProxyAgent,
   UpdateTransactionType,
   updateSecret,
 } from "@keeper-security/secrets-manager-core";
-import { FakeKeeper } from "./index.js";
+import { FakeKeeper, serveFakeKeeperHttps } from "./index.js";
 
 const pamUser = (title: string, login: string) => ({
   type: "pamUser",
@@ -264,5 +267,57 @@ describe("fake Keeper server, in-process through the real SDK", () => {
     const err = await errorOf(updateSecret(options, rec));
     assert.match(err.message, /boom/);
     await updateSecret(options, rec);
+  });
+
+  test("file attachments: listed in get_secret, and the SDK's own downloadFile gets the seeded bytes back", async (t) => {
+    const { fake, options, alice, solo } = setup();
+    // downloadFile is a plain HTTPS GET of the file's url even with a queryFunction: serve the fake over
+    // HTTPS and trust its test CA in-process through the agent the SDK uses for its requests.
+    const served = await serveFakeKeeperHttps(fake);
+    setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
+    t.after(async () => {
+      setCustomProxyAgent(undefined as unknown as Agent);
+      await served.close();
+    });
+    const script = Buffer.from("console.log('rotated');\n\u00e9\u0000\r\n");
+    const att = fake.addFile(alice.uid, {
+      content: script,
+      name: "post-rotate.mjs",
+      type: "text/javascript",
+    });
+    const other = fake.addFile(solo.uid, {
+      content: "second",
+      name: "b.txt",
+      title: "B",
+      uid: "RekeyScriptFileRef0000",
+    });
+
+    const { records } = await getSecrets(options);
+    const a = records.find((r) => r.recordUid === alice.uid);
+    assert.equal(a?.files?.length, 1);
+    const [file] = a?.files ?? [];
+    assert.equal(file?.fileUid, att.uid);
+    assert.equal(file?.url, `${served.url}/files/${att.uid}`);
+    assert.deepEqual(
+      { name: file?.data.name, title: file?.data.title, size: file?.data.size, type: file?.data.type },
+      { name: "post-rotate.mjs", title: "post-rotate.mjs", size: script.length, type: "text/javascript" },
+    );
+    assert.deepEqual(
+      a?.data.fields.find((f: { type: string }) => f.type === "fileRef")?.value,
+      [att.uid],
+      "the record's fileRef field lists it, as an upload leaves it",
+    );
+    assert.deepEqual(Buffer.from(await downloadFile(file!)), script);
+    assert.ok(!att.encrypted.includes(Buffer.from("rotated")), "stored encrypted");
+
+    const s = records.find((r) => r.recordUid === solo.uid)?.files?.[0];
+    assert.equal(s?.fileUid, other.uid);
+    assert.equal(s?.data.title, "B");
+    assert.equal(Buffer.from(await downloadFile(s!)).toString(), "second");
+    assert.deepEqual(fake.downloads, [att.uid, other.uid]);
+    assert.equal(
+      records.find((r) => r.recordUid === alice.uid)?.revision,
+      fake.records.get(alice.uid)?.revision,
+    );
   });
 });

@@ -4,7 +4,13 @@
  * transmission key from the `TransmissionKey` header (ECDH with the ephemeral key, AES-GCM), checks
  * `PublicKeyId`, and verifies the `Authorization: Signature ...` header.
  *
- * The client needs: NODE_EXTRA_CA_CERTS=<caFile>, and a KSM config whose `hostname` is this server's
+ * It also serves the download URLs of file attachments (`GET /files/<fileUid>`, see FakeKeeper.addFile): the
+ * stored bytes (content AES-GCM under the file key), no authentication, as a pre-signed storage URL is. The
+ * SDK's `downloadFile` fetches them with a plain HTTPS GET even when its Keeper requests go through an
+ * in-process `queryFunction`, so a test with attachments starts this server in either mode.
+ *
+ * The client needs: NODE_EXTRA_CA_CERTS=<caFile> (read at process start: a child process), or, in-process,
+ * the SDK's `setCustomProxyAgent(new https.Agent({ ca: tls.caPem }))`, the agent its HTTPS GETs use, and a KSM config whose `hostname` is this server's
  * `127.0.0.1:<port>` and whose `serverPublicKey`/`serverPublicKeyId` are the fake's
  * (`fake.createClientConfig()` does both once the server is started).
  *
@@ -51,6 +57,17 @@ export async function serveFakeKeeperHttps(
         res.writeHead(statusCode, { "content-type": "application/json" });
         res.end(JSON.stringify(body));
       };
+      const download = /^\/files\/([A-Za-z0-9_-]{22})$/.exec(req.url ?? "");
+      if (req.method === "GET" && download?.[1]) {
+        const found = fake.fileByUid(download[1]);
+        if (!found) {
+          res.writeHead(404, { "content-type": "text/plain" });
+          return res.end("no such file");
+        }
+        fake.downloads.push(found.file.uid);
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        return res.end(found.file.encrypted);
+      }
       if (req.method !== "POST") return answer(405, { error: "method_not_allowed", message: "POST only" });
       let endpoint: string;
       try {

@@ -16,6 +16,7 @@ export {
 } from "./seed.js";
 export {
   type FakeClient,
+  type FakeFile,
   type FakeFolder,
   FakeKeeper,
   type FakeKeeperOptions,

@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import type { KeeperHttpResponse, SecretManagerOptions } from "@keeper-security/secrets-manager-core";
 import type { KsmConfigJson } from "../ksm-config.js";
 import { handleWire, queryFunctionFor, type WireRequest } from "./protocol.js";
-import { b64url, clientIdOf, generateP256, newWireUid, type P256KeyPair } from "./wire-crypto.js";
+import { b64url, clientIdOf, gcmEncrypt, generateP256, newWireUid, type P256KeyPair } from "./wire-crypto.js";
 
 export type RecordData = Record<string, unknown>;
 
@@ -46,6 +46,22 @@ export interface FakeRecord {
   editable: boolean;
   /** Every version, oldest first, the current one last (Keeper keeps record history). */
   history: Array<{ revision: number; data: RecordData }>;
+  /** File attachments, in the order they were attached. */
+  files: FakeFile[];
+}
+
+/**
+ * A file attached to a record, kept the way Keeper keeps one (what the SDK's `uploadFile` sends): its own
+ * AES-256 file key (get_secret sends it GCM under the record key), its metadata `{name, title, size, type,
+ * lastModified}` (sent GCM under the file key), and the content stored only encrypted, GCM under the file key:
+ * those bytes are what the file's download `url` serves (on Keeper: a pre-signed storage URL).
+ */
+export interface FakeFile {
+  uid: string;
+  key: Buffer;
+  meta: { name: string; title: string; size: number; type: string; lastModified: number };
+  /** The stored bytes: `iv | ciphertext | tag` of the content under `key`. */
+  encrypted: Buffer;
 }
 
 export interface PendingTransaction {
@@ -98,6 +114,8 @@ export class FakeKeeper {
   readonly clients = new Map<string, FakeClient>();
   readonly pending = new Map<string, PendingTransaction>();
   readonly requests: RequestLogEntry[] = [];
+  /** File UIDs fetched from their download URL, in order (served by serveFakeKeeperHttps). */
+  readonly downloads: string[] = [];
   readonly knobs = {
     /** 403 {"error":"throttled"} for the next `remaining` requests. */
     throttle: { remaining: 0, retryAfter: undefined as number | undefined },
@@ -188,9 +206,63 @@ export class FakeKeeper {
       innerFolderUid: folder && folder.parentUid !== null ? folder.uid : null,
       editable: opts.editable ?? folder?.editable ?? true,
       history: [{ revision, data: structuredClone(copy) }],
+      files: [],
     };
     this.records.set(uid, record);
     return record;
+  }
+
+  /**
+   * Attach a file to a record, as a vault user uploading it does: the file gets its own key and UID, and the
+   * record a new revision whose `fileRef` field lists the file (added when the record has none), which is
+   * what the SDK's `uploadFile` does to the record. get_secret then lists it in the record's `files`, and its
+   * `url` (`https://<hostname>/files/<uid>`) is served by serveFakeKeeperHttps: start that server before
+   * the SDK downloads it (also for in-process clients; the fake's certificate is from a test CA).
+   */
+  addFile(
+    recordUid: string,
+    file: { content: Uint8Array | string; name: string; title?: string; type?: string; uid?: string },
+  ): FakeFile {
+    const r = this.#record(recordUid);
+    const uid = file.uid ?? newWireUid();
+    if (this.fileByUid(uid)) throw new Error(`fake keeper: file ${uid} exists`);
+    const key = randomBytes(32);
+    const content = typeof file.content === "string" ? Buffer.from(file.content, "utf8") : file.content;
+    const added: FakeFile = {
+      uid,
+      key,
+      meta: {
+        name: file.name,
+        title: file.title ?? file.name,
+        size: content.length,
+        type: file.type ?? "application/octet-stream",
+        lastModified: Date.now(),
+      },
+      encrypted: gcmEncrypt(key, content),
+    };
+    r.files.push(added);
+    const data = structuredClone(r.data);
+    const fields = Array.isArray(data.fields) ? (data.fields as Array<Record<string, unknown>>) : [];
+    const fileRef = fields.find((f) => f.type === "fileRef");
+    if (fileRef) fileRef.value = [...(Array.isArray(fileRef.value) ? fileRef.value : []), uid];
+    else fields.push({ type: "fileRef", value: [uid] });
+    data.fields = fields;
+    this.writeRecord(r, data);
+    return added;
+  }
+
+  /** The attached file with this UID, on whichever record. */
+  fileByUid(uid: string): { record: FakeRecord; file: FakeFile } | undefined {
+    for (const record of this.records.values()) {
+      const file = record.files.find((f) => f.uid === uid);
+      if (file) return { record, file };
+    }
+    return undefined;
+  }
+
+  /** The download URL of a file (what get_secret sends as `url`). */
+  fileUrl(file: FakeFile): string {
+    return `https://${this.hostname}/files/${file.uid}`;
   }
 
   /** A copy of the record's current data (what a vault user would see). */
