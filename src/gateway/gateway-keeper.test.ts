@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, type TestContext, test } from "node:test";
 import { setCustomProxyAgent } from "@keeper-security/secrets-manager-core";
-import { FakeKeeper, seedAwsRotation, serveFakeKeeperHttps } from "../keeper/fake-server/index.js";
+import { FakeKeeper, serveFakeKeeperHttps } from "../keeper/fake-server/index.js";
 import { openKeeperVault } from "../keeper/ksm-store.js";
-import { uniqueName } from "../rotation/test-support.js";
+import { seedSandboxRotation } from "../keeper/script-test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
 import { gatewayConfigSchema } from "./config.js";
@@ -37,19 +37,7 @@ after(async () => {
 
 test("a scheduled pamUser in Keeper rotates once: new key saved in Keeper, one history entry, not again at the next tick", async (t) => {
   const fake = new FakeKeeper();
-  const userName = uniqueName("kgw");
-  sandbox.admin.createUser(userName);
-  const old = sandbox.admin.createAccessKey(userName);
-  const s = seedAwsRotation(fake, {
-    userName,
-    awsAccountId: sandbox.accountId,
-    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
-    attachedAdmin: {
-      kind: "aws",
-      accessKeyId: sandbox.root.accessKeyId,
-      secretAccessKey: sandbox.root.secretAccessKey,
-    },
-  });
+  const { userName, old, seeded: s } = seedSandboxRotation(fake, sandbox, "kgw", { rootAdmin: true });
   // The seed's record runs scripts only and names a Keeper file attachment: rotate instead, on a schedule.
   fake.editRecord(s.userUid, (d) => {
     const r = d as unknown as KeeperRecord;
@@ -129,19 +117,7 @@ async function keeperUserWithScript(t: TestContext, script?: { name: string; con
     setCustomProxyAgent(undefined as unknown as Agent);
     await served.close();
   });
-  const userName = uniqueName("kgs");
-  sandbox.admin.createUser(userName);
-  const old = sandbox.admin.createAccessKey(userName);
-  const s = seedAwsRotation(fake, {
-    userName,
-    awsAccountId: sandbox.accountId,
-    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
-    attachedAdmin: {
-      kind: "aws",
-      accessKeyId: sandbox.root.accessKeyId,
-      secretAccessKey: sandbox.root.secretAccessKey,
-    },
-  });
+  const { userName, old, seeded: s } = seedSandboxRotation(fake, sandbox, "kgs", { rootAdmin: true });
   const fileRef = "RekeyScriptFileRef0000";
   fake.editRecord(s.userUid, (d) => {
     const r = d as unknown as KeeperRecord;

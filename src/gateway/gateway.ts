@@ -11,9 +11,9 @@
  * the next start), running attempts finish within a bounded wait. A SIGKILL is covered by the engine's
  * journal and by the next start's repair.
  */
-import { conflict, notFound } from "../errors.js";
 import type { RepairOptions, RepairResult, RotateOptions, RotationLogger } from "../rotation/index.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import { findRecord } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -320,7 +320,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (refs.length === 0) return;
       configurations = await store.listRecords({ type: "pamAwsConfiguration" });
       for (const ref of refs) {
-        const user = await findUser(store, ref);
+        const user = await findRecord(store, ref);
         enqueue({
           uid: user.uid,
           account: accountKey(user.record, configurationOf(user)),
@@ -361,17 +361,3 @@ export function createGateway(o: GatewayOptions): Gateway {
 }
 
 const quiet: RotationLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-async function findUser(store: AsyncVaultStore, ref: string): Promise<StoredRecord> {
-  const byUid = await store.getRecord(ref);
-  if (byUid) return byUid;
-  const matches = await store.findByTitle(ref);
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) {
-    throw notFound(
-      `no record with UID or title "${ref}" in ${store.description}`,
-      "list them: rekey record list",
-    );
-  }
-  throw conflict(`the title "${ref}" is ambiguous (${matches.map((m) => m.uid).join(", ")})`, "use the UID");
-}

@@ -10,18 +10,16 @@ import { after, before, test } from "node:test";
 import { rekeyAsync } from "../cli/run-cli.test-helper.js";
 import { parseSchedule } from "../gateway/schedule.js";
 import { SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL, scheduleFieldValue } from "../gateway/schedule-field.js";
-import { uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
 import {
   FakeKeeper,
   gatewayLineFor,
   type ServedFakeKeeper,
-  seedAwsRotation,
   serveFakeKeeperHttps,
 } from "./fake-server/index.js";
 import { keeperStateId } from "./local-state.js";
-import { writeKsmConfig } from "./script-test-support.js";
+import { seedSandboxRotation, writeKsmConfig } from "./script-test-support.js";
 
 let sandbox: Sandbox;
 let fake: FakeKeeper;
@@ -49,19 +47,7 @@ after(async () => {
 });
 
 function seeded() {
-  const userName = uniqueName("kv");
-  sandbox.admin.createUser(userName);
-  const old = sandbox.admin.createAccessKey(userName);
-  const s = seedAwsRotation(fake, {
-    userName,
-    awsAccountId: sandbox.accountId,
-    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
-    attachedAdmin: {
-      kind: "aws",
-      accessKeyId: sandbox.root.accessKeyId,
-      secretAccessKey: sandbox.root.secretAccessKey,
-    },
-  });
+  const { userName, old, seeded: s } = seedSandboxRotation(fake, sandbox, "kv", { rootAdmin: true });
   return { userName, old, s };
 }
 

@@ -20,7 +20,6 @@ import {
   type SeedAwsRotationOptions,
   type SeededAwsRotation,
   type ServedFakeKeeper,
-  seedAwsRotation,
   serveFakeKeeperHttps,
 } from "./fake-server/index.js";
 import { encodeGatewayParams } from "./gateway-params.js";
@@ -30,6 +29,7 @@ import {
   countingProxy,
   runScript,
   type ScriptRun,
+  seedSandboxRotation,
   writeKsmConfig,
 } from "./script-test-support.js";
 
@@ -78,16 +78,7 @@ interface Setup {
 
 /** An IAM user with `keys` keys (the first is the record's) and the seed's Keeper setup for it. */
 function setup(keys: number, seed: Omit<SeedAwsRotationOptions, "userName" | "currentKey"> = {}): Setup {
-  const userName = uniqueName("gw");
-  sandbox.admin.createUser(userName);
-  const created = Array.from({ length: keys }, () => sandbox.admin.createAccessKey(userName));
-  const first = created[0];
-  const seeded = seedAwsRotation(fake, {
-    userName,
-    awsAccountId: sandbox.accountId,
-    ...(first ? { currentKey: { id: first.accessKeyId, secret: first.secretAccessKey } } : {}),
-    ...seed,
-  });
+  const { userName, keys: created, seeded } = seedSandboxRotation(fake, sandbox, "gw", { keys, ...seed });
   const line = `${gatewayLineFor(fake, seeded, { newPassword: NEW_PASSWORD })}\n`;
   const secrets = [
     NEW_PASSWORD,

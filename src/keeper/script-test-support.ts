@@ -9,7 +9,9 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { FakeKeeper } from "./fake-server/index.js";
+import { uniqueName } from "../rotation/test-support.js";
+import type { Sandbox } from "../sandbox/index.js";
+import { type FakeKeeper, type SeedAwsRotationOptions, seedAwsRotation } from "./fake-server/index.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BUNDLE = join(REPO, "dist/keeper/rekey-aws-access-key.mjs");
@@ -117,4 +119,42 @@ export function writeKsmConfig(fake: FakeKeeper, dir: string, name = "gateway-co
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(fake.createClientConfig(), null, 2), { mode: 0o600 });
   return path;
+}
+
+/**
+ * A sandbox IAM user with `keys` access keys (default 1) and the Keeper records of its rotation, the first
+ * key recorded as the user's; with `rootAdmin`, the sandbox's root key is the attached admin record.
+ *
+ * @example
+ * const { userName, old, seeded } = seedSandboxRotation(fake, sandbox, "kv", { rootAdmin: true });
+ */
+export function seedSandboxRotation(
+  fake: FakeKeeper,
+  sandbox: Sandbox,
+  prefix: string,
+  opts: { keys?: number; rootAdmin?: boolean } & Omit<SeedAwsRotationOptions, "userName" | "currentKey"> = {},
+) {
+  const { keys: n = 1, rootAdmin, ...seed } = opts;
+  const userName = uniqueName(prefix);
+  sandbox.admin.createUser(userName);
+  const keys = Array.from({ length: n }, () => sandbox.admin.createAccessKey(userName));
+  const first = keys[0];
+  const seeded = seedAwsRotation(fake, {
+    userName,
+    awsAccountId: sandbox.accountId,
+    ...(first ? { currentKey: { id: first.accessKeyId, secret: first.secretAccessKey } } : {}),
+    ...(rootAdmin
+      ? {
+          attachedAdmin: {
+            kind: "aws" as const,
+            accessKeyId: sandbox.root.accessKeyId,
+            secretAccessKey: sandbox.root.secretAccessKey,
+          },
+        }
+      : {}),
+    ...seed,
+  });
+  /** The user's first key (undefined only with `keys: 0`). */
+  const old = first as NonNullable<typeof first>;
+  return { userName, keys, old, seeded };
 }

@@ -13,14 +13,9 @@ import { policyFor } from "../rotation/policy.js";
 import { adminWithPolicy, callerArn, uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
-import {
-  FakeKeeper,
-  gatewayLineFor,
-  type SeedAwsRotationOptions,
-  seedAwsRotation,
-} from "./fake-server/index.js";
+import { FakeKeeper, gatewayLineFor, type SeedAwsRotationOptions } from "./fake-server/index.js";
 import { type KeeperScriptOptions, runKeeperScript } from "./script.js";
-import { writeKsmConfig } from "./script-test-support.js";
+import { seedSandboxRotation, writeKsmConfig } from "./script-test-support.js";
 
 let sandbox: Sandbox;
 let home: string;
@@ -36,15 +31,7 @@ after(async () => {
 
 function world(seed: Omit<SeedAwsRotationOptions, "userName" | "currentKey"> = {}) {
   const fake = new FakeKeeper();
-  const userName = uniqueName("inproc");
-  sandbox.admin.createUser(userName);
-  const old = sandbox.admin.createAccessKey(userName);
-  const seeded = seedAwsRotation(fake, {
-    userName,
-    awsAccountId: sandbox.accountId,
-    currentKey: { id: old.accessKeyId, secret: old.secretAccessKey },
-    ...seed,
-  });
+  const { userName, old, seeded } = seedSandboxRotation(fake, sandbox, "inproc", seed);
   const dir = mkdtempSync(join(home, "w-"));
   const opts: KeeperScriptOptions = {
     env: {

@@ -16,9 +16,9 @@
  * not, so that a final error can list every source tried.
  */
 import type { AdminCredentialSpec } from "../aws/credentials.js";
-import { conflict, notFound } from "../errors.js";
 import { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
+import { findRecord } from "../vault/find-record.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 import type { RotationSettings } from "./settings.js";
@@ -48,23 +48,7 @@ export interface SourceSet {
   pamConfig: PamConfigInfo | undefined;
 }
 
-/** A record by UID, else by unique title. */
-export async function findRecord(store: AsyncVaultStore, ref: string): Promise<StoredRecord> {
-  const byUid = await store.getRecord(ref);
-  if (byUid) return byUid;
-  const matches = await store.findByTitle(ref);
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) {
-    throw notFound(
-      `no record with UID or title "${ref}" in ${store.description}`,
-      "list them with: rekey record list",
-    );
-  }
-  throw conflict(
-    `the title "${ref}" is ambiguous: ${matches.length} records have it (${matches.map((m) => m.uid).join(", ")})`,
-    "address the record by its UID",
-  );
-}
+export { findRecord };
 
 const value = (r: KeeperRecord, name: string) => (getFieldValue(r, name) ?? "").trim();
 
