@@ -87,7 +87,9 @@ test("a scheduled pamUser in Keeper rotates once: new key saved in Keeper, one h
   assert.deepEqual(await vault.listJournal(), [], "no attempt marker or rotation journal left behind");
   assert.ok((await vault.listAudit()).some((a) => a.action === "gateway.rotation.succeeded"));
 
+  const before = fake.calls("get_secret").length;
   assert.equal(await gateway.tick(), 0, "not due again");
+  assert.equal(fake.calls("get_secret").length - before, 1, "a tick reads Keeper once");
   await gateway.idle();
   assert.equal(gateway.attempts.length, 1);
   assert.equal((await vault.listRotationHistory()).length, 1);

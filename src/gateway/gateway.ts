@@ -271,9 +271,11 @@ export function createGateway(o: GatewayOptions): Gateway {
     async tick() {
       if (stopping) return 0;
       const now = new Date(clock.now());
-      configurations = await store.listRecords({ type: "pamAwsConfiguration" });
+      // One listing per tick (a Keeper vault answers it with one KSM request; types are sealed in SQLite).
+      const records = await store.listRecords();
+      configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
       let queued = 0;
-      for (const user of await store.listRecords({ type: "pamUser" })) {
+      for (const user of records.filter((r) => r.record.type === "pamUser")) {
         // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
         if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
         if (inFlight.has(user.uid)) continue;

@@ -44,7 +44,8 @@ export async function computeStatus(
   now: Date = new Date(),
 ): Promise<UserStatus[]> {
   const store = toAsyncStore(vault);
-  const configurations = await store.listRecords({ type: "pamAwsConfiguration" });
+  const records = await store.listRecords(); // one listing (one KSM request on a Keeper vault)
+  const configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
   const byRecord = new Map<string, RotationAttempt[]>();
   for (const raw of await store.listRotationHistory()) {
     let e: RotationAttempt;
@@ -57,56 +58,58 @@ export async function computeStatus(
     list.push(e);
     byRecord.set(e.recordUid, list);
   }
-  return (await store.listRecords({ type: "pamUser" })).map((s) => {
-    const r = s.record;
-    const history = byRecord.get(s.uid) ?? [];
-    const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
-    let schedule = "";
-    let scheduleSource: UserStatus["scheduleSource"];
-    let nextRotation: string | null = null;
-    try {
-      const eff = effectiveSchedule(r, configurationFor(r, configurations)?.record);
-      schedule = describeSchedule(eff.schedule);
-      scheduleSource = eff.source;
-      const run = planRun(
-        { uid: s.uid, schedule: eff.schedule, keyCreatedAt: keyCreated, history, firstSeenAt: now },
-        { now, startedAt: now, maxJitterMs: 0 },
+  return records
+    .filter((s) => s.record.type === "pamUser")
+    .map((s) => {
+      const r = s.record;
+      const history = byRecord.get(s.uid) ?? [];
+      const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
+      let schedule = "";
+      let scheduleSource: UserStatus["scheduleSource"];
+      let nextRotation: string | null = null;
+      try {
+        const eff = effectiveSchedule(r, configurationFor(r, configurations)?.record);
+        schedule = describeSchedule(eff.schedule);
+        scheduleSource = eff.source;
+        const run = planRun(
+          { uid: s.uid, schedule: eff.schedule, keyCreatedAt: keyCreated, history, firstSeenAt: now },
+          { now, startedAt: now, maxJitterMs: 0 },
+        );
+        nextRotation = run ? run.at.toISOString() : null;
+      } catch (err) {
+        schedule = (err as Error).message;
+        scheduleSource = "invalid";
+      }
+      const last = history.reduce<RotationAttempt | undefined>(
+        (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
+        undefined,
       );
-      nextRotation = run ? run.at.toISOString() : null;
-    } catch (err) {
-      schedule = (err as Error).message;
-      scheduleSource = "invalid";
-    }
-    const last = history.reduce<RotationAttempt | undefined>(
-      (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
-      undefined,
-    );
-    const success = lastSucceeded(history);
-    return {
-      uid: s.uid,
-      title: r.title,
-      user: loginOf(r),
-      keyId: getFieldValue(r, FIELD.keyId) || null,
-      keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
-      keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
-      mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
-      schedule,
-      scheduleSource,
-      lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
-      nextRotation,
-      lastOutcome: last
-        ? {
-            outcome: last.outcome,
-            at: last.endedAt ?? last.startedAt,
-            trigger: last.trigger,
-            attempt: last.attempt,
-            final: last.final,
-            error: last.error?.message ?? null,
-            nextAttemptAt: last.nextAttemptAt,
-          }
-        : null,
-    };
-  });
+      const success = lastSucceeded(history);
+      return {
+        uid: s.uid,
+        title: r.title,
+        user: loginOf(r),
+        keyId: getFieldValue(r, FIELD.keyId) || null,
+        keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
+        keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
+        mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
+        schedule,
+        scheduleSource,
+        lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
+        nextRotation,
+        lastOutcome: last
+          ? {
+              outcome: last.outcome,
+              at: last.endedAt ?? last.startedAt,
+              trigger: last.trigger,
+              attempt: last.attempt,
+              final: last.final,
+              error: last.error?.message ?? null,
+              nextAttemptAt: last.nextAttemptAt,
+            }
+          : null,
+      };
+    });
 }
 
 /** "3d", "5h", "12m", "40s": a short age for tables. */
