@@ -7,6 +7,7 @@
  */
 import { conflict, RekeyError } from "../errors.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import { findRecord } from "../vault/find-record.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { type ExecContext, runRotation } from "./executor.js";
@@ -23,7 +24,6 @@ import {
   takeLock,
 } from "./session.js";
 import { readKeyState } from "./settings.js";
-import { findRecord } from "./sources.js";
 import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } from "./types.js";
 
 /**

@@ -5,6 +5,7 @@
  */
 import { RekeyError } from "../errors.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import { findRecord } from "../vault/find-record.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { rotateLocked } from "./engine.js";
@@ -15,7 +16,6 @@ import { forgetPreviousKeys } from "./record-update.js";
 import { repairJournal } from "./repair.js";
 import { checkUserIdentity, execContext, type Normalized, normalize, prepare, takeLock } from "./session.js";
 import { readKeyState, readSettings } from "./settings.js";
-import { findRecord } from "./sources.js";
 import type { RepairOptions, RepairOutcomeKind, RepairRecordResult, RepairResult } from "./types.js";
 
 /** Records whose graceful previous key is past its grace by the clock (AWS not asked yet). */

@@ -48,8 +48,6 @@ export interface SourceSet {
   pamConfig: PamConfigInfo | undefined;
 }
 
-export { findRecord };
-
 const value = (r: KeeperRecord, name: string) => (getFieldValue(r, name) ?? "").trim();
 
 /** The credential shape of one attached record (the seed's three shapes, in its order). */

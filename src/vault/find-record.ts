@@ -7,7 +7,7 @@ import type { AsyncVaultStore } from "./async-store.js";
 import type { StoredRecord, VaultStore } from "./store.js";
 
 /** The one record among those with the title `ref`; not-found or ambiguous otherwise. */
-export function pickByTitle(matches: StoredRecord[], ref: string, description: string): StoredRecord {
+function pickByTitle(matches: StoredRecord[], ref: string, description: string): StoredRecord {
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
     throw notFound(
