@@ -1,5 +1,5 @@
 /** Test helper: run the real bundled `rekey` as a child process, as a user would. */
-import { spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,14 +40,25 @@ export interface AsyncCliResult extends CliResult {
   signal: NodeJS.Signals | null;
 }
 
-/** Like `rekey`, without blocking the event loop (needed when the test process serves the sandbox). */
-export async function rekeyAsync(
+/** A Node child process whose output is collected as it comes. */
+export interface NodeChild {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves when the process has exited and its streams are closed; rejects if it could not start. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): { stdout: string; stderr: string };
+}
+
+/**
+ * `node ARGS` with exactly `env` (nothing inherited from the test runner), `input` written to its stdin
+ * (then closed); with `timeoutMs`, SIGKILLed when it runs longer.
+ */
+export function spawnNode(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
-): Promise<AsyncCliResult> {
-  const { spawn } = await import("node:child_process");
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "silent", ...opts.env },
+  opts: { env: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number },
+): NodeChild {
+  const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: opts.env,
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stdout = "";
@@ -58,12 +69,30 @@ export async function rekeyAsync(
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
     stderr += d;
   });
+  child.stdin.on("error", () => {}); // a child that exits before reading all of stdin
   child.stdin.end(opts.input ?? "");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const [code, signal] = (await new Promise((res) => child.on("close", (c, s) => res([c, s])))) as [
-    number | null,
-    NodeJS.Signals | null,
-  ];
-  clearTimeout(timer);
-  return { code: code ?? -1, signal, stdout, stderr };
+  const timer =
+    opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
+    child.on("error", rej);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal });
+    });
+  });
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+/** Like `rekey`, without blocking the event loop (needed when the test process serves the sandbox). */
+export async function rekeyAsync(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<AsyncCliResult> {
+  const run = spawnNode([BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "silent", ...opts.env },
+    input: opts.input ?? "",
+    timeoutMs: 60_000,
+  });
+  const { code, signal } = await run.exited;
+  return { code: code ?? -1, signal, ...run.output() };
 }

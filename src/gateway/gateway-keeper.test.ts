@@ -5,21 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, type TestContext, test } from "node:test";
-import { setCustomProxyAgent } from "@keeper-security/secrets-manager-core";
-import { FakeKeeper, serveFakeKeeperHttps } from "../keeper/fake-server/index.js";
+import { FakeKeeper, serveFakeKeeperTrusted } from "../keeper/fake-server/index.js";
 import { openKeeperVault } from "../keeper/ksm-store.js";
-import { seedSandboxRotation } from "../keeper/script-test-support.js";
+import { rotateWithAdmin, seedSandboxRotation } from "../keeper/script-test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { getFieldValue, type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
+import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import { gatewayConfigSchema } from "./config.js";
-import { createGateway } from "./gateway.js";
+import { createGateway, type Gateway } from "./gateway.js";
 import { parseAttempt } from "./history-model.js";
-import { parseSchedule } from "./schedule.js";
-import { SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL, scheduleFieldValue } from "./schedule-field.js";
 import { computeStatus } from "./status.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -39,15 +35,7 @@ test("a scheduled pamUser in Keeper rotates once: new key saved in Keeper, one h
   const fake = new FakeKeeper();
   const { userName, old, seeded: s } = seedSandboxRotation(fake, sandbox, "kgw", { rootAdmin: true });
   // The seed's record runs scripts only and names a Keeper file attachment: rotate instead, on a schedule.
-  fake.editRecord(s.userUid, (d) => {
-    const r = d as unknown as KeeperRecord;
-    setFieldValue(r, "NOOP", "False");
-    removeField(r, "rotationScripts");
-    setFieldValue(r, "rotation_credentials", s.adminUid!);
-    setFieldValue(r, SCHEDULE_LABEL, scheduleFieldValue(parseSchedule("every 1h")), {
-      type: SCHEDULE_FIELD_TYPE,
-    });
-  });
+  rotateWithAdmin(fake, s, "every 1h");
   const configPath = join(dir, "ksm.json");
   writeFileSync(configPath, JSON.stringify(fake.createClientConfig()), { mode: 0o600 });
   const stateDir = join(dir, "state");
@@ -109,23 +97,14 @@ test("a scheduled pamUser in Keeper rotates once: new key saved in Keeper, one h
  * A pamUser in Keeper that rotates (NOOP False) and keeps the seed's `rotationScripts` field: its fileRef
  * names a file attachment of the record ("RekeyScriptFileRef0000"), attached here when `script` is given.
  * File downloads are HTTPS GETs even in-process, so the fake is also served over HTTPS and its test CA given
- * to the SDK through setCustomProxyAgent (NODE_EXTRA_CA_CERTS is read only at process start).
+ * to the SDK (serveFakeKeeperTrusted).
  */
 async function keeperUserWithScript(t: TestContext, script?: { name: string; content: string }) {
   const fake = new FakeKeeper();
-  const served = await serveFakeKeeperHttps(fake);
-  setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
-  t.after(async () => {
-    setCustomProxyAgent(undefined as unknown as Agent);
-    await served.close();
-  });
+  await serveFakeKeeperTrusted(t, fake);
   const { userName, old, seeded: s } = seedSandboxRotation(fake, sandbox, "kgs", { rootAdmin: true });
   const fileRef = "RekeyScriptFileRef0000";
-  fake.editRecord(s.userUid, (d) => {
-    const r = d as unknown as KeeperRecord;
-    setFieldValue(r, "NOOP", "False");
-    setFieldValue(r, "rotation_credentials", s.adminUid!);
-  });
+  rotateWithAdmin(fake, s);
   if (script) fake.addFile(s.userUid, { ...script, type: "text/javascript", uid: fileRef });
   const caseDir = mkdtempSync(join(dir, "case-"));
   const configPath = join(caseDir, "ksm.json");
@@ -144,6 +123,15 @@ async function keeperUserWithScript(t: TestContext, script?: { name: string; con
   return { fake, s, old, userName, fileRef, vault, gateway, caseDir };
 }
 
+/** Start the gateway without its loop, rotate `uid` now, wait: the one attempt it made. */
+async function rotateOnce(gateway: Gateway, uid: string) {
+  await gateway.start({ loop: false });
+  await gateway.rotateNow([uid]);
+  await gateway.idle();
+  assert.equal(gateway.attempts.length, 1, JSON.stringify(gateway.attempts));
+  return gateway.attempts[0];
+}
+
 test("a script attached to the pamUser in Keeper is downloaded through KSM and run after the rotation with the Gateway's stdin line", async (t) => {
   const out = join(dir, `script-line-${process.pid}-${Date.now()}.txt`);
   const content = [
@@ -157,12 +145,7 @@ test("a script attached to the pamUser in Keeper is downloaded through KSM and r
     name: "keep-line.mjs",
     content,
   });
-  await gateway.start({ loop: false });
-  await gateway.rotateNow([s.userUid]);
-  await gateway.idle();
-  assert.equal(gateway.attempts.length, 1, JSON.stringify(gateway.attempts));
-
-  const [attempt] = gateway.attempts;
+  const attempt = await rotateOnce(gateway, s.userUid);
   assert.equal(attempt?.outcome, "succeeded", JSON.stringify(attempt));
   assert.equal(attempt?.error, null, JSON.stringify(attempt?.error));
   const newKey = getFieldValue(fake.recordData(s.userUid) as unknown as KeeperRecord, "aws_access_key_id");
@@ -202,12 +185,7 @@ test("a script attached to the pamUser in Keeper is downloaded through KSM and r
 
 test("a script whose Keeper attachment is missing is reported failed, naming the fileRef; the rotation stands", async (t) => {
   const { fake, s, old, userName, fileRef, vault, gateway } = await keeperUserWithScript(t);
-  await gateway.start({ loop: false });
-  await gateway.rotateNow([s.userUid]);
-  await gateway.idle();
-  assert.equal(gateway.attempts.length, 1, JSON.stringify(gateway.attempts));
-
-  const [attempt] = gateway.attempts;
+  const attempt = await rotateOnce(gateway, s.userUid);
   assert.equal(attempt?.outcome, "succeeded", JSON.stringify(attempt));
   assert.equal(attempt?.error?.kind, "script");
   assert.match(

@@ -4,14 +4,13 @@
  * process reads in parallel to watch the history. Timings are only ever lower bounds.
  */
 import assert from "node:assert/strict";
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BIN, freshHome, rekeyAsync } from "../cli/run-cli.test-helper.js";
+import { BIN, freshHome, type NodeChild, rekeyAsync, spawnNode } from "../cli/run-cli.test-helper.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
 import { openVault } from "../vault/sqlite-open.js";
@@ -23,7 +22,7 @@ import { setRecordSchedule } from "./schedule-field.js";
 
 let sandbox: Sandbox;
 const stores: SqliteVaultStore[] = [];
-const children: ChildProcessWithoutNullStreams[] = [];
+const children: NodeChild["child"][] = [];
 before(async () => {
   sandbox = await startSandbox({ env: {} });
 });
@@ -83,38 +82,16 @@ async function setup(
   };
 }
 
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): { stdout: string; stderr: string };
-}
-
-function startGateway(s: Setup, args: string[], sb: Sandbox = sandbox): Running {
-  const child = spawn(
-    process.execPath,
+function startGateway(s: Setup, args: string[], sb: Sandbox = sandbox): NodeChild {
+  const g = spawnNode(
     [BIN, "gateway", "--endpoint-url", sb.endpoint, "--tick", "0.2", "--jitter", "0", ...args],
-    {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "info", ...s.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    },
+    { env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "info", ...s.env } },
   );
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-  });
-  child.stdin.end();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, output: () => ({ stdout, stderr }) };
+  children.push(g.child);
+  return g;
 }
 
-async function stopGateway(g: Running): Promise<void> {
+async function stopGateway(g: NodeChild): Promise<void> {
   g.child.kill("SIGTERM");
   const { code, signal } = await g.exited;
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, `exit 0 on SIGTERM: ${g.output().stderr}`);
@@ -127,7 +104,7 @@ function history(s: Setup): RotationAttempt[] {
 async function waitFor<T>(
   what: string,
   fn: () => T | undefined | false,
-  g?: Running,
+  g?: NodeChild,
   ms = 30_000,
 ): Promise<T> {
   const until = Date.now() + ms;
@@ -214,16 +191,18 @@ test("runs missed while the gateway was down catch up once at start", async () =
   await stopGateway(g);
 });
 
-test("SIGTERM waits for the rotation in flight (its scripts included), then exits 0", async () => {
-  const name = "gw-sigterm";
-  const s = await setup(name, { schedule: "every 1h" });
+/**
+ * Attach a post-rotation script that touches `<marks>.started`, works `ms`, then touches `<marks>.done` and
+ * says "slow script finished"; returns `marks`.
+ */
+async function addSlowScript(s: Setup, name: string, ms: number): Promise<string> {
   const marks = join(s.home, "marks");
   const script = join(s.home, "slow.mjs");
   writeFileSync(
     script,
     `import { writeFileSync } from "node:fs";
 writeFileSync(${JSON.stringify(`${marks}.started`)}, "");
-await new Promise((r) => setTimeout(r, 1500));
+await new Promise((r) => setTimeout(r, ${ms}));
 writeFileSync(${JSON.stringify(`${marks}.done`)}, "");
 console.log("slow script finished");
 `,
@@ -232,6 +211,13 @@ console.log("slow script finished");
     env: s.env,
   });
   assert.equal(add.code, 0, add.stderr);
+  return marks;
+}
+
+test("SIGTERM waits for the rotation in flight (its scripts included), then exits 0", async () => {
+  const name = "gw-sigterm";
+  const s = await setup(name, { schedule: "every 1h" });
+  const marks = await addSlowScript(s, name, 1500);
   const g = startGateway(s, []);
   await waitFor("the script to start", () => existsSync(`${marks}.started`), g);
   assert.equal(existsSync(`${marks}.done`), false);
@@ -250,19 +236,7 @@ console.log("slow script finished");
 test("a gateway SIGKILLed mid-attempt: the restart records the attempt and does not rotate again", async () => {
   const name = "gw-sigkill";
   const s = await setup(name, { schedule: "every 1h" });
-  const marks = join(s.home, "marks");
-  const script = join(s.home, "slow.mjs");
-  writeFileSync(
-    script,
-    `import { writeFileSync } from "node:fs";
-writeFileSync(${JSON.stringify(`${marks}.started`)}, "");
-await new Promise((r) => setTimeout(r, 3000));
-`,
-  );
-  const add = await rekeyAsync(["record", "script", "add", name, script, "--command", "node"], {
-    env: s.env,
-  });
-  assert.equal(add.code, 0, add.stderr);
+  const marks = await addSlowScript(s, name, 3000);
   const killed = startGateway(s, []);
   await waitFor("the script to start", () => existsSync(`${marks}.started`), killed);
   killed.child.kill("SIGKILL");

@@ -8,10 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { rekeyAsync } from "../cli/run-cli.test-helper.js";
-import { parseSchedule } from "../gateway/schedule.js";
-import { SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL, scheduleFieldValue } from "../gateway/schedule-field.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { getFieldValue, type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
+import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import {
   FakeKeeper,
   gatewayLineFor,
@@ -19,7 +17,7 @@ import {
   serveFakeKeeperHttps,
 } from "./fake-server/index.js";
 import { keeperStateId } from "./local-state.js";
-import { seedSandboxRotation, writeKsmConfig } from "./script-test-support.js";
+import { rotateWithAdmin, seedSandboxRotation, writeKsmConfig } from "./script-test-support.js";
 
 let sandbox: Sandbox;
 let fake: FakeKeeper;
@@ -88,15 +86,7 @@ test("rekey gateway --once, history and status on a Keeper vault: a scheduled re
   const { userName, old, s } = seeded();
   const title = `${userName} (AWS IAM user)`;
   // Rotate (not the seed's scripts-only mode), every 12 hours, with the attached admin record.
-  fake.editRecord(s.userUid, (d) => {
-    const r = d as unknown as KeeperRecord;
-    setFieldValue(r, "NOOP", "False");
-    removeField(r, "rotationScripts");
-    setFieldValue(r, "rotation_credentials", s.adminUid!);
-    setFieldValue(r, SCHEDULE_LABEL, scheduleFieldValue(parseSchedule("every 12h")), {
-      type: SCHEDULE_FIELD_TYPE,
-    });
-  });
+  rotateWithAdmin(fake, s, "every 12h");
   const args = ["gateway", "--once", "--endpoint-url", sandbox.endpoint, "--jitter", "0", "--json"];
   const g = await rekeyAsync(args, { env });
   assert.equal(g.code, 0, g.stderr);

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
-import { type SecretManagerOptions, setCustomProxyAgent } from "@keeper-security/secrets-manager-core";
+import type { SecretManagerOptions } from "@keeper-security/secrets-manager-core";
 import { RekeyError } from "../errors.js";
 import { getFieldValue, type KeeperRecord, setFieldValue } from "../vault/record.js";
-import { FakeKeeper, pamUserForSeed, seedAwsRotation, serveFakeKeeperHttps } from "./fake-server/index.js";
+import { FakeKeeper, pamUserForSeed, seedAwsRotation, serveFakeKeeperTrusted } from "./fake-server/index.js";
 import { openKeeperVault } from "./ksm-store.js";
 
 const dirs: string[] = [];
@@ -352,43 +351,31 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
     assert.deepEqual(rest, [8, 8, 8]);
   });
 
-  test("over real HTTPS: the SDK's own transport, the fake's server key and signature checks", async () => {
+  test("over real HTTPS: the SDK's own transport, the fake's server key and signature checks", async (t) => {
     const fake = new FakeKeeper();
-    const served = await serveFakeKeeperHttps(fake);
-    // NODE_EXTRA_CA_CERTS only works at start-up; in-process, the SDK's agent hook carries the test CA.
-    setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
-    try {
-      const { vault, seeded } = await setup({ fake, queryFunction: undefined, http: true });
-      const before = await vault.getRecord(seeded.userUid);
-      assert.ok(before);
-      const saved = await vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAHTTPS"), {
-        expectedRevision: before.revision,
-        actor: "t",
-      });
-      assert.equal(getFieldValue(saved.record, "aws_access_key_id"), "AKIAHTTPS");
-      assert.deepEqual(
-        fake.calls().map((c) => [c.endpoint, c.statusCode]),
-        [
-          ["get_secret", 200],
-          ["get_secret", 200],
-          ["update_secret", 200],
-          ["get_secret", 200],
-        ],
-      );
-    } finally {
-      setCustomProxyAgent(undefined as unknown as Agent);
-      await served.close();
-    }
+    await serveFakeKeeperTrusted(t, fake);
+    const { vault, seeded } = await setup({ fake, queryFunction: undefined, http: true });
+    const before = await vault.getRecord(seeded.userUid);
+    assert.ok(before);
+    const saved = await vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAHTTPS"), {
+      expectedRevision: before.revision,
+      actor: "t",
+    });
+    assert.equal(getFieldValue(saved.record, "aws_access_key_id"), "AKIAHTTPS");
+    assert.deepEqual(
+      fake.calls().map((c) => [c.endpoint, c.statusCode]),
+      [
+        ["get_secret", 200],
+        ["get_secret", 200],
+        ["update_secret", 200],
+        ["get_secret", 200],
+      ],
+    );
   });
 
   test("readAttachment: a record's file downloaded and decrypted by the SDK; missing is undefined; altered bytes fail", async (t) => {
     const fake = new FakeKeeper();
-    const served = await serveFakeKeeperHttps(fake);
-    setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
-    t.after(async () => {
-      setCustomProxyAgent(undefined as unknown as Agent);
-      await served.close();
-    });
+    await serveFakeKeeperTrusted(t, fake);
     const { vault, seeded } = await setup({ fake, queryFunction: undefined, http: true });
     const file = fake.addFile(seeded.userUid, { content: "echo ok\n", name: "post.sh", title: "Post" });
 

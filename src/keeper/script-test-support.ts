@@ -3,15 +3,24 @@
  * node_modules can help it, a child-process runner that feeds it the Gateway's line as the Gateway does, and
  * a counting proxy in front of the sandbox (to prove a run made no AWS call at all).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { spawnNode } from "../cli/run-cli.test-helper.js";
+import { parseSchedule } from "../gateway/schedule.js";
+import { SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL, scheduleFieldValue } from "../gateway/schedule-field.js";
 import { uniqueName } from "../rotation/test-support.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { type FakeKeeper, type SeedAwsRotationOptions, seedAwsRotation } from "./fake-server/index.js";
+import { type KeeperRecord, removeField, setFieldValue } from "../vault/record.js";
+import {
+  type FakeKeeper,
+  type SeedAwsRotationOptions,
+  type SeededAwsRotation,
+  seedAwsRotation,
+} from "./fake-server/index.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 export const BUNDLE = join(REPO, "dist/keeper/rekey-aws-access-key.mjs");
@@ -37,36 +46,21 @@ export interface ScriptRun {
 }
 
 /** `echo LINE | node script` in `cwd`, with exactly `env` (plus PATH): nothing inherited from the test runner. */
-export function runScript(
+export async function runScript(
   script: string,
   input: string,
   env: NodeJS.ProcessEnv,
   opts: { cwd?: string; args?: string[]; timeoutMs?: number } = {},
 ): Promise<ScriptRun> {
   const t0 = performance.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script, ...(opts.args ?? [])], {
-      cwd: opts.cwd ?? resolve(script, ".."),
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.stdin.on("error", () => {}); // a script that exits before reading all of stdin
-    child.stdin.end(input);
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr, ms: performance.now() - t0 });
-    });
+  const run = spawnNode([script, ...(opts.args ?? [])], {
+    cwd: opts.cwd ?? resolve(script, ".."),
+    env: { PATH: process.env.PATH, ...env },
+    input,
+    timeoutMs: opts.timeoutMs ?? 60_000,
   });
+  const { code, signal } = await run.exited;
+  return { code, signal, ...run.output(), ms: performance.now() - t0 };
 }
 
 export interface CountingProxy {
@@ -157,4 +151,21 @@ export function seedSandboxRotation(
   /** The user's first key (undefined only with `keys: 0`). */
   const old = first as NonNullable<typeof first>;
   return { userName, keys, old, seeded };
+}
+
+/**
+ * Turn the seeded PAM User (the seed's record runs scripts only and names a Keeper file attachment) into one
+ * that rotates with its attached admin record; with `schedule`, on that schedule and without the scripts.
+ */
+export function rotateWithAdmin(fake: FakeKeeper, s: SeededAwsRotation, schedule?: string): void {
+  fake.editRecord(s.userUid, (d) => {
+    const r = d as unknown as KeeperRecord;
+    setFieldValue(r, "NOOP", "False");
+    setFieldValue(r, "rotation_credentials", s.adminUid!);
+    if (schedule === undefined) return;
+    removeField(r, "rotationScripts");
+    setFieldValue(r, SCHEDULE_LABEL, scheduleFieldValue(parseSchedule(schedule)), {
+      type: SCHEDULE_FIELD_TYPE,
+    });
+  });
 }

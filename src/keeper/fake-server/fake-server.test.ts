@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Agent } from "node:https";
 import { describe, test } from "node:test";
 import {
   completeTransaction,
@@ -13,11 +12,10 @@ import {
   initializeStorage,
   inMemoryStorage,
   type SecretManagerOptions,
-  setCustomProxyAgent,
   UpdateTransactionType,
   updateSecret,
 } from "@keeper-security/secrets-manager-core";
-import { FakeKeeper, serveFakeKeeperHttps } from "./index.js";
+import { FakeKeeper, serveFakeKeeperTrusted } from "./index.js";
 
 const pamUser = (title: string, login: string) => ({
   type: "pamUser",
@@ -273,12 +271,7 @@ describe("fake Keeper server, in-process through the real SDK", () => {
     const { fake, options, alice, solo } = setup();
     // downloadFile is a plain HTTPS GET of the file's url even with a queryFunction: serve the fake over
     // HTTPS and trust its test CA in-process through the agent the SDK uses for its requests.
-    const served = await serveFakeKeeperHttps(fake);
-    setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
-    t.after(async () => {
-      setCustomProxyAgent(undefined as unknown as Agent);
-      await served.close();
-    });
+    const served = await serveFakeKeeperTrusted(t, fake);
     const script = Buffer.from("console.log('rotated');\n\u00e9\u0000\r\n");
     const att = fake.addFile(alice.uid, {
       content: script,

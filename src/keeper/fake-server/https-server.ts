@@ -20,8 +20,9 @@
  * spawn("node", [bundle], { env: { ...process.env, NODE_EXTRA_CA_CERTS: served.caFile, KSM_CONFIG_FILE: configPath } });
  * await served.close();
  */
-import { createServer, type Server } from "node:https";
+import { Agent, createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { setCustomProxyAgent } from "@keeper-security/secrets-manager-core";
 import { endpointOf } from "./protocol.js";
 import type { FakeKeeper } from "./state.js";
 import { makeTestTls, type TestTls } from "./tls.js";
@@ -120,4 +121,22 @@ export async function serveFakeKeeperHttps(
         });
       }),
   };
+}
+
+/**
+ * `serveFakeKeeperHttps`, with the KSM SDK of this process trusting the test CA (NODE_EXTRA_CA_CERTS is
+ * read only at process start; the SDK's agent hook carries the CA instead), both undone when the test ends.
+ * For in-process tests of the SDK's own HTTPS transport and of `downloadFile` (a plain HTTPS GET).
+ */
+export async function serveFakeKeeperTrusted(
+  t: { after(fn: () => Promise<void>): void },
+  fake: FakeKeeper,
+): Promise<ServedFakeKeeper> {
+  const served = await serveFakeKeeperHttps(fake);
+  setCustomProxyAgent(new Agent({ ca: served.tls.caPem }));
+  t.after(async () => {
+    setCustomProxyAgent(undefined as unknown as Agent);
+    await served.close();
+  });
+  return served;
 }

@@ -2,7 +2,7 @@
  * A fake Keeper Secrets Manager server for tests (keeper-protocol.md §5): the real SDK talks to it either
  * in-process (`fake.queryFunction`) or over HTTPS on loopback (`serveFakeKeeperHttps`) for child processes.
  */
-export { type ServedFakeKeeper, serveFakeKeeperHttps } from "./https-server.js";
+export { type ServedFakeKeeper, serveFakeKeeperHttps, serveFakeKeeperTrusted } from "./https-server.js";
 export { endpointOf, FakeKeeperError, type WireRequest } from "./protocol.js";
 export {
   type AdminShape,
