@@ -10,6 +10,8 @@ export type ErrorKind =
   | "auth" // wrong passphrase, locked vault, AWS credentials refused / access denied
   | "integrity" // tampered or corrupted data, broken audit chain
   | "aws" // AWS answered with an error we do not map to the above
+  | "delivery" // the key was rotated, but a post-rotation script (its delivery) failed
+  | "interrupted" // Ctrl-C / SIGTERM: stopped after finishing or undoing the step in flight
   | "internal";
 
 const EXIT_CODES: Record<ErrorKind, number> = {
@@ -19,6 +21,8 @@ const EXIT_CODES: Record<ErrorKind, number> = {
   auth: 5,
   integrity: 6,
   aws: 7,
+  delivery: 8,
+  interrupted: 130,
   internal: 1,
 };
 

@@ -8,6 +8,7 @@ import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { type AwsCredentialsInput, type AwsLogger, callAws, stsClient } from "./sdk-port.js";
 
@@ -80,7 +81,7 @@ async function assumeRole(
   );
   try {
     const out = await callAws(
-      () =>
+      (abortSignal) =>
         sts.send(
           new AssumeRoleCommand({
             RoleArn: spec.roleArn,
@@ -88,9 +89,15 @@ async function assumeRole(
             ...(spec.externalId ? { ExternalId: spec.externalId } : {}),
             DurationSeconds: 3600,
           }),
+          { abortSignal },
         ),
       { action: "sts:AssumeRole", principal: `key ${spec.accessKeyId}`, endpoint: opts.endpoints.sts },
-      { idempotent: true, retry: opts.retry ?? DEFAULT_RETRY, logger: opts.logger },
+      {
+        idempotent: true,
+        retry: opts.retry ?? DEFAULT_RETRY,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        logger: opts.logger,
+      },
     );
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) {
@@ -141,7 +148,9 @@ async function defaultChain(
   });
   let keyId: string;
   try {
-    keyId = (await provider()).accessKeyId;
+    // The chain may call SSO, STS or a credential_process: bounded like any AWS request.
+    keyId = (await withRequestTimeout(() => provider(), opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS))
+      .accessKeyId;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new RekeyError("auth", `the AWS default credential chain found no credentials: ${message}`, {

@@ -4,6 +4,7 @@
  * so only its code, HTTP status and request id travel on (in `details`).
  */
 import { type ErrorKind, RekeyError } from "../errors.js";
+import { seconds } from "./request-timeout.js";
 
 /** The facts we use from any error the SDK (or the network) throws. */
 export interface AwsFailure {
@@ -14,6 +15,8 @@ export interface AwsFailure {
   requestId?: string | undefined;
   /** True when no HTTP answer came back (connection refused/reset, timeout). */
   network: boolean;
+  /** A network failure that is a timeout: no answer came back in time. */
+  timedOut: boolean;
 }
 
 const THROTTLING = new Set([
@@ -30,7 +33,23 @@ const THROTTLING = new Set([
 ]);
 
 /** Codes that mean the request never reached a server that could have acted on it. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const NOT_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ConnectTimeout",
+]);
+
+/**
+ * The SDK handler's connectionTimeout (a TimeoutError like the others, told apart only by its
+ * message): the socket never connected, so the request was never sent.
+ */
+const CONNECT_TIMEOUT = /did not establish a connection/;
+
+/** Network codes that mean "no answer in time" (ours, the SDK handler's, the socket's). */
+const TIMED_OUT = new Set(["TimeoutError", "ETIMEDOUT", "RequestTimeout", "RequestTimeoutException"]);
 
 const NETWORK = new Set([
   ...NOT_SENT,
@@ -56,13 +75,41 @@ export function describeFailure(err: unknown): AwsFailure {
     (typeof e.code === "string" && e.code) ||
     (typeof e.name === "string" && e.name) ||
     "Unknown";
-  // Modelled IAM errors are named "NoSuchEntityException" while the wire code is "NoSuchEntity".
-  const code = typeof e.Code === "string" ? rawCode : rawCode.replace(/Exception$/, "");
   const message = typeof e.message === "string" ? e.message : String(err);
+  // Modelled IAM errors are named "NoSuchEntityException" while the wire code is "NoSuchEntity".
+  const code =
+    status === undefined && CONNECT_TIMEOUT.test(message)
+      ? "ConnectTimeout"
+      : typeof e.Code === "string"
+        ? rawCode
+        : rawCode.replace(/Exception$/, "");
   const network =
     status === undefined &&
     (NETWORK.has(code) || NETWORK.has(rawCode) || /socket hang up|ECONNRESET|ETIMEDOUT/.test(message));
-  return { code, message, httpStatus: status, requestId: e.$metadata?.requestId, network };
+  const timedOut = network && TIMED_OUT.has(code);
+  return { code, message, httpStatus: status, requestId: e.$metadata?.requestId, network, timedOut };
+}
+
+/** Codes that only ever mean a request time too far from the server's clock. */
+const CLOCK_SKEW_CODES = new Set(["RequestExpired", "RequestInTheFuture", "RequestTimeTooSkewed"]);
+/**
+ * AWS's own words when the clock is off, as IAM and STS answer them (SignatureDoesNotMatch,
+ * "Signature expired: 20240101T000000Z is now earlier than 20240101T001500Z (20240101T003000Z - 15
+ * min.)" or "Signature not yet current: ...") and JSON services (InvalidSignatureException).
+ */
+const CLOCK_SKEW_MESSAGE = /Signature expired|Signature not yet current|time(?:stamp)? too skewed/i;
+
+/**
+ * The request was refused because this machine's clock is more than 15 minutes from AWS's: not a
+ * wrong secret, although IAM answers it with SignatureDoesNotMatch.
+ */
+export function isClockSkew(f: AwsFailure): boolean {
+  if (CLOCK_SKEW_CODES.has(f.code)) return true;
+  const signature =
+    f.code === "SignatureDoesNotMatch" ||
+    f.code === "InvalidSignature" ||
+    f.code === "InvalidSignatureException";
+  return signature && CLOCK_SKEW_MESSAGE.test(f.message);
 }
 
 export function isThrottling(f: AwsFailure): boolean {
@@ -104,7 +151,7 @@ const CREDENTIAL_CODES = new Set([
 ]);
 
 export function isCredentialProblem(f: AwsFailure): boolean {
-  return CREDENTIAL_CODES.has(f.code);
+  return CREDENTIAL_CODES.has(f.code) && !isClockSkew(f);
 }
 
 /** A failed AWS call, mapped. `code` is AWS's code; `action` is e.g. "iam:CreateAccessKey". */
@@ -144,6 +191,8 @@ export interface CallContext {
   principal?: string | undefined;
   /** Where the call went (endpoint URL), for network errors. */
   endpoint?: string | undefined;
+  /** The per-request deadline, for "no answer within N s". */
+  timeoutMs?: number | undefined;
   attempts?: number | undefined;
   /** The call was not idempotent and failed after it may have taken effect. */
   outcomeUnknown?: boolean | undefined;
@@ -174,6 +223,16 @@ export function mapAwsError(err: unknown, ctx: CallContext): AwsCallError {
     return e;
   };
 
+  // Before the switch: IAM says SignatureDoesNotMatch, but the secret may well be right.
+  if (isClockSkew(f)) {
+    const e = mk(
+      "aws",
+      `AWS refused ${ctx.action}${on}${by}: this machine's clock differs from AWS's by more than 15 minutes (AWS said: ${f.code}: ${f.message})`,
+      "fix the time (NTP) on this machine, e.g. `timedatectl set-ntp true` on Linux, then run again",
+    );
+    if (e.details) e.details.clockSkew = true;
+    return e;
+  }
   switch (f.code) {
     case "AccessDenied":
     case "AccessDeniedException":
@@ -229,6 +288,22 @@ export function mapAwsError(err: unknown, ctx: CallContext): AwsCallError {
       "aws",
       `AWS kept throttling ${ctx.action}${on}${tries} (${f.code})`,
       "retry later, or rotate fewer users at once in this account",
+    );
+  }
+  const where = ctx.endpoint ? ` from ${ctx.endpoint}` : "";
+  const within = ctx.timeoutMs === undefined ? "in time" : `within ${seconds(ctx.timeoutMs)} s`;
+  if (f.timedOut && ctx.outcomeUnknown) {
+    return mk(
+      "aws",
+      `${ctx.action}${on}: no answer ${within}${where}; its outcome is unknown`,
+      "run the same command again: rekey checks the user's keys before doing anything else",
+    );
+  }
+  if (f.timedOut) {
+    return mk(
+      "aws",
+      `${ctx.action}${on}: no answer ${within}${where}${tries}`,
+      "check the network, the region and any --endpoint-url / AWS_ENDPOINT_URL setting; if AWS is only slow, raise the request timeout",
     );
   }
   if (ctx.outcomeUnknown) {

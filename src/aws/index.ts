@@ -21,6 +21,7 @@ export type {
   KeyMeta,
   KeyStatus,
   NewKey,
+  ProbeOptions,
 } from "./port.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 export { type AwsLogger, createSdkIamPort } from "./sdk-port.js";

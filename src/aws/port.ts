@@ -38,6 +38,14 @@ export interface KeyCredentials {
   sessionToken?: Secret | undefined;
 }
 
+/** Limits for one probe, for a caller that polls (and so retries) by itself. */
+export interface ProbeOptions {
+  /** Attempts for this call (default: the port's retry policy); 1 when the caller's loop retries. */
+  maxAttempts?: number | undefined;
+  /** Deadline of each attempt (default: the port's requestTimeoutMs), e.g. the time left to poll. */
+  requestTimeoutMs?: number | undefined;
+}
+
 export interface IamKeyPort {
   readonly endpoints: ResolvedEndpoints;
   /** Who the calls are made as, for messages: a description and key id, never a secret. */
@@ -55,7 +63,7 @@ export interface IamKeyPort {
   /** iam:DeleteAccessKey; "absent" if it was already gone (idempotent). */
   deleteKey(userName: string, keyId: string): Promise<"deleted" | "absent">;
   /** One sts:GetCallerIdentity made with `creds` (not the admin's): proves a key works. */
-  whoAmI(creds: KeyCredentials): Promise<CallerIdentity>;
+  whoAmI(creds: KeyCredentials, probe?: ProbeOptions): Promise<CallerIdentity>;
   /** Free sockets (the process can exit). */
   close(): void;
 }

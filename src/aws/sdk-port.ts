@@ -1,7 +1,8 @@
 /**
  * The IAM key port over the AWS SDK v3. Clients are built with maxAttempts 1 and explicit endpoints:
  * retries are ours (`retry.ts`, aware of CreateAccessKey's non-idempotence) and endpoints come from
- * `endpoints.ts` (so the caller's `env`, not `process.env`, decides overrides).
+ * `endpoints.ts` (so the caller's `env`, not `process.env`, decides overrides). Every request goes
+ * through `callAws`, which gives each attempt a deadline (`request-timeout.ts`).
  */
 import {
   CreateAccessKeyCommand,
@@ -25,7 +26,9 @@ import type {
   KeyMeta,
   KeyStatus,
   NewKey,
+  ProbeOptions,
 } from "./port.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, RetryGaveUp, type RetryPolicy, withRetry } from "./retry.js";
 
 export type AwsCredentialsInput = NonNullable<IAMClientConfig["credentials"]>;
@@ -42,14 +45,23 @@ export interface SdkPortOptions {
   /** For messages: e.g. `attached record "admin" (key AKIA...)`. Never a secret. */
   principal: string;
   retry?: RetryPolicy | undefined;
+  /** Deadline of each request (each attempt), default DEFAULT_REQUEST_TIMEOUT_MS (10 s). */
   requestTimeoutMs?: number | undefined;
   logger?: AwsLogger | undefined;
   /** Called while waiting between retries (the engine renews its lease there). */
   onWait?: (() => void) | undefined;
 }
 
-export function httpOptions(requestTimeoutMs = 15_000) {
-  return { connectionTimeout: Math.min(5_000, requestTimeoutMs), requestTimeout: requestTimeoutMs };
+/**
+ * The SDK handler's own limits, kept equal to our deadline: `throwOnRequestTimeout` makes its
+ * requestTimeout an error (not a console warning) should it fire first.
+ */
+export function httpOptions(requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+  return {
+    connectionTimeout: Math.min(5_000, requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  };
 }
 
 export function stsClient(
@@ -66,19 +78,25 @@ export function stsClient(
   });
 }
 
-/** Run one SDK call with our retry policy; failures come out mapped (AwsCallError). */
+/**
+ * Run one SDK call with our retry policy, each attempt with a deadline (`fn` must hand the signal to
+ * the SDK: `client.send(command, { abortSignal })`); failures come out mapped (AwsCallError).
+ */
 export async function callAws<T>(
-  fn: () => Promise<T>,
-  ctx: CallContext,
+  fn: (abortSignal: AbortSignal) => Promise<T>,
+  callCtx: CallContext,
   opts: {
     idempotent: boolean;
     retry: RetryPolicy;
+    requestTimeoutMs?: number | undefined;
     logger?: AwsLogger | undefined;
     onWait?: (() => void) | undefined;
   },
 ): Promise<T> {
+  const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const ctx: CallContext = { ...callCtx, timeoutMs };
   try {
-    return await withRetry(fn, {
+    return await withRetry(() => withRequestTimeout(fn, timeoutMs), {
       policy: opts.retry,
       idempotent: opts.idempotent,
       onRetry: ({ attempt, delayMs, failure }) => {
@@ -112,7 +130,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     requestHandler: httpOptions(opts.requestTimeoutMs),
   });
   const probes: STSClient[] = [];
-  const base = { retry, logger, onWait: opts.onWait };
+  const base = { retry, requestTimeoutMs: opts.requestTimeoutMs, logger, onWait: opts.onWait };
   const ctx = (action: string, userName?: string, keyId?: string): CallContext => ({
     action,
     userName,
@@ -128,7 +146,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     async getUser(userName): Promise<IamUser | "denied"> {
       try {
         const out = await callAws(
-          () => iam.send(new GetUserCommand({ UserName: userName })),
+          (abortSignal) => iam.send(new GetUserCommand({ UserName: userName }), { abortSignal }),
           ctx("iam:GetUser", userName),
           {
             ...base,
@@ -153,7 +171,8 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
       let marker: string | undefined;
       do {
         const out = await callAws(
-          () => iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker })),
+          (abortSignal) =>
+            iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker }), { abortSignal }),
           ctx("iam:ListAccessKeys", userName),
           { ...base, idempotent: true },
         );
@@ -172,7 +191,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
 
     async createKey(userName): Promise<NewKey> {
       const out = await callAws(
-        () => iam.send(new CreateAccessKeyCommand({ UserName: userName })),
+        (abortSignal) => iam.send(new CreateAccessKeyCommand({ UserName: userName }), { abortSignal }),
         ctx("iam:CreateAccessKey", userName),
         { ...base, idempotent: false },
       );
@@ -194,8 +213,10 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     async updateKey(userName, keyId, status) {
       try {
         await callAws(
-          () =>
-            iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: keyId, Status: status })),
+          (abortSignal) =>
+            iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: keyId, Status: status }), {
+              abortSignal,
+            }),
           ctx("iam:UpdateAccessKey", userName, keyId),
           { ...base, idempotent: true },
         );
@@ -209,7 +230,8 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     async deleteKey(userName, keyId) {
       try {
         await callAws(
-          () => iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: keyId })),
+          (abortSignal) =>
+            iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: keyId }), { abortSignal }),
           ctx("iam:DeleteAccessKey", userName, keyId),
           { ...base, idempotent: true },
         );
@@ -220,7 +242,8 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
       }
     },
 
-    async whoAmI(creds: KeyCredentials): Promise<CallerIdentity> {
+    async whoAmI(creds: KeyCredentials, probe: ProbeOptions = {}): Promise<CallerIdentity> {
+      const requestTimeoutMs = probe.requestTimeoutMs ?? opts.requestTimeoutMs;
       const sts = stsClient(
         endpoints,
         {
@@ -228,14 +251,21 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
           secretAccessKey: creds.secret.reveal(),
           ...(creds.sessionToken ? { sessionToken: creds.sessionToken.reveal() } : {}),
         },
-        opts.requestTimeoutMs,
+        requestTimeoutMs,
       );
       probes.push(sts);
       try {
         const out = await callAws(
-          () => sts.send(new GetCallerIdentityCommand({})),
+          (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
           { action: "sts:GetCallerIdentity", principal: `key ${creds.accessKeyId}`, endpoint: endpoints.sts },
-          { ...base, idempotent: true },
+          {
+            ...base,
+            idempotent: true,
+            requestTimeoutMs,
+            ...(probe.maxAttempts !== undefined
+              ? { retry: { ...retry, maxAttempts: probe.maxAttempts } }
+              : {}),
+          },
         );
         return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
       } finally {

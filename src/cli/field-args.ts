@@ -3,6 +3,7 @@
  * from argv: `--set` refuses secret fields, `--secret` reads them from stdin (or a hidden prompt).
  */
 import { usageError } from "../errors.js";
+import { checkSettingFields } from "../rotation/field-checks.js";
 import { findField, isSecretField, type KeeperRecord, setFieldValue } from "../vault/record.js";
 import type { CommandContext } from "./context.js";
 
@@ -36,23 +37,39 @@ export function applySets(record: KeeperRecord, sets: string[]): string[] {
   return changed;
 }
 
-/** Reads one value per secret field: stdin lines in order, or hidden prompts on a terminal. */
+/**
+ * Reads one value per secret field: stdin lines in order, or hidden prompts on a terminal.
+ *
+ * A missing or empty value is refused, never stored as an empty secret: an empty pipe (`echo "$UNSET" |`,
+ * `< /dev/null`) would otherwise blank the secret it was meant to set. Removing a field is `--unset F`.
+ */
 export async function readSecretValues(ctx: CommandContext, names: string[]): Promise<string[]> {
   if (names.length === 0) return [];
+  let values: string[];
   if (process.stdin.isTTY) {
     const { promptHidden } = await import("../vault/keys.js");
-    const out: string[] = [];
-    for (const n of names) out.push((await promptHidden(`${n}: `)).reveal());
-    return out;
+    values = [];
+    for (const n of names) values.push((await promptHidden(`${n}: `)).reveal());
+  } else {
+    values = (await ctx.readStdin()).split(/\r?\n/);
+    // "a\n" is one line, "" is none: the text after the last newline is a line only if it is not empty.
+    if (values.at(-1) === "") values.pop();
   }
-  const lines = (await ctx.readStdin()).split(/\r?\n/);
-  if (lines.length < names.length || names.some((_, i) => lines[i] === undefined)) {
+  const missing = names.filter((_, i) => values[i] === undefined);
+  if (missing.length > 0) {
     throw usageError(
-      `expected ${names.length} line(s) on stdin for ${names.join(", ")}`,
-      "give one value per line",
+      `no value on stdin for --secret ${missing.join(", ")} (${values.length} line(s) for ${names.length} --secret field(s)); nothing was changed`,
+      `give one value per line on stdin, in the order of the --secret flags (${names.join(", ")})`,
     );
   }
-  return names.map((_, i) => lines[i]!);
+  const empty = names.filter((_, i) => values[i]!.trim() === "");
+  if (empty.length > 0) {
+    throw usageError(
+      `the value for --secret ${empty.join(", ")} is empty; nothing was changed`,
+      `give a non-empty value; to remove a field use: rekey record edit RECORD --unset ${empty[0]}`,
+    );
+  }
+  return values.slice(0, names.length);
 }
 
 export function applySecrets(record: KeeperRecord, names: string[], values: string[]): void {
@@ -65,4 +82,19 @@ export function applySecrets(record: KeeperRecord, names: string[], values: stri
       existing || isSecretField({ type: name }) ? {} : { type: "secret" },
     );
   });
+}
+
+/**
+ * Refuses a record whose rotation settings (`delete_all_keys_before_rotating`, `NOOP`,
+ * `rotation_strategy`, `rotation_mode`) rotation would refuse or misread. With `before` (an edit), only
+ * the problems the change brings: a record already holding a bad value can still be renamed.
+ */
+export function refuseBadSettings(record: KeeperRecord, before?: KeeperRecord): void {
+  const known = new Set(before ? checkSettingFields(before) : []);
+  const problems = checkSettingFields(record).filter((p) => !known.has(p));
+  if (problems.length === 0) return;
+  throw usageError(
+    `record "${record.title}": ${problems.join("; ")}; nothing was changed`,
+    "give a valid value with --set FIELD=VALUE, or leave the field out",
+  );
 }

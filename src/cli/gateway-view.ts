@@ -72,9 +72,18 @@ export function renderStatus(rows: readonly UserStatus[], now: Date): string {
         : Date.parse(r.nextRotation) <= now.getTime()
           ? "due now"
           : r.nextRotation;
-      const last = r.lastOutcome
-        ? `${r.lastOutcome.outcome}${r.lastOutcome.error ? `: ${r.lastOutcome.error}` : ""}`
-        : "";
+      const notes: string[] = [];
+      if (r.interrupted)
+        notes.push(
+          `INTERRUPTED rotation pending (journal ${r.interrupted.journalId}, ${r.interrupted.phase} since ${r.interrupted.since}): run rekey repair`,
+        );
+      if (r.sameUserAs.length)
+        notes.push(
+          `SAME IAM USER as ${r.sameUserAs.map((o) => `"${o.title}" (${o.uid})`).join(", ")}: not rotated until one record is removed`,
+        );
+      if (r.lastOutcome)
+        notes.push(`${r.lastOutcome.outcome}${r.lastOutcome.error ? `: ${r.lastOutcome.error}` : ""}`);
+      const last = notes.join("; ");
       return [
         r.title,
         r.user,

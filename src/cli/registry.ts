@@ -2,6 +2,7 @@
  * The one registry of rekey's commands. Each entry declares its arguments and options (cheap) and
  * loads its implementation only when run (lazy import), so `rekey` starts fast whatever it does.
  */
+import { KNOB_FLAGS } from "../sandbox/knobs.js";
 import type { CommandContext } from "./context.js";
 import { ROTATE_SHARED_OPTIONS } from "./rotate-options.js";
 
@@ -217,6 +218,11 @@ export const COMMANDS: CommandSpec[] = [
         flags: "--dry-run",
         description: "print the plan (credential source, keys to create, delete, deactivate); change nothing",
       },
+      { flags: "--no-scripts", description: "do not run the record's post-rotation scripts" },
+      {
+        flags: "--config <file>",
+        description: "gateway config file for webhooks and script timeout (default REKEY_GATEWAY_CONFIG)",
+      },
       ...ROTATE_SHARED_OPTIONS,
       json,
     ],
@@ -362,13 +368,8 @@ export const COMMANDS: CommandSpec[] = [
       { flags: "--port <port>", description: "port (0: any free port)", default: "4599" },
       { flags: "--seed <file>", description: "JSON file with accounts, users, keys, policies to start with" },
       { flags: "--state <file>", description: "persist state in this file (mode 0600) across restarts" },
-      { flags: "--propagation-delay <ms>", description: "refuse a new key for this long after its creation" },
-      { flags: "--throttle-rate <n>", description: "requests/s per account before Throttling" },
-      { flags: "--throttle-burst <n>", description: "burst size of the throttling token bucket" },
-      { flags: "--error-rate <r>", description: "fraction of requests answered with HTTP 500 (0..1)" },
-      { flags: "--drop-rate <r>", description: "fraction of connections dropped without an answer (0..1)" },
-      { flags: "--latency <ms>", description: "added latency per request" },
-      { flags: "--random-seed <n>", description: "seed for the fault and id generators (reproducible runs)" },
+      // Every knob with a flag, from the one knob definition (src/sandbox/knobs.ts).
+      ...KNOB_FLAGS.map(({ flags, description }) => ({ flags, description })),
     ],
     load: () => import("./commands/sandbox.js"),
   },

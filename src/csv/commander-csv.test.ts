@@ -70,3 +70,29 @@ test("bad rows are reported with their line number", () => {
   ];
   for (const [csv, re] of cases) assert.throws(() => parseCommanderCsv(csv), re, csv);
 });
+
+test("$type: a known type in another case is corrected with a notice; an unknown one is refused", () => {
+  const cases: Array<[string, string, string[]]> = [
+    ["pamUser", "pamUser", []],
+    ["pamuser", "pamUser", ['$type "pamuser" read as "pamUser"']],
+    [
+      "PAMAWSCONFIGURATION",
+      "pamAwsConfiguration",
+      ['$type "PAMAWSCONFIGURATION" read as "pamAwsConfiguration"'],
+    ],
+    ["serverCredentials", "serverCredentials", []],
+    ["file", "file", []],
+  ];
+  for (const [written, read, notices] of cases) {
+    const [row] = parseCommanderCsv(`,t,u,,,,,$type,${written}`);
+    assert.equal(row?.record.type, read, written);
+    assert.deepEqual(row?.notices, notices, written);
+  }
+  const [plain] = parseCommanderCsv(",t,u,,,,");
+  assert.equal(plain?.record.type, "login");
+  assert.deepEqual(plain?.notices, []);
+  assert.throws(
+    () => parseCommanderCsv(",ok,u,,,,\n,t,u,,,,,$type,pamUsr"),
+    /line 2: unknown record type \$type "pamUsr"; nothing was imported/,
+  );
+});

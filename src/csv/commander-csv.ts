@@ -6,17 +6,20 @@
  * Differences from Commander, on purpose: an optional header row starting `folder,title,login` is
  * accepted; a pair with a name and an empty value creates the (empty) field, so the seed's template
  * keeps its empty aws_access_key_id/secret fields; a malformed row is an error with its line number
- * rather than skipped, because import is all or nothing.
+ * rather than skipped, because import is all or nothing. A `$type` is checked: a known type in the
+ * wrong case (`pamuser`) is corrected with a notice, an unknown one refuses the import (Keeper would
+ * make it a record rekey and the gateway never rotate, without a word).
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { usageError } from "../errors.js";
 import {
   findField,
-  isKnownType,
   type KeeperRecord,
+  knownTypeIgnoringCase,
   looksLikeUid,
   newRecord,
+  RECORD_TYPES,
   type RecordField,
 } from "../vault/record.js";
 
@@ -29,6 +32,8 @@ export interface CsvRecord {
   folderPath: string[];
   /** Shared folder name, without `#edit`/`#reshare` flags. */
   sharedFolder?: string;
+  /** What was read differently from how it was written (e.g. a `$type` case fixed), for the user. */
+  notices: string[];
 }
 
 /** Field types whose values are JSON objects in Keeper records: CSV carries them as JSON text. */
@@ -112,6 +117,7 @@ export function parseCommanderCsv(text: string): CsvRecord[] {
       );
     }
     let type = "login";
+    const notices: string[] = [];
     let uid: string | undefined;
     const custom: Array<{ field: RecordField; typed: boolean }> = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
@@ -124,7 +130,11 @@ export function parseCommanderCsv(text: string): CsvRecord[] {
       }
       if (name === "$type") {
         if (!value) throw bad(line, "$type is empty", "give a record type such as pamUser");
-        type = value;
+        const known = knownTypeIgnoringCase(value);
+        if (!known)
+          throw bad(line, `unknown record type $type "${value}"`, `use one of: ${RECORD_TYPES.join(", ")}`);
+        if (known !== value) notices.push(`$type "${value}" read as "${known}"`);
+        type = known;
       } else if (name === "$record_uid") {
         if (value && !looksLikeUid(value))
           throw bad(
@@ -154,9 +164,6 @@ export function parseCommanderCsv(text: string): CsvRecord[] {
       }
     }
     const record = newRecord(type, title, notes);
-    if (!isKnownType(type) && type !== "login") {
-      // Unknown types are kept as they are (Keeper has many); they get no standard fields.
-    }
     const setStd = (ftype: string, v: string) => {
       if (!v) return;
       const f = record.fields.find((x) => x.type === ftype && !x.label);
@@ -190,6 +197,7 @@ export function parseCommanderCsv(text: string): CsvRecord[] {
       line,
       record,
       folderPath,
+      notices,
       ...(uid ? { uid } : {}),
       ...(sharedFolder ? { sharedFolder } : {}),
     });

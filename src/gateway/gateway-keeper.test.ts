@@ -183,10 +183,10 @@ test("a script attached to the pamUser in Keeper is downloaded through KSM and r
   assert.match(script?.name ?? "", /^keep-line\.mjs \(/);
 });
 
-test("a script whose Keeper attachment is missing is reported failed, naming the fileRef; the rotation stands", async (t) => {
+test("a script whose Keeper attachment is missing is reported (script-failed), naming the fileRef; the rotation stands", async (t) => {
   const { fake, s, old, userName, fileRef, vault, gateway } = await keeperUserWithScript(t);
   const attempt = await rotateOnce(gateway, s.userUid);
-  assert.equal(attempt?.outcome, "succeeded", JSON.stringify(attempt));
+  assert.equal(attempt?.outcome, "script-failed", JSON.stringify(attempt));
   assert.equal(attempt?.error?.kind, "script");
   assert.match(
     attempt?.error?.message ?? "",
@@ -202,7 +202,7 @@ test("a script whose Keeper attachment is missing is reported failed, naming the
   assert.equal(fake.pending.size, 0, "no Keeper transaction left open");
 
   const [entry] = (await vault.listRotationHistory({ recordUid: s.userUid })).map(parseAttempt);
-  assert.equal(entry?.outcome, "succeeded");
+  assert.equal(entry?.outcome, "script-failed");
   assert.equal(entry?.keyIds.created, newKey);
   const [script] = entry?.scripts ?? [];
   assert.equal(script?.success, false);

@@ -262,7 +262,7 @@ test("a gateway SIGKILLed mid-attempt: the restart records the attempt and does 
   assertVaultKeyIsLive(s, name);
 });
 
-test("the script gets exactly the documented stdin line (every key checked); NOOP runs only the scripts", async () => {
+test("the script gets exactly the documented stdin line (every key checked); rotation_mode=scripts-only runs only the scripts", async () => {
   const name = "gw-stdin";
   const s = await setup(name, { schedule: "every 1h" });
   const received = join(s.home, "received.line");
@@ -321,10 +321,10 @@ test("the script gets exactly the documented stdin line (every key checked); NOO
     keysBefore,
   );
 
-  // 2. NOOP = True: the scripts run, the keys stay.
+  // 2. rotation_mode = scripts-only: the scripts run, the keys stay.
   const r = s.store.getRecord(s.userUid)!;
   const noop = structuredClone(r.record);
-  setFieldValue(noop, "NOOP", "True");
+  setFieldValue(noop, "rotation_mode", "scripts-only");
   s.store.saveRecord(s.userUid, noop, { expectedRevision: r.revision, actor: "test" });
   const keysNow = sandbox.admin.listKeys(name).map((k) => k.accessKeyId);
   const manual = startGateway(s, ["--once", "--rotate", name, "--json"]);
@@ -338,7 +338,7 @@ test("the script gets exactly the documented stdin line (every key checked); NOO
   assert.deepEqual(
     sandbox.admin.listKeys(name).map((k) => k.accessKeyId),
     keysNow,
-    "NOOP: IAM untouched",
+    "scripts-only: IAM untouched",
   );
   assert.equal(printed[0]?.scripts[0]?.success, true, printed[0]?.scripts[0]?.stderr);
   // The script saw a fresh newPassword and the record keeps it.

@@ -223,8 +223,15 @@ test("two gateways on one vault rotate a slot once (lease + fresh due check)", a
   await settle(b);
   await settle(a);
   assert.equal(engine.calls.length, 1, "rotated once");
-  assert.equal(a.attempts.length + b.attempts.length, 1);
-  assert.equal(vault.store.listRotationHistory().length, 1);
+  // The loser's attempt is recorded once as skipped (never retried blindly), the winner's as succeeded.
+  assert.deepEqual([...a.attempts, ...b.attempts].map((e) => e.outcome).sort(), ["skipped", "succeeded"]);
+  assert.deepEqual(
+    vault.store
+      .listRotationHistory()
+      .map((e) => (e as unknown as { outcome: string }).outcome)
+      .sort(),
+    ["skipped", "succeeded"],
+  );
 });
 
 test("stop: running attempts finish, queued ones are dropped, no new tick; bounded wait", async () => {
@@ -279,7 +286,7 @@ test("IAM throttling seen by the engine's retries is counted and pauses the acco
   assert.equal(g.attempts[0]?.outcome, "succeeded");
 });
 
-test("post-rotation scripts run after the rotation; a failing one is reported, the rotation stands", async () => {
+test("post-rotation scripts run after the rotation; a failing one makes the attempt script-failed (a failure), the rotation stands", async () => {
   const { vault, engine, make } = await setup();
   const uid = addUser(vault.store, "ivy", "every 1h");
   const attach = (content: string, name: string) => {
@@ -297,8 +304,10 @@ test("post-rotation scripts run after the rotation; a failing one is reported, t
   await settle(g);
   assert.equal(engine.calls.length, 1);
   const [a] = g.attempts;
-  assert.equal(a?.outcome, "succeeded", "a failing script never undoes the rotation");
-  assert.equal(a?.keyIds.created, "AKIAFAKE00000001");
+  assert.equal(a?.outcome, "script-failed", "the key was rotated, its delivery failed: a failure");
+  assert.equal(a?.final, true, "never retried: a retry would rotate again");
+  assert.equal(g.stats()["script-failed"], 1);
+  assert.equal(a?.keyIds.created, "AKIAFAKE00000001", "a failing script never undoes the rotation");
   assert.deepEqual(
     a?.scripts.map((s) => [s.name.split(" ")[0], s.exitCode, s.success, s.stdout.trim() || s.stderr.trim()]),
     [
@@ -312,25 +321,41 @@ test("post-rotation scripts run after the rotation; a failing one is reported, t
   );
 });
 
-test("scripts-only (NOOP) without scripts is skipped and settles its slot; manual runs ignore the schedule", async () => {
+test("NOOP=True (the seed's template) is rotated; rotation_mode=scripts-only without scripts is skipped and settles its slot; manual runs ignore the schedule", async () => {
   const { vault, engine, make } = await setup();
-  addUser(vault.store, "jack", "every 1h", { NOOP: "True" });
+  const noop = addUser(vault.store, "hana", "every 1h", { NOOP: "True" });
+  addUser(vault.store, "jack", "every 1h", { rotation_mode: "scripts-only" });
   const manual = addUser(vault.store, "kate", "none");
   const g = make();
   await g.rotateNow([manual]);
   await g.start({ loop: false });
   await settle(g);
   const byTitle = Object.fromEntries(g.attempts.map((a) => [a.recordTitle, a]));
+  assert.equal(byTitle.hana?.outcome, "succeeded");
+  assert.equal(byTitle.hana?.mode, "rotate", "NOOP is about Keeper's password rotation, not the key");
   assert.equal(byTitle.jack?.outcome, "skipped");
   assert.equal(byTitle.jack?.mode, "scripts-only");
   assert.equal(byTitle.jack?.final, true);
   assert.equal(byTitle.kate?.trigger, "manual");
   assert.equal(byTitle.kate?.outcome, "succeeded");
   assert.deepEqual(
-    engine.calls.map((c) => c.uid),
-    [manual],
-    "NOOP never calls the engine",
+    engine.calls.map((c) => c.uid).sort(),
+    [noop, manual].sort(),
+    "scripts-only never calls the engine; NOOP does",
   );
+});
+
+test("an unknown rotation_mode is refused (failed, not retried), never guessed", async () => {
+  const { vault, engine, make } = await setup();
+  addUser(vault.store, "olga", "every 1h", { rotation_mode: "script-only" });
+  const g = make();
+  await g.start({ loop: false });
+  await settle(g);
+  const [a] = g.attempts;
+  assert.equal(a?.outcome, "failed");
+  assert.equal(a?.final, true);
+  assert.match(a?.error?.message ?? "", /unknown rotation mode "script-only"/);
+  assert.equal(engine.calls.length, 0);
 });
 
 test("an attempt cut short by a kill is recorded at the next start: rotated → done, not rotated → retried", async () => {
@@ -380,4 +405,108 @@ test("an attempt cut short by a kill is recorded at the next start: rotated → 
     "the interrupted rotation is retried",
   );
   assert.equal(g.attempts.at(-1)?.attempt, 2);
+});
+
+test("schedules fire on time, not on ticks: every 3s rotates about every 3 s with the default 30 s tick", async () => {
+  const { vault, clock, engine, make } = await setup({}, { tickSeconds: 30 });
+  addUser(vault.store, "pia", "every 3s");
+  const g = make();
+  await g.start();
+  await settle(g);
+  assert.equal(engine.calls.length, 1, "never rotated: due at start");
+  for (let i = 0; i < 6; i++) {
+    await clock.advance(1000);
+    await settle(g);
+  }
+  // CreateDate has whole seconds: runs at about 0, 3, 6 s.
+  assert.equal(engine.calls.length, 3, JSON.stringify(engine.calls));
+  const gaps = engine.calls.slice(1).map((c, i) => c.at - engine.calls[i]!.at);
+  for (const gap of gaps) assert.ok(gap >= 2000 && gap <= 3000, `gap ${gap} ms`);
+});
+
+test("a record locked by another process is skipped once (not a failure, never retried), then re-planned from the vault", async () => {
+  const { vault, clock, engine, make } = await setup({}, { tickSeconds: 5 });
+  const uid = addUser(vault.store, "quinn", "every 1h");
+  const { lockHeld } = await import("../rotation/lock-held.js");
+  engine.fail = () => lockHeld("record quinn is being rotated by another process right now", "wait");
+  const g = make();
+  await g.start();
+  await settle(g);
+  assert.deepEqual(
+    g.attempts.map((a) => [a.outcome, a.final, a.nextAttemptAt]),
+    [["skipped", false, null]],
+  );
+  assert.equal(engine.calls.length, 1);
+  // Between listings the record is not tried again (no hot loop, no retry).
+  await clock.advance(4000);
+  await settle(g);
+  assert.equal(engine.calls.length, 1);
+  // The other process finished the rotation: the next listing re-plans from the fresh record (not due).
+  const s = vault.store.getRecord(uid)!;
+  const r = structuredClone(s.record);
+  setFieldValue(r, "aws_access_key_id", "AKIAROTATEDBYTHEOTHER");
+  setFieldValue(r, "CreateDate", new Date(clock.now()).toISOString());
+  vault.store.saveRecord(uid, r, { expectedRevision: s.revision, actor: "test" });
+  engine.fail = undefined;
+  await clock.advance(2000);
+  await settle(g);
+  assert.equal(engine.calls.length, 1, "not rotated a second time");
+  assert.equal(g.stats().failed, 0);
+});
+
+test("graceful: a running gateway deletes the previous key when its old_key_grace ends, without a restart or a tick", async () => {
+  const repairs: Array<{ at: number; records: string[] | undefined }> = [];
+  const { vault, clock, make } = await setup(
+    {
+      repair: async (store, opts) => {
+        if (!opts.records) return { records: [], ok: true };
+        repairs.push({ at: clock.now(), records: opts.records });
+        // What the real repair does: delete the key and forget it in the record.
+        for (const uid of opts.records) {
+          const s = (await store.getRecord(uid))!;
+          const r = structuredClone(s.record);
+          setFieldValue(r, "aws_previous_access_key_id", "");
+          setFieldValue(r, "aws_previous_key_deactivated_at", "");
+          await store.saveRecord(uid, r, { expectedRevision: s.revision, actor: "test" });
+        }
+        return {
+          records: (opts.records ?? []).map((uid) => ({
+            recordUid: uid,
+            recordTitle: undefined,
+            outcome: "grace-expired" as const,
+            orphansDeleted: [],
+            deleted: ["AKIAPREVIOUSKEY00001"],
+            deactivated: [],
+            created: undefined,
+            warnings: [],
+            error: undefined,
+          })),
+          ok: true,
+        };
+      },
+    },
+    { tickSeconds: 3600 },
+  );
+  const uid = addUser(vault.store, "rosa", "none", {
+    rotation_strategy: "graceful",
+    old_key_grace: "2h",
+    aws_access_key_id: "AKIACURRENTKEY000001",
+    aws_previous_access_key_id: "AKIAPREVIOUSKEY00001",
+    aws_previous_key_deactivated_at: new Date(clock.now() - 3_600_000).toISOString(),
+  });
+  const g = make();
+  await g.start();
+  await settle(g);
+  assert.equal(repairs.length, 0, "grace not over yet");
+  await clock.advance(3_599_000);
+  await settle(g);
+  assert.equal(repairs.length, 0, "still a second to go");
+  await clock.advance(2000);
+  await settle(g);
+  assert.equal(repairs.length, 1, "deleted on time, by the running gateway");
+  assert.deepEqual(repairs[0]?.records, [uid]);
+  assert.ok(repairs[0]!.at - (clock.now() - 2000) <= 1000);
+  await clock.advance(3_600_000);
+  await settle(g);
+  assert.equal(repairs.length, 1, "once");
 });

@@ -3,15 +3,23 @@
  * when it is due (scheduler.ts decides when, runner.ts does one attempt, the rotation engine does how).
  *
  * Start-up: finish or undo interrupted rotations (`repairRecords`), then a first tick at once; runs
- * missed while the gateway was down are due then, once each, tagged `startup-catch-up`. Then a tick
- * every `tickSeconds`: each due record not already queued or running is handed to the limiter (bounded
- * concurrency overall and per AWS account, pausing an account IAM throttles).
+ * missed while the gateway was down are due then, once each, tagged `startup-catch-up`. A tick lists the
+ * vault (every `tickSeconds`) and plans every pamUser record; each due record not already queued or
+ * running is handed to the limiter (bounded concurrency overall and per AWS account, pausing an account
+ * IAM throttles). Between ticks the gateway sleeps until the next due time (a record's next run, a retry,
+ * a graceful key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads
+ * its record and re-plans at once.
  *
  * Stop (SIGTERM/SIGINT in `rekey gateway`): no more ticks, queued work is dropped (it is still due at
  * the next start), running attempts finish within a bounded wait. A SIGKILL is covered by the engine's
  * journal and by the next start's repair.
  */
-import type { RepairOptions, RepairResult, RotateOptions, RotationLogger } from "../rotation/index.js";
+import {
+  graceExpiresAt,
+  type RepairOptions,
+  type RepairResult,
+  type RotationLogger,
+} from "../rotation/index.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
@@ -23,9 +31,19 @@ import { createLimiter, type Limiter } from "./limiter.js";
 import { notifyAll, type RotationNotice } from "./notify.js";
 import { accountKey, configurationFor, readHistory } from "./records.js";
 import { recoverInterrupted } from "./recover.js";
-import { type Job, type JobOutcome, noticeFor, type RotateFn, type RunnerDeps, runJob } from "./runner.js";
+import {
+  type Job,
+  type JobOutcome,
+  noticeFor,
+  type RotateFn,
+  type RunnerDeps,
+  recordSkipped,
+  runGraceJob,
+  runJob,
+  runnerDeps,
+} from "./runner.js";
 import { effectiveSchedule } from "./schedule-field.js";
-import { isRunDue, type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
+import { type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
 
 export interface GatewayOptions {
   /** The local vault (synchronous) or any async vault (a KeeperVault). */
@@ -49,6 +67,7 @@ export interface GatewayOptions {
 export interface GatewayStats {
   /** Attempts recorded by this gateway, by outcome. */
   succeeded: number;
+  "script-failed": number;
   failed: number;
   skipped: number;
   /** Jobs that found the record's lease held by another gateway. */
@@ -95,19 +114,9 @@ export function createGateway(o: GatewayOptions): Gateway {
       decayMs: ms(config.throttle.recoverySeconds),
     },
   });
-  const engine: RotateOptions = {
-    endpointUrl: config.engine.endpointUrl,
-    region: config.engine.region,
-    verify: config.engine.verify,
-    verifyTimeoutMs: config.engine.verifyTimeoutSeconds ? ms(config.engine.verifyTimeoutSeconds) : undefined,
-    requestTimeoutMs: config.engine.requestTimeoutSeconds
-      ? ms(config.engine.requestTimeoutSeconds)
-      : undefined,
-    retry: config.engine.awsRetry,
-    env: o.env ?? process.env,
-  };
   const stats: GatewayStats = {
     succeeded: 0,
+    "script-failed": 0,
     failed: 0,
     skipped: 0,
     busy: 0,
@@ -121,35 +130,40 @@ export function createGateway(o: GatewayOptions): Gateway {
   const firstSeen = new Map<string, Date>();
   const inFlight = new Map<string, Promise<void>>();
   const warned = new Set<string>();
+  /** The vault as of the last listing (pamUser records refreshed after each job), in listing order. */
+  let listing: StoredRecord[] = [];
   let configurations: StoredRecord[] = [];
+  /** Records found locked by another process: one skipped entry per lock episode, then wait. */
+  const lockWaits = new Set<string>();
   let stopping = false;
   let timer: unknown;
   let ticks = 0;
   let started = false;
+  let looping = false;
+  /** When the next listing is due (tickSeconds after the last), and the earliest planned run or grace end. */
+  let nextListAt = 0;
+  let nextPlanAt = Number.POSITIVE_INFINITY;
+  /** Plan passes run one at a time (a tick and a finished job may both ask for one). */
+  let passing: Promise<number> = Promise.resolve(0);
   const pendingManual: string[] = [];
 
-  const deps: RunnerDeps = {
+  const deps: RunnerDeps = runnerDeps({
     store,
+    config,
     clock,
     logger,
-    rotate:
-      o.rotate ?? (async (s, ref, opts) => (await import("../rotation/index.js")).rotateRecord(s, ref, opts)),
-    engine,
-    retry: {
-      maxAttempts: config.retry.maxAttempts,
-      baseDelayMs: ms(config.retry.baseDelaySeconds),
-      maxDelayMs: ms(config.retry.maxDelaySeconds),
-    },
-    leaseTtlMs: ms(config.leaseTtlSeconds),
-    scriptTimeoutMs: ms(config.scriptTimeoutSeconds),
+    actor,
+    random,
+    env: o.env,
+    rotate: o.rotate,
+    runScript: o.runScript,
+    repair: o.repair,
     onThrottle: (account) => {
       stats.throttles++;
       limiter.onThrottle(account);
     },
-    random,
-    actor,
-    runScript: o.runScript,
-  };
+  });
+  const { engine } = deps;
 
   const configurationOf = (user: StoredRecord) => configurationFor(user.record, configurations);
 
@@ -173,17 +187,44 @@ export function createGateway(o: GatewayOptions): Gateway {
     logger.warn(obj, msg);
   };
 
-  const handle = (job: Job, r: JobOutcome) => {
+  const record = (entry: RotationAttempt) => {
+    attempts.push(entry);
+    stats[entry.outcome]++;
+    histories.set(entry.recordUid, [...(histories.get(entry.recordUid) ?? []), entry]);
+  };
+
+  const handle = async (job: Job, r: JobOutcome) => {
     if (r.kind === "busy") {
       stats.busy++;
-      logger.debug({ recordUid: job.uid }, "record is being handled by another gateway");
+      // Losing a race is not a failure and is never retried blindly: say it once, then wait for the
+      // lock to go and re-plan from the vault (the winner has moved CreateDate and written its history).
+      if (!lockWaits.has(job.uid)) {
+        lockWaits.add(job.uid);
+        record(
+          await recordSkipped(
+            deps,
+            job,
+            "the record is being rotated by another process (a manual rekey rotate or another gateway); re-planned once it is done",
+          ),
+        );
+      }
       return undefined;
     }
+    lockWaits.delete(job.uid);
     histories.set(job.uid, r.history);
     if (r.kind === "not-due") return undefined;
     attempts.push(r.entry);
     stats[r.entry.outcome]++;
+    if (r.entry.outcome === "skipped") lockWaits.add(job.uid);
     return r.notice;
+  };
+
+  /** Re-read a record after its job, so the next plan sees its new CreateDate (or that it is gone). */
+  const refresh = async (uid: string) => {
+    const fresh = await store.getRecord(uid);
+    const i = listing.findIndex((r) => r.uid === uid);
+    if (fresh && i >= 0) listing[i] = fresh;
+    else if (!fresh && i >= 0) listing.splice(i, 1);
   };
 
   const notify = async (notice: RotationNotice) => {
@@ -201,22 +242,155 @@ export function createGateway(o: GatewayOptions): Gateway {
     }
   };
 
-  const enqueue = (job: Job) => {
-    if (stopping || inFlight.has(job.uid)) return false;
-    const work = limiter
-      .run(job.account, () => runJob(deps, job))
-      .then(async (r) => {
-        const notice = handle(job, r);
-        if (notice) await notify(notice);
+  /** `work` resolves true when the job changed the record (then it is re-read and re-planned at once). */
+  const track = (uid: string, work: Promise<boolean>) => {
+    let changed = false;
+    const done = work
+      .then((c) => {
+        changed = c;
       })
       .catch((err: unknown) => {
         // Dropped by stop() while queued: it is still due at the next start.
         if (stopping) return;
-        logger.error({ recordUid: job.uid, error: (err as Error)?.message ?? String(err) }, "job failed");
+        logger.error({ recordUid: uid, error: (err as Error)?.message ?? String(err) }, "job failed");
       })
-      .finally(() => inFlight.delete(job.uid));
-    inFlight.set(job.uid, work);
+      .then(() => (changed ? refresh(uid) : undefined))
+      .catch((err: unknown) =>
+        logger.warn({ recordUid: uid, error: (err as Error)?.message }, "could not re-read the record"),
+      )
+      .finally(() => {
+        inFlight.delete(uid);
+        // Re-plan now: a record on a short schedule is due again long before the next listing.
+        if (changed && looping && !stopping) replan();
+      });
+    inFlight.set(uid, done);
+  };
+
+  const enqueue = (job: Job) => {
+    if (stopping || inFlight.has(job.uid)) return false;
+    track(
+      job.uid,
+      limiter
+        .run(job.account, () => runJob(deps, job))
+        .then(async (r) => {
+          const notice = await handle(job, r);
+          if (notice) await notify(notice);
+          return r.kind === "done";
+        }),
+    );
     return true;
+  };
+
+  /** Graceful's previous key past its old_key_grace: deleted by a running gateway, no restart needed. */
+  const enqueueGrace = (user: StoredRecord) => {
+    if (stopping || inFlight.has(user.uid)) return false;
+    track(
+      user.uid,
+      limiter
+        .run(accountKey(user.record, configurationOf(user)), () => runGraceJob(deps, user.uid))
+        .then((r) => r !== undefined),
+    );
+    return true;
+  };
+
+  /**
+   * Plan every known record at `now`: queue what is due, and remember the earliest future run (or end of
+   * grace) so the loop sleeps until then.
+   */
+  const planPass = async (now: Date, listed: boolean): Promise<number> => {
+    let queued = 0;
+    let next = Number.POSITIVE_INFINITY;
+    for (const user of listing) {
+      if (user.record.type !== "pamUser") continue;
+      // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
+      if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
+      if (inFlight.has(user.uid)) continue;
+      // Locked by another process: looked at again at the next listing, not in between.
+      if (lockWaits.has(user.uid) && !listed) continue;
+      let history = histories.get(user.uid);
+      if (!history) {
+        const read = await readHistory(store, user.uid);
+        // A job that ended while this read was under way left a newer history: keep that one.
+        history = histories.get(user.uid) ?? read;
+        histories.set(user.uid, history);
+      }
+      const graceEnd = graceExpiresAt(user.record);
+      let run: PlannedRun | null;
+      try {
+        run = plan(user, history, now);
+      } catch (err) {
+        warnOnce(
+          `${user.uid}:${(err as Error).message}`,
+          { recordUid: user.uid, error: (err as Error).message },
+          "record skipped: its schedule cannot be read",
+        );
+        run = null;
+      }
+      if (run && run.at.getTime() <= now.getTime()) {
+        const job: Job = {
+          uid: user.uid,
+          account: accountKey(user.record, configurationOf(user)),
+          trigger: run.trigger,
+          attempt: run.attempt,
+          slot: run.slot,
+          replan: (fresh, h) => plan(fresh, h, new Date(clock.now())),
+          configuration: configurationOf,
+          rotate: { peers: listing },
+        };
+        if (enqueue(job)) queued++;
+        continue;
+      }
+      if (run) next = Math.min(next, run.at.getTime());
+      if (graceEnd) {
+        if (graceEnd.getTime() <= now.getTime()) {
+          if (enqueueGrace(user)) queued++;
+        } else next = Math.min(next, graceEnd.getTime());
+      }
+    }
+    nextPlanAt = next;
+    return queued;
+  };
+
+  /** Run a plan pass after any pass under way (passes share the caches), then re-arm the timer. */
+  const pass = (list: boolean): Promise<number> => {
+    const work = passing.then(async () => {
+      if (stopping) return 0;
+      const now = new Date(clock.now());
+      if (list) {
+        // One listing per tick (a Keeper vault answers it with one KSM request; types are sealed in SQLite).
+        listing = await store.listRecords();
+        configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
+        nextListAt = now.getTime() + ms(config.tickSeconds);
+      }
+      const queued = await planPass(now, list);
+      if (list) ticks++;
+      if (queued > 0) logger.debug({ queued }, list ? "tick" : "re-plan");
+      return queued;
+    });
+    passing = work.catch(() => 0);
+    return work;
+  };
+
+  /** Sleep until the next listing or the next due time, whichever comes first. */
+  const arm = () => {
+    if (!looping || stopping) return;
+    if (timer !== undefined) clock.clearTimer(timer);
+    const wakeAt = Math.min(nextListAt, nextPlanAt);
+    timer = clock.setTimer(onTimer, Math.max(0, wakeAt - clock.now()));
+  };
+
+  const onTimer = () => {
+    timer = undefined;
+    if (stopping) return;
+    pass(clock.now() >= nextListAt)
+      .catch((err: unknown) => logger.error({ error: (err as Error).message }, "tick failed"))
+      .finally(arm);
+  };
+
+  const replan = () => {
+    pass(false)
+      .catch((err: unknown) => logger.error({ error: (err as Error).message }, "re-plan failed"))
+      .finally(arm);
   };
 
   const gateway: Gateway = {
@@ -255,63 +429,12 @@ export function createGateway(o: GatewayOptions): Gateway {
       await gateway.rotateNow(pendingManual.splice(0));
       await gateway.tick();
       if (opts.loop === false) return;
-      const loop = () => {
-        timer = undefined;
-        if (stopping) return;
-        gateway
-          .tick()
-          .catch((err: unknown) => logger.error({ error: (err as Error).message }, "tick failed"))
-          .finally(() => {
-            if (!stopping) timer = clock.setTimer(loop, ms(config.tickSeconds));
-          });
-      };
-      timer = clock.setTimer(loop, ms(config.tickSeconds));
+      looping = true;
+      arm();
     },
 
     async tick() {
-      if (stopping) return 0;
-      const now = new Date(clock.now());
-      // One listing per tick (a Keeper vault answers it with one KSM request; types are sealed in SQLite).
-      const records = await store.listRecords();
-      configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
-      let queued = 0;
-      for (const user of records.filter((r) => r.record.type === "pamUser")) {
-        // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
-        if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
-        if (inFlight.has(user.uid)) continue;
-        let history = histories.get(user.uid);
-        if (!history) {
-          const read = await readHistory(store, user.uid);
-          // A job that ended while this read was under way left a newer history: keep that one.
-          history = histories.get(user.uid) ?? read;
-          histories.set(user.uid, history);
-        }
-        let run: PlannedRun | null;
-        try {
-          run = plan(user, history, now);
-        } catch (err) {
-          warnOnce(
-            `${user.uid}:${(err as Error).message}`,
-            { recordUid: user.uid, error: (err as Error).message },
-            "record skipped: its schedule cannot be read",
-          );
-          continue;
-        }
-        if (!isRunDue(run, now)) continue;
-        const job: Job = {
-          uid: user.uid,
-          account: accountKey(user.record, configurationOf(user)),
-          trigger: run.trigger,
-          attempt: run.attempt,
-          slot: run.slot,
-          replan: (fresh, h) => plan(fresh, h, new Date(clock.now())),
-          configuration: configurationOf,
-        };
-        if (enqueue(job)) queued++;
-      }
-      ticks++;
-      if (queued > 0) logger.debug({ queued }, "tick");
-      return queued;
+      return pass(true);
     },
 
     async rotateNow(refs) {
@@ -320,7 +443,8 @@ export function createGateway(o: GatewayOptions): Gateway {
         return;
       }
       if (refs.length === 0) return;
-      configurations = await store.listRecords({ type: "pamAwsConfiguration" });
+      listing = await store.listRecords();
+      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
       for (const ref of refs) {
         const user = await findRecord(store, ref);
         enqueue({
@@ -330,6 +454,7 @@ export function createGateway(o: GatewayOptions): Gateway {
           attempt: 1,
           slot: null,
           configuration: configurationOf,
+          rotate: { peers: listing },
         });
       }
     },

@@ -14,7 +14,12 @@ import { type BackoffPolicy, backoffDelay } from "./backoff.js";
 
 /** What started the slot; a retry keeps its slot's trigger (attempt > 1 says it is a retry). */
 export const TRIGGERS = ["schedule", "manual", "startup-catch-up"] as const;
-export const OUTCOMES = ["succeeded", "failed", "skipped"] as const;
+/**
+ * "script-failed": the key was rotated (IAM and the vault hold the new key), but a post-rotation script
+ * failed, so the applications it feeds may not have the new key. A failure everywhere (exit code,
+ * webhook, status), never retried (a retry would rotate again); the slot is settled.
+ */
+export const OUTCOMES = ["succeeded", "script-failed", "failed", "skipped"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -126,6 +131,8 @@ export function retryDecision(
  */
 export function isRetryable(error: unknown): boolean {
   if (!(error instanceof RekeyError)) return true;
+  // A refusal that only the user can lift (two records for one IAM user, a key the vault does not hold).
+  if (error.details?.retryable === false) return false;
   return error.kind === "aws" || error.kind === "conflict" || error.kind === "internal";
 }
 
@@ -145,9 +152,19 @@ export function lastSettledAt(entries: readonly RotationAttempt[]): Date | null 
   return best === null ? null : new Date(best);
 }
 
-/** The last success, for `rekey status`. */
+/** True when the attempt rotated the key (its scripts may still have failed). */
+export function rotatedKey(e: RotationAttempt): boolean {
+  return e.outcome === "succeeded" || e.outcome === "script-failed";
+}
+
+/** True for the outcomes that are failures everywhere (exit code, webhook, status). */
+export function isFailure(e: RotationAttempt): boolean {
+  return e.outcome === "failed" || e.outcome === "script-failed";
+}
+
+/** The last attempt that rotated the key (scripts may have failed), for `rekey status`. */
 export function lastSucceeded(entries: readonly RotationAttempt[]): RotationAttempt | undefined {
-  return latest(entries.filter((e) => e.outcome === "succeeded"));
+  return latest(entries.filter(rotatedKey));
 }
 
 /**

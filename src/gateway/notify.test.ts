@@ -203,7 +203,7 @@ test("notifyAll sends to the webhooks subscribed to the event", async () => {
 test("config: defaults, and bad URLs refused", () => {
   const c = webhookConfigSchema.parse({ url: "https://hooks.example.com/x" });
   assert.equal(c.format, "json");
-  assert.deepEqual(c.events, ["rotation.succeeded", "rotation.failed"]);
+  assert.deepEqual(c.events, ["rotation.succeeded", "rotation.script-failed", "rotation.failed"]);
   assert.equal(c.maxAttempts, 5);
   assert.throws(() => webhookConfigSchema.parse({ url: "ftp://example.com" }));
   assert.throws(() => webhookConfigSchema.parse({ url: "not a url" }));

@@ -11,7 +11,8 @@ import { z } from "zod";
 import { redactText, type Secret } from "../secret.js";
 import { backoffDelay } from "./backoff.js";
 
-export const ROTATION_EVENTS = ["rotation.succeeded", "rotation.failed"] as const;
+/** "rotation.script-failed": the key was rotated, but a post-rotation script (the delivery) failed. */
+export const ROTATION_EVENTS = ["rotation.succeeded", "rotation.script-failed", "rotation.failed"] as const;
 export type RotationEventName = (typeof ROTATION_EVENTS)[number];
 
 /** What a webhook is told. Never holds a secret. */
@@ -36,7 +37,7 @@ export const webhookConfigSchema = z.object({
     .refine((u) => /^https?:\/\//i.test(u), "must be an http(s) URL"),
   /** "json": the notice as is. "slack": `{text, blocks}` for Slack-compatible incoming webhooks. */
   format: z.enum(["json", "slack"]).default("json"),
-  /** Which events to send (default both). */
+  /** Which events to send (default all). */
   events: z
     .array(z.enum(ROTATION_EVENTS))
     .min(1)
@@ -99,7 +100,9 @@ export function webhookBody(n: RotationNotice, format: WebhookConfig["format"]):
   ].filter(Boolean);
   const text = ok
     ? `:white_check_mark: rekey rotated the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`
-    : `:x: rekey could not rotate the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`;
+    : n.event === "rotation.script-failed"
+      ? `:warning: rekey rotated the access key of IAM user *${e(n.user)}* (${e(n.record.title)}), but a post-rotation script failed`
+      : `:x: rekey could not rotate the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`;
   const detail = ok
     ? keys.join("; ")
     : `${e(n.error ?? "unknown error")}${keys.length ? `\n${keys.join("; ")}` : ""}`;

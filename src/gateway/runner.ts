@@ -8,19 +8,32 @@
  *   to the history write, and the due check is redone on fresh data once it is held, so the loser of a
  *   race sees the winner's entry and does nothing. (The engine's own record lock also keeps a manual
  *   `rekey rotate` apart.)
- * - A failing script never undoes a completed rotation: the attempt stays "succeeded" and says which
- *   script failed. In scripts-only mode the scripts are the work, so their failure fails the attempt.
+ * - A failing script never undoes a completed rotation, and is never hidden: the attempt is
+ *   "script-failed" (the key was rotated, its delivery failed), which status, history, webhooks and exit
+ *   codes treat as a failure; it is not retried (a retry would rotate again). In scripts-only mode the
+ *   scripts are the work, so their failure fails the attempt.
+ * - Losing a race is not a failure: a record whose lease or engine lock is held elsewhere is recorded as
+ *   skipped (never retried blindly) and re-planned from the vault once the lock is free.
  * - Nothing written here (history, audit, logs, webhooks) holds a secret: errors are RekeyError messages,
  *   script output is redacted by the runner.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { RekeyError } from "../errors.js";
-import type { RotateOptions, RotationLogger, RotationResult } from "../rotation/index.js";
+import {
+  isLockHeld,
+  type RepairOptions,
+  type RepairRecordResult,
+  type RepairResult,
+  type RotateOptions,
+  type RotationLogger,
+  type RotationResult,
+} from "../rotation/index.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
 import { newLockOwner } from "../vault/sqlite-locks.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Clock } from "./clock.js";
+import { type GatewayConfig, ms } from "./config.js";
 import {
   type Outcome,
   parseAttempt,
@@ -32,7 +45,7 @@ import {
   toAuditEvent,
 } from "./history-model.js";
 import type { RotationNotice } from "./notify.js";
-import { isScriptsOnly, loginOf, readHistory } from "./records.js";
+import { isScriptsOnly, loginOf, readHistory, rotationModeOf } from "./records.js";
 import {
   countScripts,
   describeScriptFailures,
@@ -66,6 +79,12 @@ export interface Job {
   replan?: ((user: StoredRecord, history: RotationAttempt[]) => PlannedRun | null) | undefined;
   /** The record's PAM configuration, looked up from the fresh record. */
   configuration: (user: StoredRecord) => StoredRecord | undefined;
+  /** A one-off run (`rekey rotate`): no retry is planned for a failure; the caller reports it. */
+  final?: boolean | undefined;
+  /** false: rotate without running the post-rotation scripts (`rekey rotate --no-scripts`). */
+  scripts?: boolean | undefined;
+  /** Per-job engine options (`rekey rotate --strategy/--verify/--force/...`, `signal` for Ctrl-C). */
+  rotate?: Partial<RotateOptions> | undefined;
 }
 
 export interface RunnerDeps {
@@ -84,19 +103,88 @@ export interface RunnerDeps {
   actor: string;
   scriptEnv?: Record<string, string | undefined> | undefined;
   runScript?: RunScriptsInput["run"];
+  /** Who holds the lease, as shown to the loser of a race (default "rekey-gateway"). */
+  leaseOwner?: string | undefined;
+  /** The engine's repair (grace expiry): default src/rotation's repairRecords. */
+  repair?: ((store: AsyncVaultStore, opts: RepairOptions) => Promise<RepairResult>) | undefined;
 }
 
 export type JobOutcome =
-  /** The attempt ran and was recorded. `notice` is what to send (after the lease is released). */
-  | { kind: "done"; entry: RotationAttempt; history: RotationAttempt[]; notice: RotationNotice | undefined }
+  /**
+   * The attempt ran and was recorded. `notice` is what to send (after the lease is released); `result`
+   * the engine's report when it rotated, `failure` the error when it failed.
+   */
+  | {
+      kind: "done";
+      entry: RotationAttempt;
+      history: RotationAttempt[];
+      notice: RotationNotice | undefined;
+      result?: RotationResult | undefined;
+      failure?: unknown;
+    }
   /** Fresh data says it is not due (another gateway did it, the schedule changed, the record is gone). */
   | { kind: "not-due"; history: RotationAttempt[] }
-  /** Another gateway holds the record's lease. */
-  | { kind: "busy" };
+  /** Another process holds the record's lease (`holder`: its owner string, when known). */
+  | { kind: "busy"; holder?: string | undefined };
+
+/** The runner's dependencies from the gateway configuration (shared by the gateway and `rekey rotate`). */
+export function runnerDeps(o: {
+  store: AsyncVaultStore;
+  config: GatewayConfig;
+  clock: Clock;
+  logger: RotationLogger;
+  actor: string;
+  random?: (() => number) | undefined;
+  env?: Record<string, string | undefined> | undefined;
+  rotate?: RotateFn | undefined;
+  runScript?: RunnerDeps["runScript"];
+  repair?: RunnerDeps["repair"];
+  onThrottle?: ((account: string) => void) | undefined;
+  leaseOwner?: string | undefined;
+}): RunnerDeps {
+  const { config } = o;
+  return {
+    store: o.store,
+    clock: o.clock,
+    logger: o.logger,
+    rotate:
+      o.rotate ?? (async (s, ref, opts) => (await import("../rotation/index.js")).rotateRecord(s, ref, opts)),
+    engine: {
+      endpointUrl: config.engine.endpointUrl,
+      region: config.engine.region,
+      verify: config.engine.verify,
+      verifyTimeoutMs: config.engine.verifyTimeoutSeconds
+        ? ms(config.engine.verifyTimeoutSeconds)
+        : undefined,
+      requestTimeoutMs: config.engine.requestTimeoutSeconds
+        ? ms(config.engine.requestTimeoutSeconds)
+        : undefined,
+      retry: config.engine.awsRetry,
+      env: o.env ?? process.env,
+    },
+    retry: {
+      maxAttempts: config.retry.maxAttempts,
+      baseDelayMs: ms(config.retry.baseDelaySeconds),
+      maxDelayMs: ms(config.retry.maxDelaySeconds),
+    },
+    leaseTtlMs: ms(config.leaseTtlSeconds),
+    scriptTimeoutMs: ms(config.scriptTimeoutSeconds),
+    onThrottle: o.onThrottle ?? (() => {}),
+    random: o.random ?? Math.random,
+    actor: o.actor,
+    runScript: o.runScript,
+    repair: o.repair,
+    leaseOwner: o.leaseOwner,
+  };
+}
 
 export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
   const { store } = deps;
-  const lease = await store.tryLock(leaseName(job.uid), newLockOwner("rekey-gateway"), deps.leaseTtlMs);
+  const lease = await store.tryLock(
+    leaseName(job.uid),
+    newLockOwner(deps.leaseOwner ?? "rekey-gateway"),
+    deps.leaseTtlMs,
+  );
   if (!lease) return { kind: "busy" };
   const renewal = keepRenewed(lease, deps);
   let done: Extract<JobOutcome, { kind: "done" }>;
@@ -127,7 +215,7 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
         mode: isScriptsOnly(user.record) ? "scripts-only" : "rotate",
       },
     });
-    const entry = await attemptOnce(deps, run, user, id, startedAt);
+    const { entry, result, failure } = await attemptOnce(deps, run, user, id, startedAt);
     await store.commit(
       [
         { op: "appendRotationHistory", entry, audit: toAuditEvent(entry, deps.actor) },
@@ -135,7 +223,14 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
       ],
       { actor: deps.actor },
     );
-    done = { kind: "done", entry, history: [...history, entry], notice: noticeFor(entry) };
+    done = {
+      kind: "done",
+      entry,
+      history: [...history, entry],
+      notice: noticeFor(entry),
+      result,
+      failure,
+    };
   } finally {
     renewal.stop();
     try {
@@ -154,7 +249,7 @@ async function attemptOnce(
   user: StoredRecord,
   id: string,
   startedAt: Date,
-): Promise<RotationAttempt> {
+): Promise<{ entry: RotationAttempt; result: RotationResult | undefined; failure: unknown }> {
   const { store } = deps;
   const now = () => new Date(deps.clock.now());
   const configuration = job.configuration(user);
@@ -167,6 +262,7 @@ async function attemptOnce(
   let error: RotationAttempt["error"] = null;
   let skippedReason: string | undefined;
   let failure: unknown;
+  let result: RotationResult | undefined;
   const log = { recordUid: job.uid, trigger: job.trigger, attempt: job.attempt };
   deps.logger.info({ ...log, mode: scriptsOnly ? "scripts-only" : "rotate" }, "rotation attempt started");
 
@@ -184,22 +280,24 @@ async function attemptOnce(
     });
 
   try {
+    rotationModeOf(user.record); // an unknown rotation_mode is refused, not guessed
     if (scriptsOnly) {
       if (countScripts(user, configuration) === 0) {
         outcome = "skipped";
-        skippedReason = "NOOP (scripts only) is set and no post-rotation script is attached";
+        skippedReason = "rotation_mode is scripts-only and no post-rotation script is attached";
       } else {
         // The scripts get a new password, as after a rotation; it is kept once they all succeed.
         const newPassword = randomBytes(24).toString("base64url");
-        scripts = await runScripts(user, newPassword);
+        scripts = job.scripts === false ? [] : await runScripts(user, newPassword);
         const failed = describeScriptFailures(scripts);
         if (failed)
           throw new RekeyError("internal", failed, { hint: "see the scripts' output: rekey history" });
         await savePassword(store, job.uid, newPassword, deps.actor);
       }
     } else {
-      const result = await deps.rotate(store, job.uid, {
+      result = await deps.rotate(store, job.uid, {
         ...deps.engine,
+        ...job.rotate,
         actor: deps.actor,
         now,
         logger: throttleWatch(deps.logger, () => deps.onThrottle(job.account)),
@@ -207,25 +305,49 @@ async function attemptOnce(
       keyIds.created = result.created?.accessKeyId ?? null;
       keyIds.deleted = [...result.deleted];
       keyIds.deactivated = [...result.deactivated];
-      const current = (await store.getRecord(job.uid)) ?? user;
-      scripts = await runScripts(current, getFieldValue(current.record, "password") ?? "");
+      if (job.rotate?.signal?.aborted && countScripts(user, configuration) > 0) {
+        // Ctrl-C after the save: the rotation was finished, the delivery was not started.
+        outcome = "script-failed";
+        error = {
+          message: "the key was rotated, but the post-rotation scripts did not run: interrupted",
+          kind: "script",
+          hint: "deliver the key: run the scripts by hand, or rotate again",
+        };
+      } else if (job.scripts !== false) {
+        const current = (await store.getRecord(job.uid)) ?? user;
+        scripts = await runScripts(current, getFieldValue(current.record, "password") ?? "");
+      }
       const failed = describeScriptFailures(scripts);
-      // Reported, never undone: the new key is in IAM and in the vault.
-      if (failed) error = { message: `the key was rotated, but ${failed}`, kind: "script" };
+      // Reported as a failure, never undone: the new key is in IAM and in the vault.
+      if (failed && outcome === "succeeded") {
+        outcome = "script-failed";
+        error = {
+          message: `the key was rotated, but ${failed}`,
+          kind: "script",
+          hint: "see the scripts' output (rekey history --scripts), fix the script, then deliver the key again (rekey rotate, or run the script by hand)",
+        };
+      }
     }
   } catch (err) {
     failure = err;
-    outcome = "failed";
-    error =
-      err instanceof RekeyError
-        ? { message: err.message, kind: err.kind, ...(err.hint ? { hint: err.hint } : {}) }
-        : { message: err instanceof Error ? err.message : String(err), kind: "internal" };
+    if (isLockHeld(err)) {
+      // Lost a race with another process: not a failure, never retried blindly.
+      outcome = "skipped";
+      skippedReason = (err as Error).message;
+    } else {
+      outcome = "failed";
+      error =
+        err instanceof RekeyError
+          ? { message: err.message, kind: err.kind, ...(err.hint ? { hint: err.hint } : {}) }
+          : { message: err instanceof Error ? err.message : String(err), kind: "internal" };
+    }
   }
 
   const endedAt = now();
-  let final = true;
+  // Lost a lock race: not final, so the slot stays open and is re-planned from the vault.
+  let final = !isLockHeld(failure);
   let nextAttemptAt: string | null = null;
-  if (outcome === "failed") {
+  if (outcome === "failed" && !job.final) {
     const d = retryDecision(deps.retry, job.attempt, endedAt, deps.random, failure);
     if (d.retry) {
       final = false;
@@ -251,12 +373,83 @@ async function attemptOnce(
     final,
     nextAttemptAt,
   });
-  const level = outcome === "failed" ? "warn" : "info";
+  const level = outcome === "failed" || outcome === "script-failed" ? "warn" : "info";
   deps.logger[level](
     { ...log, outcome, final, nextAttemptAt, created: keyIds.created, error: error?.message },
     "rotation attempt ended",
   );
+  return { entry, result, failure };
+}
+
+/**
+ * Record that a job found the record locked by another process (a manual `rekey rotate`, another
+ * gateway): a skipped attempt, not final, never retried; the gateway re-plans once the lock is free.
+ */
+export async function recordSkipped(deps: RunnerDeps, job: Job, reason: string): Promise<RotationAttempt> {
+  const user = await deps.store.getRecord(job.uid);
+  const at = new Date(deps.clock.now()).toISOString();
+  const entry = parseAttempt({
+    id: randomUUID(),
+    recordUid: job.uid,
+    recordTitle: user?.record.title,
+    user: (user && loginOf(user.record)) || undefined,
+    trigger: job.trigger,
+    mode: user && isScriptsOnly(user.record) ? "scripts-only" : "rotate",
+    attempt: job.attempt,
+    slot: job.slot ? job.slot.toISOString() : null,
+    startedAt: at,
+    endedAt: at,
+    outcome: "skipped",
+    keyIds: { created: null, deleted: [], deactivated: [] },
+    skippedReason: reason,
+    final: false,
+  });
+  await deps.store.appendRotationHistory(entry, toAuditEvent(entry, deps.actor));
+  deps.logger.info({ recordUid: job.uid, reason }, "rotation attempt skipped");
   return entry;
+}
+
+/**
+ * Delete graceful's previous key once its `old_key_grace` has passed (the engine's repair of one record),
+ * under the record's gateway lease. Returns undefined when another process holds the lease.
+ */
+export async function runGraceJob(deps: RunnerDeps, uid: string): Promise<RepairRecordResult | undefined> {
+  const lease = await deps.store.tryLock(
+    leaseName(uid),
+    newLockOwner(deps.leaseOwner ?? "rekey-gateway"),
+    deps.leaseTtlMs,
+  );
+  if (!lease) return undefined;
+  const renewal = keepRenewed(lease, deps);
+  try {
+    const repair =
+      deps.repair ??
+      (async (s: AsyncVaultStore, o: RepairOptions) =>
+        (await import("../rotation/index.js")).repairRecords(s, o));
+    const { records } = await repair(deps.store, {
+      ...deps.engine,
+      actor: deps.actor,
+      now: () => new Date(deps.clock.now()),
+      logger: deps.logger,
+      records: [uid],
+    });
+    const r = records[0];
+    if (r) {
+      const level = r.outcome === "failed" ? "warn" : "info";
+      deps.logger[level](
+        { recordUid: uid, outcome: r.outcome, deleted: r.deleted, error: r.error?.message },
+        "graceful previous key: grace ended",
+      );
+    }
+    return r;
+  } finally {
+    renewal.stop();
+    try {
+      lease.release();
+    } catch (err) {
+      deps.logger.warn({ recordUid: uid, error: (err as Error).message }, "could not release the lease");
+    }
+  }
 }
 
 /** Keep the scripts' newPassword in the record (re-read, so a concurrent edit of another field stays). */
@@ -280,11 +473,14 @@ async function savePassword(
   }
 }
 
-/** Success, or a final failure: what the webhooks hear. A failure that will be retried stays quiet. */
+/**
+ * Success, a failed delivery, or a final failure: what the webhooks hear. A failure that will be retried
+ * stays quiet.
+ */
 export function noticeFor(e: RotationAttempt): RotationNotice | undefined {
   if (e.outcome === "skipped" || (e.outcome === "failed" && !e.final)) return undefined;
   return {
-    event: e.outcome === "succeeded" ? "rotation.succeeded" : "rotation.failed",
+    event: `rotation.${e.outcome}`,
     record: { uid: e.recordUid, title: e.recordTitle ?? "" },
     user: e.user ?? "",
     keyIds: e.keyIds,

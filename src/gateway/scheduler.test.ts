@@ -171,6 +171,24 @@ describe("planRun", () => {
     assert.equal(jitterCap(parseSchedule("0 4 * * *"), 60_000), 60_000);
   });
 
+  test("due now means due now: jitter never defers a never-rotated record or a missed slot", () => {
+    // Each `gateway --once` is a new process (startedAt = now): a never-rotated record is due at once,
+    // whatever the jitter, in every one of them.
+    for (const now of [T("04:00:00"), T("04:00:30"), T("09:13:07")]) {
+      const r = planRun(timing("every 1d"), { now, startedAt: now, maxJitterMs: 3_600_000 })!;
+      assert.ok(isRunDue(r, now), `never rotated, --once at ${now.toISOString()}`);
+      assert.equal(r.at.getTime(), now.getTime());
+    }
+    // A slot missed while no gateway ran: due at start, not a jittered moment later.
+    const missed = timing("every 1d", { keyCreatedAt: T("03:59:00") });
+    const late = new Date(Date.UTC(2024, 0, 2, 4, 0, 10));
+    assert.ok(isRunDue(planRun(missed, { now: late, startedAt: late, maxJitterMs: 3_600_000 }), late));
+    // A slot that comes due while the gateway runs is still spread by jitter.
+    const running = planRun(missed, { now: late, startedAt: T("04:00:00"), maxJitterMs: 3_600_000 })!;
+    assert.equal(running.trigger, "schedule");
+    assert.ok(running.at.getTime() > running.slot.getTime());
+  });
+
   test("parseCreateDate", () => {
     assert.equal(parseCreateDate("2024-01-01T04:00:00Z")?.toISOString(), "2024-01-01T04:00:00.000Z");
     assert.equal(parseCreateDate(""), null);

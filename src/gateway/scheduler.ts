@@ -56,12 +56,14 @@ export function planRun(t: RecordTiming, opts: PlanOptions): PlannedRun | null {
   const firstSeen = t.firstSeenAt ?? opts.startedAt;
   const slot = nextDue(t.schedule, { lastRotation: ref, now: ref ? opts.now : firstSeen });
   if (!slot) return null;
-  const at = withJitter(
-    slot,
-    jitterCap(t.schedule, opts.maxJitterMs),
-    stableRandom(t.uid + slot.toISOString()),
-  );
   const trigger: Trigger = slot.getTime() <= opts.startedAt.getTime() ? "startup-catch-up" : "schedule";
+  // Jitter spreads the runs that come due while a gateway runs. It never defers a run that was already
+  // due when the gateway started (a missed slot), nor a record never rotated: `rekey status` says "due
+  // now" for those, and `gateway --once` or the daemon's first tick rotates them.
+  const at =
+    trigger === "startup-catch-up" || !ref
+      ? slot
+      : withJitter(slot, jitterCap(t.schedule, opts.maxJitterMs), stableRandom(t.uid + slot.toISOString()));
   return { at, slot, trigger, attempt: 1 };
 }
 

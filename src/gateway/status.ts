@@ -3,6 +3,8 @@
  * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
  */
 import { FIELD } from "../rotation/index.js";
+import { JOURNAL_KIND } from "../rotation/journal.js";
+import { duplicateGroups } from "../rotation/same-user.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { getFieldValue } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
@@ -28,6 +30,13 @@ export interface UserStatus {
   lastRotation: string | null;
   /** Next due time (unjittered), or null when on demand only. A past time means due now. */
   nextRotation: string | null;
+  /** Other records that manage the same IAM user: none of them is rotated until one is removed. */
+  sameUserAs: Array<{ uid: string; title: string }>;
+  /**
+   * A rotation journal is pending for the record: a rotation was interrupted (crash, kill, second Ctrl-C)
+   * or is running right now. `rekey repair` (or the next rotation) finishes or undoes it.
+   */
+  interrupted: { journalId: string; phase: string; since: string } | null;
   lastOutcome: {
     outcome: RotationAttempt["outcome"];
     at: string;
@@ -46,6 +55,21 @@ export async function computeStatus(
   const store = toAsyncStore(vault);
   const records = await store.listRecords(); // one listing (one KSM request on a Keeper vault)
   const configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
+  const sameUser = new Map<string, Array<{ uid: string; title: string }>>();
+  for (const group of duplicateGroups(records)) {
+    for (const r of group) {
+      sameUser.set(
+        r.uid,
+        group.filter((o) => o.uid !== r.uid).map((o) => ({ uid: o.uid, title: o.record.title })),
+      );
+    }
+  }
+  const journals = new Map<string, { journalId: string; phase: string; since: string }>();
+  for (const j of await store.listJournal({ kind: JOURNAL_KIND })) {
+    if (journals.has(j.recordUid)) continue;
+    const phase = typeof j.state.phase === "string" ? j.state.phase : "unknown";
+    journals.set(j.recordUid, { journalId: j.id, phase, since: j.createdAt });
+  }
   const byRecord = new Map<string, RotationAttempt[]>();
   for (const raw of await store.listRotationHistory()) {
     let e: RotationAttempt;
@@ -97,6 +121,8 @@ export async function computeStatus(
         scheduleSource,
         lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
         nextRotation,
+        sameUserAs: sameUser.get(s.uid) ?? [],
+        interrupted: journals.get(s.uid) ?? null,
         lastOutcome: last
           ? {
               outcome: last.outcome,

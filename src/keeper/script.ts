@@ -82,6 +82,9 @@ export async function runKeeperScript(line: string, opts: KeeperScriptOptions): 
       ...(params.newPassword ? { newPassword: params.newPassword } : {}),
       env: opts.env,
       actor: SCRIPT_ACTOR,
+      // Keeper's Gateway chose this record; listing every record the application sees would cost a KSM
+      // request per rotation (rekey gateway and rekey rotate check for a second record of the same user).
+      peers: [],
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     return { rotation, configPath, params };

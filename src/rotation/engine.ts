@@ -14,6 +14,7 @@ import { type ExecContext, runRotation } from "./executor.js";
 import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
 import { planRotation, planSteps, type RotationPlan } from "./plan.js";
 import { repairJournal } from "./repair.js";
+import { duplicateRefusal, managesIamUser, sameUserRecords } from "./same-user.js";
 import {
   checkUserIdentity,
   execContext,
@@ -45,6 +46,7 @@ export async function rotateRecord(
   const stored = typeof recordRef === "string" ? await findRecord(store, recordRef) : recordRef;
   const prep = await prepare(store, stored, opts, n);
   const { settings } = prep;
+  await refuseDuplicates(store, stored, settings.userName, opts.peers);
   n.logger.debug(
     {
       recordUid: stored.uid,
@@ -76,6 +78,42 @@ export async function rotateRecord(
   } finally {
     admin?.port.close();
     lease.release();
+  }
+}
+
+/**
+ * Two records for one IAM user are never both rotated: rotating one would delete the key the other
+ * holds. Refused before any AWS call, not retried (only the user can resolve it).
+ */
+async function refuseDuplicates(
+  store: AsyncVaultStore,
+  stored: StoredRecord,
+  userName: string,
+  peers: readonly StoredRecord[] | undefined,
+): Promise<void> {
+  if (!managesIamUser(stored.record)) return;
+  const all = peers ?? (await store.listRecords());
+  const others = sameUserRecords(stored, all);
+  if (others.length === 0) return;
+  const { message, hint } = duplicateRefusal(stored, others, userName);
+  throw new RekeyError("conflict", message, {
+    hint,
+    details: { retryable: false, records: [stored.uid, ...others.map((o) => o.uid)] },
+  });
+}
+
+/**
+ * True when the record was rotated before: it carries `aws_user_id`, or an earlier version did (then it
+ * was removed, perhaps to point the record at another user). Versions are read only when needed.
+ */
+async function wasRotatedBefore(store: AsyncVaultStore, stored: StoredRecord): Promise<boolean> {
+  if (readKeyState(stored.record).userId) return true;
+  if (readKeyState(stored.record).currentKeyId) return false; // the key check decides
+  try {
+    const versions = await store.history(stored.uid);
+    return versions.some((v) => !!readKeyState(v.record).userId);
+  } catch {
+    return false;
   }
 }
 
@@ -112,6 +150,8 @@ export async function rotateLocked(
   admin: ResolvedAdmin,
   n: Normalized,
   opts: Pick<RotateOptions, "verify">,
+  /** The caller (repair) has just undone an interrupted rotation that had deleted the vault's key. */
+  restarted = false,
 ): Promise<RotationResult> {
   const { settings } = prep;
   const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];
@@ -155,6 +195,8 @@ export async function rotateLocked(
     previousKeyIds: keyState.previousKeyIds,
     force: n.force,
     verify: opts.verify ?? settings.strategy === "graceful",
+    rotatedBefore: await wasRotatedBefore(store, latest),
+    currentDeletedByUs: restarted || resumed?.outcome === "restarted",
   });
   if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
   const plan = outcome.plan;
@@ -261,6 +303,7 @@ async function dryRun(
       previousKeyIds: keyState.previousKeyIds,
       force: n.force,
       verify: opts.verify ?? settings.strategy === "graceful",
+      rotatedBefore: await wasRotatedBefore(store, stored),
     });
     if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
     warnings.push(...outcome.plan.notes.map((x) => x.replace(/^deleted /, "would delete ")));

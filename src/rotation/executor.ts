@@ -9,6 +9,11 @@
  *    secret we hold is deleted as an orphan before any retry; we never create twice blindly.
  * 3. The lease is renewed before every AWS change, so a rotation that lost its lock stops there.
  * 4. What a failed save undoes or keeps, and Keeper's two-phase save: save.ts.
+ * 5. Ctrl-C (`signal`): the step in flight is finished or undone, never left half-done. Before the create,
+ *    nothing has changed: stop. After the create and before the save, with no old key deleted yet: delete
+ *    the new key again (IAM and the vault as before). Once an old key is gone (delete-then-create) or the
+ *    record is saved: finish the rotation (a few calls), because undoing is no longer possible. Each stop
+ *    throws an "interrupted" error saying which of these happened.
  */
 
 import { AwsCallError } from "../aws/errors.js";
@@ -69,6 +74,15 @@ export interface ExecContext {
   /** The record's new password field value (the Gateway's newPassword); undefined: a new random one. */
   password: Secret | undefined;
   report: ExecReport;
+  /** Ctrl-C / SIGTERM (see invariant 5 above). */
+  signal?: AbortSignal | undefined;
+}
+
+/** The error a stopped rotation throws: exit 130, with the state IAM and the vault are in. */
+export function interrupted(state: string): RekeyError {
+  return new RekeyError("interrupted", `interrupted: ${state}`, {
+    details: { retryable: false },
+  });
 }
 
 export function renew(ctx: ExecContext): void {
@@ -106,6 +120,8 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
     savedAt: undefined,
     transaction: false,
   };
+  if (ctx.signal?.aborted)
+    throw interrupted(`nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
   await writeJournal(ctx.store, j);
   ctx.logger.debug(
     { recordUid: ctx.recordUid, journalId: j.id, strategy: j.strategy },
@@ -116,6 +132,9 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   let created: NewKey;
   const unknown = { mayHaveOrphan: false };
   try {
+    if (ctx.signal?.aborted) {
+      throw interrupted(`nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
+    }
     for (const d of plan.deleteBefore) await deleteStep(ctx, j, d, "before");
     created = await createCarefully(ctx, j, unknown);
   } catch (err) {
@@ -196,13 +215,15 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
   if (!newKey) throw new RekeyError("internal", `journal ${j.id} has no new key to continue with`);
   if (j.transaction) await settleTransaction(ctx, j);
   if (j.phase === "created") {
+    if (ctx.signal?.aborted && j.removed.length === 0) await undoCreate(ctx, j, "interrupted");
     if (j.verify) {
       renew(ctx);
       const v = await verifyNewKey(
         ctx.port,
         { accessKeyId: newKey.accessKeyId, secret: newKey.secret },
-        { userName: j.userName, ...ctx.verify, onTick: () => renew(ctx) },
+        { userName: j.userName, ...ctx.verify, onTick: () => renew(ctx), signal: ctx.signal },
       );
+      if (!v.ok && v.interrupted && j.removed.length === 0) await undoCreate(ctx, j, "interrupted");
       if (v.ok) {
         ctx.report.verified = { attempts: v.attempts, arn: v.arn };
         ctx.report.steps.push({ step: "verify", keyId: newKey.accessKeyId, status: "done" });
@@ -217,21 +238,7 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
           status: "skipped",
         });
       } else {
-        // Nothing old was touched after the create: undo the create and leave everything as it was.
-        renew(ctx);
-        await ctx.port.deleteKey(j.userName, newKey.accessKeyId);
-        await ctx.store.deleteJournal(j.id);
-        ctx.report.created = undefined;
-        const pre =
-          j.removed.length > 0
-            ? ` (before creating it, inactive key(s) ${j.removed.join(", ")} were deleted)`
-            : "";
-        throw new RekeyError(
-          "aws",
-          `the new key ${newKey.accessKeyId} of IAM user "${j.userName}" did not work: ${v.reason}; ` +
-            `rekey deleted it again and left the user's other keys and the vault as they were${pre}`,
-          { hint: "retry later, or give IAM more time with a longer verify timeout (--verify-timeout)" },
-        );
+        await undoCreate(ctx, j, v.reason);
       }
     }
     await saveNewKey(ctx, j);
@@ -240,6 +247,31 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
     ctx.checkpoint("save");
   }
   await finishAfterSave(ctx, j);
+}
+
+/**
+ * Nothing old was touched after the create (a failed verification, or Ctrl-C): delete the new key again
+ * and leave everything as it was. Always throws.
+ */
+async function undoCreate(ctx: ExecContext, j: RotationJournal, why: string): Promise<never> {
+  const newKey = j.newKey!;
+  renew(ctx);
+  await ctx.port.deleteKey(j.userName, newKey.accessKeyId);
+  await ctx.store.deleteJournal(j.id);
+  ctx.report.created = undefined;
+  const pre =
+    j.removed.length > 0 ? ` (before creating it, inactive key(s) ${j.removed.join(", ")} were deleted)` : "";
+  if (why === "interrupted") {
+    throw interrupted(
+      `the new key ${newKey.accessKeyId} was deleted again before the vault was changed: IAM user "${j.userName}" keeps its keys and the vault is as it was${pre}`,
+    );
+  }
+  throw new RekeyError(
+    "aws",
+    `the new key ${newKey.accessKeyId} of IAM user "${j.userName}" did not work: ${why}; ` +
+      `rekey deleted it again and left the user's other keys and the vault as they were${pre}`,
+    { hint: "retry later, or give IAM more time with a longer verify timeout (--verify-timeout)" },
+  );
 }
 
 /** Delete one key, then journal and report it: the deletions before the create and after the save. */

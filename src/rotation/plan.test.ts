@@ -187,18 +187,58 @@ test("plan: the 2-key refusal names the seed's flag and graceful", () => {
   assert.match(out.reason, /AKIAAAAAAAAAAAAAAAAA \(Active, the vault's current key\)/);
 });
 
-test("plan: notes say when the inactive key is deleted first and when the vault's key is gone", () => {
+test("plan: a vault key that is not among the user's keys stops the plan (any strategy); --force goes on and says so", () => {
+  for (const strategy of ["create-then-delete", "delete-then-create", "graceful"] as const) {
+    const input = {
+      userName: "alice",
+      strategy,
+      keys: [key(A, "Active", 2)],
+      currentKeyId: "AKIAGONEGONEGONEGONE",
+      verify: false,
+    };
+    const out = planRotation(input);
+    assert.equal(out.ok, false, strategy);
+    if (out.ok) continue;
+    assert.match(out.reason, /AKIAGONEGONEGONEGONE is not among the IAM user's keys/);
+    assert.match(out.reason, /nothing was changed/);
+    assert.match(out.hint, new RegExp(`--force \\(it would (delete|deactivate) ${A}\\)`));
+    const forced = planRotation({ ...input, force: true });
+    assert.ok(forced.ok, strategy);
+    if (forced.ok) assert.ok(forced.plan.notes.some((n) => n.includes("--force: the vault's current key")));
+  }
+  // A restart after our own delete-then-create deleted the vault's key is not a mismatch.
+  assert.ok(
+    planRotation({
+      userName: "alice",
+      strategy: "delete-then-create",
+      keys: [],
+      currentKeyId: "AKIAGONEGONEGONEGONE",
+      verify: false,
+      currentDeletedByUs: true,
+    }).ok,
+  );
+  // A record rotated before (aws_user_id) but holding no key is a mismatch too; a never-rotated one is not.
+  const none = {
+    userName: "alice",
+    strategy: "create-then-delete" as const,
+    keys: [key(A, "Active", 2)],
+    verify: false,
+  };
+  assert.equal(planRotation({ ...none, rotatedBefore: true }).ok, false);
+  assert.equal(planRotation({ ...none, rotatedBefore: false }).ok, true);
+});
+
+test("plan: notes say when the inactive key is deleted first", () => {
   const out = planRotation({
     userName: "alice",
     strategy: "create-then-delete",
     keys: [key(A, "Active", 2), key(B, "Inactive", 1)],
-    currentKeyId: "AKIAGONEGONEGONEGONE",
+    currentKeyId: A,
     verify: false,
   });
   assert.ok(out.ok);
   if (!out.ok) return;
   assert.ok(out.plan.notes.some((n) => n.includes(`deleted inactive key ${B} first`)));
-  assert.ok(out.plan.notes.some((n) => n.includes("not among the user's keys")));
 });
 
 test("grace: only inactive previous keys past the grace are expired", () => {

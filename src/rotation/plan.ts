@@ -25,6 +25,13 @@ export interface PlanInput {
   force?: boolean | undefined;
   /** Prove the new key works before any old key is deleted or deactivated. */
   verify: boolean;
+  /**
+   * The record was rotated before (it carries, or an earlier version carried, `aws_user_id`): it must
+   * then hold a current key that IAM lists.
+   */
+  rotatedBefore?: boolean | undefined;
+  /** The vault's key is missing because an interrupted rotation of this record deleted it (a restart). */
+  currentDeletedByUs?: boolean | undefined;
 }
 
 export interface KeyAction {
@@ -77,9 +84,22 @@ export function planRotation(input: PlanInput): PlanOutcome {
   const known = new Set([...(current ? [current] : []), ...previous]);
   const notes: string[] = [];
   const need = Math.max(0, keys.length + 1 - MAX_KEYS_PER_USER);
-  if (current && !keys.some((k) => k.accessKeyId === current)) {
-    notes.push(`the vault's current key ${current} is not among the user's keys any more`);
+  const mismatch = vaultKeyMismatch(input, keys);
+  if (mismatch && !input.force) {
+    return {
+      ok: false,
+      reason:
+        `${mismatch}, so the record may name another IAM user than the one whose key it holds (or the key was ` +
+        `deleted outside rekey). IAM user "${input.userName}" has ${keys.length ? describeKeys(keys, current, known) : "no access keys"}; ` +
+        `rotating now would ${keys.length ? "delete or deactivate keys the vault does not hold" : "create a key for a user the vault may not mean"}, so nothing was changed`,
+      hint:
+        `check the record's login ("${input.userName}"); if it is right and those keys may go, run again with --force` +
+        (keys.length
+          ? ` (it would ${input.strategy === "graceful" ? "deactivate" : "delete"} ${keys.map((k) => k.accessKeyId).join(", ")})`
+          : ""),
+    };
   }
+  if (mismatch) notes.push(`--force: ${mismatch}; going on as asked`);
   const base = { strategy: input.strategy, userName: input.userName, verify: input.verify, notes };
 
   switch (input.strategy) {
@@ -197,6 +217,21 @@ export function planRotation(input: PlanInput): PlanOutcome {
       };
     }
   }
+}
+
+/**
+ * Why the vault's key does not match the user's keys, or undefined when it does. A key that is not the
+ * vault's is never deleted or deactivated by default (architecture invariant 6): a record pointed at
+ * another IAM user (say, the admin) would otherwise delete that user's keys.
+ */
+function vaultKeyMismatch(input: PlanInput, keys: KeyMeta[]): string | undefined {
+  const current = input.currentKeyId;
+  if (input.currentDeletedByUs) return undefined;
+  if (current && !keys.some((k) => k.accessKeyId === current))
+    return `the vault's current key ${current} is not among the IAM user's keys`;
+  if (!current && input.rotatedBefore)
+    return "the record was rotated before (it has, or had, aws_user_id) but holds no current key";
+  return undefined;
 }
 
 /** The plan as the ordered list of steps the executor runs. */

@@ -6,10 +6,11 @@
 import { RekeyError } from "../errors.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { rotateLocked } from "./engine.js";
 import type { ExecContext } from "./executor.js";
+import { graceDue } from "./grace.js";
 import { pendingJournals } from "./journal.js";
 import { expiredPreviousKeys } from "./plan.js";
 import { forgetPreviousKeys } from "./record-update.js";
@@ -17,19 +18,6 @@ import { repairJournal } from "./repair.js";
 import { checkUserIdentity, execContext, type Normalized, normalize, prepare, takeLock } from "./session.js";
 import { readKeyState, readSettings } from "./settings.js";
 import type { RepairOptions, RepairOutcomeKind, RepairRecordResult, RepairResult } from "./types.js";
-
-/** Records whose graceful previous key is past its grace by the clock (AWS not asked yet). */
-function graceDue(stored: StoredRecord, now: Date): boolean {
-  const state = readKeyState(stored.record);
-  if (state.previousKeyIds.length === 0 || !state.previousDeactivatedAt) return false;
-  let graceMs: number | undefined;
-  try {
-    graceMs = readSettings(stored.record).graceMs;
-  } catch {
-    return false;
-  }
-  return graceMs !== undefined && now.getTime() >= state.previousDeactivatedAt.getTime() + graceMs;
-}
 
 /**
  * Repair interrupted rotations and expire graceful keys.
@@ -49,7 +37,7 @@ export async function repairRecords(
   } else {
     for (const j of await pendingJournals(store)) if (!uids.includes(j.recordUid)) uids.push(j.recordUid);
     for (const r of await store.listRecords({ type: "pamUser" })) {
-      if (!uids.includes(r.uid) && graceDue(r, n.now())) uids.push(r.uid);
+      if (!uids.includes(r.uid) && graceDue(r.record, n.now())) uids.push(r.uid);
     }
   }
   const records: RepairRecordResult[] = [];
@@ -86,7 +74,7 @@ async function repairOne(
   }
   out.recordTitle = stored.record.title;
   const pending = await pendingJournals(store, uid);
-  const due = graceDue(stored, n.now());
+  const due = graceDue(stored.record, n.now());
   if (pending.length === 0 && !due) return out;
 
   let admin: ResolvedAdmin | undefined;
@@ -129,7 +117,7 @@ async function repairOne(
       if (restart) {
         // The interrupted rotation had deleted the vault's key already: the record needs a new one now.
         const latest = (await store.getRecord(uid)) ?? stored;
-        const rotated = await rotateLocked(ctx, store, latest, prep, admin, n, opts);
+        const rotated = await rotateLocked(ctx, store, latest, prep, admin, n, opts, true);
         out.warnings.push(...rotated.warnings);
       }
       await expireGraceKeys(ctx, store, uid, prep.settings.userName, n, out);
@@ -164,7 +152,7 @@ async function expireGraceKeys(
   out: RepairRecordResult,
 ): Promise<void> {
   const current = await store.getRecord(uid);
-  if (!current || !graceDue(current, n.now())) return;
+  if (!current || !graceDue(current.record, n.now())) return;
   const state = readKeyState(current.record);
   const keys = await ctx.port.listKeys(userName);
   const expired = expiredPreviousKeys({

@@ -14,6 +14,7 @@ import { getFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
 import { type ExecContext, newReport } from "./executor.js";
+import { lockHeld } from "./lock-held.js";
 import { FIELD, type RotationSettings, readKeyState, readSettings } from "./settings.js";
 import { gatherSources, type SourceSet } from "./sources.js";
 import { type RotateOptions, type RotationLogger, silentLogger } from "./types.js";
@@ -35,6 +36,7 @@ export interface Normalized {
   checkpoint: Checkpoint;
   wrapPort: RotateOptions["wrapPort"];
   newPassword: Secret | undefined;
+  signal: AbortSignal | undefined;
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -60,6 +62,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
     checkpoint: makeCheckpoint(env, opts.onCheckpoint),
     wrapPort: opts.wrapPort,
     newPassword: opts.newPassword,
+    signal: opts.signal,
   };
 }
 
@@ -134,7 +137,7 @@ export function lockOwner(actor: string): string {
 export async function takeLock(store: AsyncVaultStore, stored: StoredRecord, n: Normalized): Promise<Lease> {
   const lease = await store.tryLock(stored.uid, lockOwner(n.actor), n.lockTtlMs);
   if (!lease) {
-    throw conflict(
+    throw lockHeld(
       `record "${stored.record.title}" (${stored.uid}) is being rotated by another process right now`,
       `wait for it to finish; the lock of a process that died expires within ${Math.ceil(n.lockTtlMs / 1000)} s`,
     );
@@ -162,6 +165,7 @@ export function execContext(
     verify: { timeoutMs: n.verifyTimeoutMs, intervalMs: n.verifyIntervalMs },
     password: n.newPassword,
     report: newReport(),
+    signal: n.signal,
   };
 }
 

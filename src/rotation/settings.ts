@@ -15,7 +15,7 @@
  * `aws_previous_access_key_id`, `aws_previous_key_deactivated_at` (graceful).
  */
 import { RekeyError, usageError } from "../errors.js";
-import { getFieldValue, type KeeperRecord, parseBool } from "../vault/record.js";
+import { getFieldValue, type KeeperRecord, parseStrictBool } from "../vault/record.js";
 
 export const STRATEGIES = ["create-then-delete", "delete-then-create", "graceful"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -120,7 +120,10 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
   }
 
   const strategyField = (getFieldValue(record, FIELD.strategy) ?? "").trim();
-  const deleteAll = parseBool(getFieldValue(record, FIELD.deleteAll));
+  const deleteAll = parseStrictBool(
+    getFieldValue(record, FIELD.deleteAll),
+    `${name}, field ${FIELD.deleteAll}`,
+  );
   let strategy: Strategy = "create-then-delete";
   let strategySource = "default";
   if (overrides.strategy) {

@@ -7,6 +7,7 @@ import type { IamKeyPort } from "../aws/port.js";
 import type { RetryPolicy } from "../aws/retry.js";
 import type { Secret } from "../secret.js";
 import type { KeeperRecord } from "../vault/record.js";
+import type { StoredRecord } from "../vault/store.js";
 import type { CrashStep } from "./checkpoint.js";
 import type { Strategy } from "./settings.js";
 import type { SourceKind } from "./sources.js";
@@ -84,6 +85,17 @@ export interface RotateOptions {
   onCheckpoint?: ((step: CrashStep) => void) | undefined;
   /** Decorate the IAM key port (instrumentation; tests inject faults such as a lost CreateAccessKey answer). */
   wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
+  /**
+   * The vault's records as the caller just listed them (the gateway's tick), to check that no other record
+   * manages the same IAM user; default: the engine lists the vault. `[]` skips the check (the Keeper
+   * drop-in: Keeper's Gateway chose the record).
+   */
+  peers?: readonly StoredRecord[] | undefined;
+  /**
+   * Ctrl-C: once aborted, the rotation finishes or undoes the step in flight and stops (see executor.ts),
+   * throwing an interrupted error that says what state IAM and the vault are in.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export type StepName = "delete" | "create" | "verify" | "save" | "deactivate" | "orphan-delete";

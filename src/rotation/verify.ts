@@ -19,13 +19,15 @@ export interface VerifyOptions {
   intervalMs: number;
   /** Called between polls (the engine renews its lease). */
   onTick?: (() => void) | undefined;
+  /** Ctrl-C: stop polling at once (the outcome says `interrupted`). */
+  signal?: AbortSignal | undefined;
   clock?: (() => number) | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 export type VerifyOutcome =
   | { ok: true; attempts: number; arn: string }
-  | { ok: false; attempts: number; reason: string };
+  | { ok: false; attempts: number; reason: string; interrupted?: true };
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -46,6 +48,9 @@ export async function verifyNewKey(
   let attempts = 0;
   let last = "";
   for (;;) {
+    if (opts.signal?.aborted) {
+      return { ok: false, attempts, reason: "verification was interrupted", interrupted: true };
+    }
     attempts++;
     try {
       const id = await port.whoAmI(creds);
@@ -73,6 +78,23 @@ export async function verifyNewKey(
       };
     }
     opts.onTick?.();
-    await sleep(opts.intervalMs);
+    await (opts.signal ? abortableSleep(sleep, opts.intervalMs, opts.signal) : sleep(opts.intervalMs));
   }
+}
+
+/** `sleep(ms)`, cut short when `signal` aborts. */
+function abortableSleep(
+  sleep: (ms: number) => Promise<void>,
+  ms: number,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    sleep(ms).then(done, done);
+  });
 }

@@ -32,7 +32,7 @@ describe("rekey sandbox (runSandboxCommand)", () => {
     const stderr = capture();
     const stop = new AbortController();
     const running = runSandboxCommand(
-      { port: 0, latencyMs: 1 },
+      { port: 0, latencyMs: 1, actThenFailMode: "drop", staleListMs: 100 },
       { stdout: stdout.out, stderr: stderr.out, env: cleanEnv(), signal: stop.signal },
     );
     await waitFor(() => stdout.text().includes("Ctrl-C"));
@@ -42,7 +42,11 @@ describe("rekey sandbox (runSandboxCommand)", () => {
     const secret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(text)?.[1];
     assert.ok(endpoint && id && secret, text);
     assert.match(text, /sandbox credentials/);
-    assert.match(text, /knobs: latencyMs=1/);
+    assert.match(
+      text,
+      /knobs: latencyMs=1 actThenFailMode=drop staleListMs=100\n/,
+      "only knobs off their defaults",
+    );
     const sandbox = { endpoint, region: "us-east-1" } as Sandbox;
     const who = await stsClient(sandbox, { accessKeyId: id, secretAccessKey: secret }).send(
       new GetCallerIdentityCommand({}),

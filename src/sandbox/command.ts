@@ -3,20 +3,14 @@
  * Prints the endpoint, and the root credentials and admin token only when they were generated
  * (they are sandbox credentials, valid against this process only, shown once).
  */
-import type { Knobs } from "./knobs.js";
+import { DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from "./knobs.js";
 
-export interface SandboxCommandOptions {
+/** Where to listen, what to load, and any knob (`knobsFromFlags` turns CLI flags into knobs). */
+export interface SandboxCommandOptions extends Partial<Knobs> {
   host?: string;
   port?: number;
   seedFile?: string;
   stateFile?: string;
-  propagationDelayMs?: number;
-  throttleRate?: number;
-  throttleBurst?: number;
-  errorRate?: number;
-  dropRate?: number;
-  latencyMs?: number;
-  randomSeed?: number;
 }
 
 export interface SandboxCommandIo {
@@ -38,20 +32,10 @@ export async function runSandboxCommand(
   io: SandboxCommandIo = defaultIo(),
 ): Promise<void> {
   const { startSandbox } = await import("./index.js");
-  const knobs: Partial<Knobs> = {};
-  for (const name of [
-    "propagationDelayMs",
-    "throttleRate",
-    "throttleBurst",
-    "errorRate",
-    "dropRate",
-    "latencyMs",
-    "randomSeed",
-  ] as const) {
-    if (opts[name] !== undefined) knobs[name] = opts[name];
-  }
+  const knobs: Record<string, unknown> = {};
+  for (const name of KNOB_NAMES) if (opts[name] !== undefined) knobs[name] = opts[name];
   const sandbox = await startSandbox({
-    ...knobs,
+    ...(knobs as Partial<Knobs>),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
@@ -75,7 +59,7 @@ export async function runSandboxCommand(
     out.write(`root access key ${sandbox.root.accessKeyId} (from ${sandbox.rootSource})\n`);
   }
   const active = Object.entries(sandbox.knobs.get()).filter(
-    ([name, v]) => v !== null && v !== 0 && name !== "minSessionDurationSeconds",
+    ([name, v]) => v !== DEFAULT_KNOBS[name as keyof Knobs],
   );
   if (active.length > 0) out.write(`knobs: ${active.map(([n, v]) => `${n}=${v}`).join(" ")}\n`);
   out.write(`try: aws --endpoint-url ${sandbox.endpoint} iam list-users   (Ctrl-C stops)\n`);

@@ -102,7 +102,9 @@ const listAccessKeys: ActionHandler = (ctx) => {
   const maxItems = r.int("MaxItems", { min: 1, max: 1000 });
   r.done();
   const owner = targetUser(ctx, name, "iam:ListAccessKeys");
-  const page = paginate(ctx.state.keysOf(ctx.principal.account, owner), marker, maxItems);
+  // Possibly stale, as IAM is eventually consistent (the staleListMs knob).
+  const keys = ctx.state.listedKeys(ctx.principal.account, owner, ctx.now);
+  const page = paginate(keys, marker, maxItems);
   return (
     members("AccessKeyMetadata", page.page, accessKeyMetadataXml) +
     el("IsTruncated", page.isTruncated) +

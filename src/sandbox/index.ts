@@ -161,6 +161,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
   // Seeded accounts without root keys still get one, so that they can be driven.
   for (const a of state.accounts.values()) if (a.rootKeys.length === 0) state.createAccessKey(a, null);
+  // After the seed and the root keys, so that these are listed at once.
+  state.keyListLag.windowMs = knobs.current().staleListMs;
+  knobs.onChange((k) => {
+    state.keyListLag.windowMs = k.staleListMs;
+  });
 
   const adminToken = options.adminToken ?? env.REKEY_SANDBOX_ADMIN_TOKEN ?? newAdminToken();
   const log = options.log ?? (() => {});
@@ -193,7 +198,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }),
   });
 
-  const server = createServer(handler);
+  const server = createServer(handler.listener);
   // Longer than clients' idle sockets, so a reused keep-alive socket is not closed under a request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -227,6 +232,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     admin,
     close() {
       closing ??= (async () => {
+        handler.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -2,10 +2,11 @@
  * The HTTP front of the sandbox: one node:http handler for IAM and STS (routed by the service of the
  * SigV4 credential scope) and the admin endpoint under /__admin/.
  *
- * Per AWS request: read the body → faults (drop, latency, 500) → authenticate (SigV4) → throttle
- * (token bucket per account) → action (validate, authorize, act) → XML. Faults come first so that
- * they hit any request, as real outages do; throttling comes after authentication because AWS
- * throttles per account.
+ * Per AWS request: read the body → faults (drop, latency, 500, black hole) → authenticate (SigV4) →
+ * throttle (token bucket per account) → post-action faults of mutating IAM actions (late action,
+ * act-then-fail) → action (validate, authorize, act) → XML. Most faults come first so that they hit
+ * any request, as real outages do; throttling comes after authentication because AWS throttles per
+ * account; the post-action faults need an action that can take effect.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ActionContext, ActionHandler } from "./action-context.js";
@@ -22,7 +23,8 @@ import {
   throttling,
   validationError,
 } from "./errors.js";
-import { iamActions } from "./iam-actions.js";
+import { drawAfterAction } from "./faults.js";
+import { iamActions, MUTATING_IAM_ACTIONS } from "./iam-actions.js";
 import type { KnobStore } from "./knobs.js";
 import { API_VERSIONS, parseParams, renderError, renderResult, type Service } from "./query-protocol.js";
 import type { IdFactory, Rng } from "./random.js";
@@ -83,9 +85,33 @@ function sendXml(res: ServerResponse, status: number, xml: string, requestId: st
   res.end(xml);
 }
 
-export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export interface RequestHandler {
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Cancels the late actions still pending (the server is closing). */
+  close(): void;
+}
+
+export function createRequestHandler(deps: HandlerDeps): RequestHandler {
   const { state, knobs, ids, log } = deps;
   const buckets = new Map<string, Bucket>();
+  const pendingLate = new Set<NodeJS.Timeout>();
+
+  /** A late action: applied after the client saw its connection reset; its answer goes nowhere. */
+  function applyLater(ctx: ActionContext, handler: ActionHandler, delayMs: number, requestId: string): void {
+    const timer = setTimeout(() => {
+      pendingLate.delete(timer);
+      try {
+        handler({ ...ctx, now: state.now() });
+      } catch (err) {
+        if (!(err instanceof AwsError)) {
+          log(
+            `rekey sandbox: internal error in late request ${requestId}: ${(err as Error)?.stack ?? String(err)}`,
+          );
+        }
+      }
+    }, delayMs);
+    pendingLate.add(timer);
+  }
 
   async function handleAws(req: IncomingMessage, res: ServerResponse, parts: RequestParts): Promise<void> {
     const requestId = ids.requestId();
@@ -115,6 +141,8 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (k.errorRate > 0 && deps.faultRng()() < k.errorRate) {
         throw service === "iam" ? serviceFailure() : internalFailure();
       }
+      // Read and never answered: the client's own timeout is the only way out.
+      if (k.blackHoleRate > 0 && deps.faultRng()() < k.blackHoleRate) return;
 
       if (claimError !== undefined) throw claimError;
       if (!claim) throw missingAuthenticationToken();
@@ -169,6 +197,29 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         context,
         authorize: (act, resource) => authorize(state, principal, act, resource, context),
       };
+      const fault =
+        service === "iam" && MUTATING_IAM_ACTIONS.has(action)
+          ? drawAfterAction(k, deps.faultRng())
+          : undefined;
+      if (fault?.kind === "late") {
+        // A reset (RST), not a clean close: the client sees ECONNRESET, as when IAM's front end drops it.
+        req.socket.resetAndDestroy();
+        applyLater(ctx, handler, fault.delayMs, requestId);
+        return;
+      }
+      if (fault?.kind === "answer-lost") {
+        try {
+          handler(ctx);
+        } catch (err) {
+          // Refused (LimitExceeded, NoSuchEntity...): that answer is lost just the same.
+          if (!(err instanceof AwsError)) throw err;
+        }
+        if (fault.how === "drop") {
+          req.socket.destroy();
+          return;
+        }
+        throw serviceFailure();
+      }
       sendXml(res, 200, renderResult(service, action, handler(ctx), requestId), requestId);
     } catch (err) {
       if (err instanceof AwsError) {
@@ -200,10 +251,16 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     return handleAws(req, res, parts);
   }
 
-  return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log(`rekey sandbox: unhandled error: ${(err as Error)?.stack ?? String(err)}`);
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+  return {
+    listener: (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        log(`rekey sandbox: unhandled error: ${(err as Error)?.stack ?? String(err)}`);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    },
+    close() {
+      for (const timer of pendingLate) clearTimeout(timer);
+      pendingLate.clear();
+    },
   };
 }

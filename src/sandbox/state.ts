@@ -14,6 +14,7 @@ import {
   roleNotFound,
   userNotFound,
 } from "./errors.js";
+import { KeyListLag } from "./key-list-lag.js";
 import {
   ACCESS_KEYS_PER_USER,
   type AccessKey,
@@ -47,6 +48,8 @@ export class SandboxState {
   readonly #sessions = new Map<string, Session>();
   readonly ids: IdFactory;
   readonly now: () => number;
+  /** ListAccessKeys' view of recent key changes (the staleListMs knob sets its window). */
+  readonly keyListLag = new KeyListLag();
   #onChange: () => void = () => {};
 
   constructor(ids: IdFactory, now: () => number = Date.now) {
@@ -135,6 +138,19 @@ export class SandboxState {
     return user ? user.accessKeys : account.rootKeys;
   }
 
+  /** The keys as ListAccessKeys answers them now: up to `keyListLag.windowMs` old. */
+  listedKeys(account: Account, user: User | null, now: number): readonly AccessKey[] {
+    return this.keyListLag.view(this.keysOf(account, user), now);
+  }
+
+  /** The key array `key` sits in (its user's, or its account root's). */
+  #keyArrayOf(key: AccessKey): AccessKey[] | undefined {
+    const account = this.accounts.get(key.accountId);
+    if (!account) return undefined;
+    if (key.userName === null) return account.rootKeys;
+    return this.findUser(account, key.userName)?.accessKeys;
+  }
+
   /** Creates a key for a user (or the root when `user` is null), enforcing the 2-key quota. */
   createAccessKey(account: Account, user: User | null, opts: NewKeyOptions = {}): AccessKey {
     const keys = this.keysOf(account, user);
@@ -147,6 +163,7 @@ export class SandboxState {
     }
     while (id === undefined || this.#keys.has(id)) id = this.ids.accessKeyId();
     const createDate = opts.createDate ?? this.now();
+    this.keyListLag.beforeChange(keys, this.now());
     const key: AccessKey = {
       accessKeyId: id,
       secretAccessKey: opts.secretAccessKey ?? newSecretAccessKey(),
@@ -171,6 +188,8 @@ export class SandboxState {
   }
 
   updateAccessKey(key: AccessKey, status: KeyStatus): void {
+    const keys = this.#keyArrayOf(key);
+    if (keys) this.keyListLag.beforeChange(keys, this.now());
     key.status = status;
     this.changed();
   }
@@ -179,6 +198,7 @@ export class SandboxState {
     const user = key.userName === null ? null : this.findUser(account, key.userName);
     const keys = this.keysOf(account, user ?? null);
     const i = keys.indexOf(key);
+    this.keyListLag.beforeChange(keys, this.now());
     if (i >= 0) keys.splice(i, 1);
     this.#keys.delete(key.accessKeyId);
     this.changed();

@@ -22,11 +22,48 @@ export interface KeeperRecord {
   notes: string;
 }
 
-export const RECORD_TYPES = ["login", "pamUser", "pamAwsConfiguration", "pamMachine", "general"] as const;
+/**
+ * Keeper's standard record types. rekey gives the first five their standard fields (TYPE_FIELDS); the
+ * others are known by name only (a CSV `$type` is checked against this list) and get no standard
+ * fields, as before they were listed.
+ */
+export const RECORD_TYPES = [
+  "login",
+  "pamUser",
+  "pamAwsConfiguration",
+  "pamMachine",
+  "general",
+  "file",
+  "bankAccount",
+  "bankCard",
+  "address",
+  "contact",
+  "birthCertificate",
+  "driverLicense",
+  "healthInsurance",
+  "membership",
+  "passport",
+  "photo",
+  "softwareLicense",
+  "ssnCard",
+  "encryptedNotes",
+  "serverCredentials",
+  "databaseCredentials",
+  "sshKeys",
+  "wifiCredentials",
+  "pamDatabase",
+  "pamDirectory",
+  "pamRemoteBrowser",
+  "pamAzureConfiguration",
+  "pamGcpConfiguration",
+  "pamNetworkConfiguration",
+  "pamDomainConfiguration",
+  "pamOciConfiguration",
+] as const;
 export type KnownRecordType = (typeof RECORD_TYPES)[number];
 
-/** The standard fields each type carries, in order (keeper-protocol.md §2). */
-export const TYPE_FIELDS: Record<KnownRecordType, Array<{ type: string; label?: string }>> = {
+/** The standard fields of the types rekey builds, in order (keeper-protocol.md §2). */
+export const TYPE_FIELDS: Partial<Record<KnownRecordType, Array<{ type: string; label?: string }>>> = {
   login: [
     { type: "login" },
     { type: "password" },
@@ -87,14 +124,21 @@ export function isKnownType(type: string): type is KnownRecordType {
   return (RECORD_TYPES as readonly string[]).includes(type);
 }
 
+/**
+ * The known record type `type` names, ignoring case (`pamuser` → `pamUser`); undefined when none does.
+ * @example knownTypeIgnoringCase("PAMUSER") // "pamUser"
+ */
+export function knownTypeIgnoringCase(type: string): KnownRecordType | undefined {
+  const t = type.trim().toLowerCase();
+  return RECORD_TYPES.find((k) => k.toLowerCase() === t);
+}
+
 /** A new record of `type` with its standard (empty) fields. */
 export function newRecord(type: string, title: string, notes = ""): KeeperRecord {
   if (!title.trim()) throw usageError("a record needs a non-empty title", "give it a title");
-  const fields = isKnownType(type)
-    ? TYPE_FIELDS[type].map((f) =>
-        f.label ? { type: f.type, label: f.label, value: [] } : { type: f.type, value: [] },
-      )
-    : [];
+  const fields = (isKnownType(type) ? (TYPE_FIELDS[type] ?? []) : []).map((f) =>
+    f.label ? { type: f.type, label: f.label, value: [] } : { type: f.type, value: [] },
+  );
   return { type, title, fields, custom: [], notes };
 }
 
@@ -198,6 +242,25 @@ export function removeField(r: KeeperRecord, name: string): boolean {
 /** True/yes/1/on (any case) → true. The seed writes "True"/"False". */
 export function parseBool(v: string | undefined): boolean {
   return v !== undefined && ["true", "yes", "1", "on", "y"].includes(v.trim().toLowerCase());
+}
+
+const TRUE_WORDS = ["true", "yes", "y", "1", "on"];
+const FALSE_WORDS = ["false", "no", "n", "0", "off"];
+/** How the accepted spellings are described in errors. */
+export const BOOL_SPELLINGS = "True/False, yes/no, 1/0, on/off (any case); empty = not set";
+
+/**
+ * Like parseBool, but a value that is neither true nor false is refused rather than read as false: a
+ * typo such as `delete_all_keys_before_rotating=maybe` must not silently pick the other behaviour.
+ * Empty or missing means "not set", which is false.
+ * @throws RekeyError (usage) naming `where` (e.g. `record "alice", field NOOP`) and the accepted values.
+ * @example parseStrictBool("True", 'record "alice", field NOOP') // true
+ */
+export function parseStrictBool(value: string | undefined, where: string): boolean {
+  const v = (value ?? "").trim().toLowerCase();
+  if (v === "" || FALSE_WORDS.includes(v)) return false;
+  if (TRUE_WORDS.includes(v)) return true;
+  throw usageError(`${where}: "${value}" is not a yes/no value`, `use ${BOOL_SPELLINGS}`);
 }
 
 /**

@@ -13,9 +13,21 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   });
   if (opts.json) return printJson(ctx.stdout, result);
   line(ctx.stdout);
-  line(ctx.stdout, "Look around (the sandbox is gone, the vault stays):");
-  line(ctx.stdout, `  export REKEY_HOME=${result.home} REKEY_KEY_FILE=${result.keyFile}`);
-  line(ctx.stdout, `  rekey record show ${result.recordUid}`);
-  line(ctx.stdout, `  rekey record history ${result.recordUid}`);
-  line(ctx.stdout, "  rekey audit list");
+  // Commands a reader can paste as they are: `npx rekey` finds this checkout's bin from anywhere inside
+  // it (the README's set-up is only `npm ci`); a plain `rekey` needs `npm link` first.
+  line(ctx.stdout, "Look around (the sandbox is gone, the vault stays), from this checkout:");
+  line(
+    ctx.stdout,
+    `  export REKEY_HOME=${shellWord(result.home)} REKEY_KEY_FILE=${shellWord(result.keyFile)}`,
+  );
+  line(ctx.stdout, "  npx rekey status");
+  line(ctx.stdout, `  npx rekey record show ${result.recordUid}`);
+  line(ctx.stdout, `  npx rekey record history ${result.recordUid}`);
+  line(ctx.stdout, "  npx rekey audit list");
+  line(ctx.stdout, "(after `npm link`, plain `rekey` works from any directory)");
 };
+
+/** A path as one shell word: bare when safe, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}

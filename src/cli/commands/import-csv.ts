@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { parseCommanderCsv } from "../../csv/commander-csv.js";
+import { type CsvRecord, parseCommanderCsv } from "../../csv/commander-csv.js";
 import { importCsvRecords } from "../../csv/import-records.js";
 import { notFound, usageError } from "../../errors.js";
-import { line, printJson } from "../context.js";
+import { checkSettingFields } from "../../rotation/field-checks.js";
+import { type CommandContext, line, printJson } from "../context.js";
 import type { CommandRun } from "../registry.js";
+import { unreadScheduleWarning } from "../schedule-warning.js";
 
 export const run: CommandRun = async (ctx, [file], opts) => {
   let text: string;
@@ -23,6 +25,7 @@ export const run: CommandRun = async (ctx, [file], opts) => {
       `${file} holds no records`,
       "give a Keeper Commander CSV: folder,title,login,password,url,notes,shared folder,...",
     );
+  reviewRows(ctx, rows);
   const store = await ctx.vault();
   const saved = importCsvRecords(store, rows, ctx.actor);
   if (opts.json)
@@ -33,3 +36,22 @@ export const run: CommandRun = async (ctx, [file], opts) => {
   for (const s of saved) line(ctx.stdout, `imported ${s.record.type} record "${s.record.title}" ${s.uid}`);
   line(ctx.stdout, `${saved.length} record(s) imported`);
 };
+
+/**
+ * Before anything is written: notices for what was read differently from how it was written (a `$type`
+ * in the wrong case), the refusal of setting values rotation would refuse or misread (every bad line at
+ * once), and warnings for schedules the gateway will not read. Notices and warnings go to stderr.
+ */
+function reviewRows(ctx: CommandContext, rows: CsvRecord[]): void {
+  for (const r of rows) for (const n of r.notices) line(ctx.stderr, `rekey: notice: line ${r.line}: ${n}`);
+  const problems = rows.flatMap((r) => checkSettingFields(r.record).map((p) => `line ${r.line}: ${p}`));
+  if (problems.length > 0)
+    throw usageError(
+      `${problems.join("; ")}; nothing was imported`,
+      "fix the values in the CSV and import again",
+    );
+  for (const r of rows) {
+    const warning = unreadScheduleWarning(r.record);
+    if (warning) line(ctx.stderr, `rekey: warning: line ${r.line}: ${warning}`);
+  }
+}

@@ -1,7 +1,7 @@
 import { usageError } from "../../errors.js";
 import { type KeeperRecord, newRecord, parseRecord } from "../../vault/record.js";
 import { line, printJson } from "../context.js";
-import { applySecrets, applySets, readSecretValues } from "../field-args.js";
+import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
 import type { CommandRun } from "../registry.js";
 import { resolveFolder } from "../resolve.js";
 
@@ -30,6 +30,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   }
   applySets(record, sets);
   applySecrets(record, secrets, await readSecretValues(ctx, secrets));
+  refuseBadSettings(record);
   const store = await ctx.vault();
   const folderUid = typeof opts.folder === "string" ? resolveFolder(store, opts.folder).uid : null;
   const saved = store.createRecord(record, { folderUid, actor: ctx.actor });

@@ -1,7 +1,7 @@
 import { usageError } from "../../errors.js";
 import { cloneRecord, parseRecord, removeField } from "../../vault/record.js";
 import { line } from "../context.js";
-import { applySecrets, applySets, readSecretValues } from "../field-args.js";
+import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
 
@@ -42,6 +42,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
   }
   if (typeof opts.title === "string") record.title = opts.title;
   if (typeof opts.notes === "string") record.notes = opts.notes;
+  refuseBadSettings(record, stored.record);
   const saved = store.saveRecord(stored.uid, record, { expectedRevision: stored.revision, actor: ctx.actor });
   line(ctx.stdout, `saved "${saved.record.title}" ${saved.uid} revision ${saved.revision}`);
 };

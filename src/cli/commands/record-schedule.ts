@@ -13,6 +13,7 @@ import { line, printJson } from "../context.js";
 import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
+import { unreadScheduleWarning } from "../schedule-warning.js";
 
 /** Words that drop the record's own schedule so it follows its PAM configuration's default again. */
 const INHERIT = new Set(["inherit", "default"]);
@@ -39,6 +40,9 @@ export const run: CommandRun = async (ctx, [ref, text], opts) => {
     record = schedule ? setRecordSchedule(record, schedule) : clearRecordSchedule(record);
   }
   const saved = store.saveRecord(stored.uid, record, { expectedRevision: stored.revision, actor: ctx.actor });
+  // Stored all the same: the record may be converted to pamUser next, keeping its schedule.
+  const unread = unreadScheduleWarning(saved.record);
+  if (unread) line(ctx.stderr, `rekey: warning: ${unread}`);
   const status = (await computeStatus(store)).find((s) => s.uid === saved.uid);
   const described = schedule
     ? describeSchedule(schedule)

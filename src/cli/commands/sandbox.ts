@@ -1,12 +1,7 @@
 import { usageError } from "../../errors.js";
 import type { CommandRun } from "../registry.js";
 
-function num(
-  opts: Record<string, unknown>,
-  key: string,
-  flag: string,
-  max = Number.POSITIVE_INFINITY,
-): number | undefined {
+function num(opts: Record<string, unknown>, key: string, flag: string, max: number): number | undefined {
   const v = opts[key];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -21,25 +16,14 @@ function num(
 
 export const run: CommandRun = async (_ctx, _args, opts) => {
   const { runSandboxCommand } = await import("../../sandbox/command.js");
+  const { knobsFromFlags } = await import("../../sandbox/knobs.js");
   const port = num(opts, "port", "port", 65535);
   const o = {
+    ...knobsFromFlags(opts),
     host: String(opts.host),
     ...(port !== undefined ? { port } : {}),
     ...(typeof opts.seed === "string" ? { seedFile: opts.seed } : {}),
     ...(typeof opts.state === "string" ? { stateFile: opts.state } : {}),
   } as Parameters<typeof runSandboxCommand>[0];
-  const knobs: Array<[keyof typeof o, string, string, number?]> = [
-    ["propagationDelayMs", "propagationDelay", "propagation-delay"],
-    ["throttleRate", "throttleRate", "throttle-rate"],
-    ["throttleBurst", "throttleBurst", "throttle-burst"],
-    ["errorRate", "errorRate", "error-rate", 1],
-    ["dropRate", "dropRate", "drop-rate", 1],
-    ["latencyMs", "latency", "latency"],
-    ["randomSeed", "randomSeed", "random-seed"],
-  ];
-  for (const [target, key, flag, max] of knobs) {
-    const n = num(opts, key, flag, max);
-    if (n !== undefined) (o as Record<string, unknown>)[target] = n;
-  }
   await runSandboxCommand(o);
 };
