@@ -137,7 +137,10 @@ test("record script add/list/rm: scripts live in the vault, encrypted, in Keeper
 test("history and status after a scripts-only gateway run (no AWS involved)", () => {
   const { home, env } = freshHome();
   ok(
-    rekey(["record", "add", "--title", "carol", "--set", "login=carol", "--set", "rotation_mode=scripts-only"], { env }),
+    rekey(
+      ["record", "add", "--title", "carol", "--set", "login=carol", "--set", "rotation_mode=scripts-only"],
+      { env },
+    ),
     "add",
   );
   ok(rekey(["record", "schedule", "carol", "every 1h"], { env }), "schedule");

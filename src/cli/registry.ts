@@ -149,8 +149,15 @@ export const COMMANDS: CommandSpec[] = [
   {
     path: ["import", "csv"],
     args: ["<file>"],
-    summary: "import records from a Keeper Commander CSV file (all or nothing)",
-    options: [json],
+    summary: "import records from a Keeper Commander CSV file (all or nothing; one record per IAM user)",
+    options: [
+      {
+        flags: "--update",
+        description:
+          "update the record that already manages a row's IAM user (or has its $record_uid) in place, keeping its UID, history, scripts and current key",
+      },
+      json,
+    ],
     load: () => import("./commands/import-csv.js"),
   },
   {

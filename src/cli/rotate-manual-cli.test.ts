@@ -141,6 +141,20 @@ test("a failing script makes rekey rotate exit 8 (rotated, not delivered): histo
   const [status] = JSON.parse((await run(["status", "--json"])).stdout);
   assert.equal(status.lastOutcome.outcome, "script-failed");
   assert.ok(hooks.some((h) => h.event === "rotation.script-failed" && h.user === name));
+  // The gateway's one-shot run says it too: exit 8, not 0.
+  const once = await rekeyAsync(["gateway", "--once", "--rotate", name, ...endpoint()], { env });
+  assert.equal(once.code, 8, once.stderr);
+  assert.match(once.stdout, /script-failed/);
+  assert.match(once.stderr, /rotated the key, but a post-rotation script failed/);
+  // `script add` warns at once about a command that does not exist.
+  const missing = await rekeyAsync(
+    ["record", "script", "add", name, script, "--command", "no-such-interp-3141"],
+    {
+      env,
+    },
+  );
+  assert.equal(missing.code, 0, missing.stderr);
+  assert.match(missing.stderr, /warning: command "no-such-interp-3141" is not found on PATH/);
 });
 
 /** `rekey rotate --verify` that waits on IAM's propagation delay: time to press Ctrl-C after the create. */
@@ -188,7 +202,7 @@ test("a second Ctrl-C exits at once, says to run rekey repair; status shows the 
     const p = slowRotate(name, env);
     await waitFor(() => keyIds(name).length === 2 && /created new key/.test(p.output().stderr), "the create");
     // The first signal asks for a clean stop; IAM then answers slowly, and a second signal exits at once.
-    sandbox.knobs.set({ latencyMs: 5_000 });
+    sandbox.knobs.set({ latencyMs: 2_000 });
     p.child.kill("SIGINT");
     await waitFor(() => /stopping after the step in flight/.test(p.output().stderr), "the first signal");
     p.child.kill("SIGINT");
@@ -199,6 +213,9 @@ test("a second Ctrl-C exits at once, says to run rekey repair; status shows the 
   } finally {
     sandbox.knobs.set({ propagationDelayMs: 0, latencyMs: 0 });
   }
+  // The killed process's last request (the undo's DeleteAccessKey) may still land: let it, so the repair
+  // below sees one settled state (the new key deleted, or still there with its secret in the journal).
+  await new Promise((r) => setTimeout(r, 2_500));
   const st = await run(["status"]);
   const [status] = JSON.parse((await run(["status", "--json"])).stdout);
   // The process died between the create and the undo: the journal says so.

@@ -1,17 +1,54 @@
-/** Import parsed CSV records into a vault store, all or nothing. */
+/**
+ * Import parsed CSV records into a vault store, all or nothing.
+ *
+ * One IAM user, one record: a row whose IAM user is already managed by a record of the vault (same login
+ * in the same account scope, see rotation/same-user.ts), or by another row of the file, is refused
+ * (exit 4, nothing imported), naming the existing record. Two records for one user are a trap: rotating
+ * one deletes the key the other holds. With `update`, such a row updates the existing record in place
+ * instead: its UID, history, scripts, schedule and folder stay, the row's non-empty values replace the
+ * record's, and the vault's current key is never replaced by the file's (after a rotation the file holds
+ * a deleted key). A row with `$record_uid` updates that record.
+ */
 import { conflict } from "../errors.js";
+import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
+import { FIELD } from "../rotation/settings.js";
+import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
 import type { Folder, StoredRecord, VaultStore } from "../vault/store.js";
 import type { CsvRecord } from "./commander-csv.js";
 
-export function importCsvRecords(store: VaultStore, rows: CsvRecord[], actor: string): StoredRecord[] {
-  for (const row of rows) {
-    if (row.uid && store.getRecord(row.uid)) {
-      throw conflict(
-        `line ${row.line}: a record with UID ${row.uid} already exists; nothing was imported`,
-        "drop the $record_uid pair to import it as a new record, or edit the existing one with rekey record edit",
-      );
-    }
-  }
+export interface ImportOptions {
+  /** Update the records that already manage a row's IAM user (or hold its `$record_uid`). */
+  update?: boolean | undefined;
+}
+
+export interface ImportedRecord {
+  stored: StoredRecord;
+  action: "created" | "updated";
+  /** Why something of the row was not taken (the vault's key kept), for the user. */
+  notices: string[];
+}
+
+/** The key state a rotation writes: the vault's truth once a record has a key, never taken from a file. */
+const KEY_STATE_FIELDS: readonly string[] = [
+  FIELD.keyId,
+  FIELD.secret,
+  FIELD.createDate,
+  FIELD.removed,
+  FIELD.userId,
+  FIELD.previousKeyIds,
+  FIELD.previousDeactivatedAt,
+];
+
+const describe = (s: StoredRecord) => `"${s.record.title}" (${s.uid})`;
+
+export function importCsvRecords(
+  store: VaultStore,
+  rows: CsvRecord[],
+  actor: string,
+  opts: ImportOptions = {},
+): ImportedRecord[] {
+  const existing = store.listRecords();
+  const targets = planTargets(existing, rows, opts);
   return store.transaction(() => {
     const folders: Folder[] = store.listFolders();
     const folderFor = (name: string, parentUid: string | null, shared: boolean): string => {
@@ -21,16 +58,114 @@ export function importCsvRecords(store: VaultStore, rows: CsvRecord[], actor: st
       folders.push(created);
       return created.uid;
     };
-    return rows.map((row) => {
+    return rows.map((row, i): ImportedRecord => {
+      const target = targets[i];
+      if (target) {
+        const notices: string[] = [];
+        const merged = mergeRow(target.record, row.record, notices);
+        const stored = store.saveRecord(target.uid, merged, { expectedRevision: target.revision, actor });
+        return { stored, action: "updated", notices };
+      }
       let parent: string | null = row.sharedFolder ? folderFor(row.sharedFolder, null, true) : null;
       for (const name of row.folderPath) parent = folderFor(name, parent, false);
-      return store.createRecord(row.record, {
+      const stored = store.createRecord(row.record, {
         folderUid: parent,
         actor,
         ...(row.uid ? { uid: row.uid } : {}),
       });
+      return { stored, action: "created", notices: [] };
     });
   });
+}
+
+/** For each row, the existing record it updates (undefined: a new record); throws a conflict otherwise. */
+function planTargets(
+  existing: StoredRecord[],
+  rows: CsvRecord[],
+  opts: ImportOptions,
+): Array<StoredRecord | undefined> {
+  const configurations = [
+    ...existing.filter((r) => r.record.type === "pamAwsConfiguration"),
+    ...rows.filter((r) => r.record.type === "pamAwsConfiguration").map((r) => asStored(r, `line-${r.line}`)),
+  ];
+  const managed = existing.filter((r) => managesIamUser(r.record));
+  const seen: Array<{ row: CsvRecord; stored: StoredRecord }> = [];
+  return rows.map((row) => {
+    if (row.uid) {
+      const byUid = existing.find((r) => r.uid === row.uid);
+      if (byUid) {
+        if (!opts.update) {
+          throw conflict(
+            `line ${row.line}: a record with UID ${row.uid} already exists; nothing was imported`,
+            "import with --update to update it in place, drop the $record_uid pair to import it as a new record, or edit it with rekey record edit",
+          );
+        }
+        return byUid;
+      }
+    }
+    if (!managesIamUser(row.record)) return undefined;
+    const me = asStored(row, row.uid ?? `line-${row.line}`);
+    const login = getFieldValue(row.record, FIELD.login)?.trim() ?? "";
+    const twin = seen.find((s) => sameUserRecords(me, [...configurations, s.stored]).length > 0);
+    if (twin) {
+      throw conflict(
+        `lines ${twin.row.line} and ${row.line} both manage IAM user "${login}"; nothing was imported`,
+        "keep one row per IAM user: rotating one record would delete the key the other holds",
+      );
+    }
+    seen.push({ row, stored: me });
+    const same = sameUserRecords(me, [...configurations, ...managed]);
+    if (same.length === 0) return undefined;
+    if (!opts.update || same.length > 1) {
+      throw conflict(
+        `line ${row.line}: IAM user "${login}" is already managed by record ${same.map(describe).join(" and ")}; nothing was imported`,
+        same.length > 1
+          ? "the vault already holds several records for this user: remove the extra ones (rekey record rm), then import again"
+          : "import with --update to update that record in place (its UID, history and scripts are kept), or remove the row",
+      );
+    }
+    return same[0];
+  });
+}
+
+/** A row as the record it would become (for the same-user check before anything is written). */
+function asStored(row: CsvRecord, uid: string): StoredRecord {
+  return { uid, revision: 0, folderUid: null, record: row.record, createdAt: "", updatedAt: "" };
+}
+
+const isEmpty = (f: RecordField) =>
+  f.value.length === 0 || f.value.every((v) => v === "" || v === null || v === undefined);
+
+function sameField(a: RecordField, b: RecordField): boolean {
+  return a.label ? a.label === b.label : !b.label && a.type === b.type;
+}
+
+/**
+ * The existing record with the row's non-empty values: its type, UID, folder and anything the row lacks
+ * stay (scripts and schedule included); the key state stays when the record already holds a key.
+ */
+function mergeRow(current: KeeperRecord, incoming: KeeperRecord, notices: string[]): KeeperRecord {
+  const out = structuredClone(current);
+  if (incoming.title) out.title = incoming.title;
+  if (incoming.notes) out.notes = incoming.notes;
+  const currentKey = (getFieldValue(current, FIELD.keyId) ?? "").trim();
+  const fileKey = (getFieldValue(incoming, FIELD.keyId) ?? "").trim();
+  const keepKey = currentKey !== "";
+  if (keepKey && fileKey && fileKey !== currentKey) {
+    notices.push(
+      `kept the vault's current key ${currentKey} (and its secret and dates): the file's ${fileKey} is not the vault's`,
+    );
+  }
+  for (const f of [...incoming.fields, ...incoming.custom]) {
+    if (isEmpty(f)) continue;
+    const name = f.label ?? f.type;
+    if (keepKey && KEY_STATE_FIELDS.includes(name)) continue;
+    const section = out.fields.some((x) => sameField(f, x)) ? out.fields : out.custom;
+    const at = section.findIndex((x) => sameField(f, x));
+    if (at >= 0) section[at] = { ...section[at]!, value: structuredClone(f.value) };
+    else out.custom.push(structuredClone(f));
+  }
+  return out;
 }
 
 /** The folder path of a record, for export: the shared folder and the sub-folders below it. */

@@ -67,9 +67,12 @@ test("rekey rotate and rekey repair on a Keeper vault: by title, credentials nam
   assert.equal(keyOf(s.userUid), old.accessKeyId, "a dry run changes nothing");
 
   // The seeded record carries the seed's rotationScripts entry, whose file is not attached here.
-  const r = await rekeyAsync(["rotate", title, "--no-scripts", "--endpoint-url", sandbox.endpoint, "--json"], {
-    env,
-  });
+  const r = await rekeyAsync(
+    ["rotate", title, "--no-scripts", "--endpoint-url", sandbox.endpoint, "--json"],
+    {
+      env,
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.recordUid, s.userUid);

@@ -44,13 +44,23 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     await gateway.stop(0);
     report(ctx, gateway.attempts, opts.json === true);
     const failed = gateway.attempts.filter((a) => a.outcome === "failed").length;
+    const undelivered = gateway.attempts.filter((a) => a.outcome === "script-failed").length;
     exitSoon();
     if (failed > 0) {
       throw new RekeyError(
         "aws",
-        `${failed} of ${gateway.attempts.length} rotation attempt(s) failed (see above)`,
+        `${failed} of ${gateway.attempts.length} rotation attempt(s) failed${undelivered ? ` and ${undelivered} rotated without delivering the key (a post-rotation script failed)` : ""} (see above)`,
         {
           hint: "fix the cause named for each record; failed attempts are retried by a running gateway",
+        },
+      );
+    }
+    if (undelivered > 0) {
+      throw new RekeyError(
+        "delivery",
+        `${undelivered} of ${gateway.attempts.length} rotation(s) rotated the key, but a post-rotation script failed, so the new key may not have reached its applications (see above)`,
+        {
+          hint: "see the scripts' output (rekey history --scripts), fix the script, then deliver the key (rekey rotate RECORD, or run the script by hand)",
         },
       );
     }

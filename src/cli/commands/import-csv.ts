@@ -27,14 +27,25 @@ export const run: CommandRun = async (ctx, [file], opts) => {
     );
   reviewRows(ctx, rows);
   const store = await ctx.vault();
-  const saved = importCsvRecords(store, rows, ctx.actor);
+  const saved = importCsvRecords(store, rows, ctx.actor, { update: opts.update === true });
+  for (const s of saved)
+    for (const n of s.notices) line(ctx.stderr, `rekey: notice: "${s.stored.record.title}": ${n}`);
   if (opts.json)
     return printJson(
       ctx.stdout,
-      saved.map((s) => ({ uid: s.uid, type: s.record.type, title: s.record.title })),
+      saved.map((s) => ({
+        uid: s.stored.uid,
+        type: s.stored.record.type,
+        title: s.stored.record.title,
+        action: s.action,
+      })),
     );
-  for (const s of saved) line(ctx.stdout, `imported ${s.record.type} record "${s.record.title}" ${s.uid}`);
-  line(ctx.stdout, `${saved.length} record(s) imported`);
+  for (const s of saved) {
+    const verb = s.action === "created" ? "imported" : "updated";
+    line(ctx.stdout, `${verb} ${s.stored.record.type} record "${s.stored.record.title}" ${s.stored.uid}`);
+  }
+  const created = saved.filter((s) => s.action === "created").length;
+  line(ctx.stdout, `${created} record(s) imported, ${saved.length - created} updated`);
 };
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { usageError } from "../../errors.js";
+import { findCommand } from "../../gateway/command-lookup.js";
 import { newScriptFileRecord } from "../../gateway/script-file.js";
 import { addScript, listScripts, parseCommand } from "../../gateway/scripts.js";
 import { line, printJson } from "../context.js";
@@ -14,6 +15,12 @@ export const run: CommandRun = async (ctx, [ref, file], opts) => {
     throw usageError("--command is required: the interpreter that runs the script", 'e.g. --command "node"');
   }
   const command = parseCommand(opts.command).join(" ");
+  if (!findCommand(command, ctx.env.PATH)) {
+    line(
+      ctx.stderr,
+      `rekey: warning: command "${command.split(" ")[0]}" is not found on PATH (${ctx.env.PATH ?? ""}): the script would fail at every rotation; install it or give its full path with --command (the gateway runs scripts with its own PATH)`,
+    );
+  }
   let content: Buffer;
   try {
     content = readFileSync(file!);
