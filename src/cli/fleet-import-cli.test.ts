@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { freshHome, rekeyAsync } from "./run-cli.test-helper.js";
+import { addKeyRecords, freshHome, rekeyAsync } from "./run-cli.test-helper.js";
 
 let sandbox: Sandbox;
 before(async () => {
@@ -46,21 +46,7 @@ test("a 50-user CSV imported twice, then gateway --once: every user rotated once
     const k = sandbox.admin.createAccessKey(name);
     return { name, keyId: k.accessKeyId, secret: k.secretAccessKey };
   });
-  await ok(
-    [
-      "record",
-      "add",
-      "--type",
-      "login",
-      "--title",
-      "admin",
-      "--set",
-      `aws_access_key_id=${sandbox.root.accessKeyId}`,
-      "--secret",
-      "aws_secret_access_key",
-    ],
-    `${sandbox.root.secretAccessKey}\n`,
-  );
+  await addKeyRecords(env, "admin", sandbox.root);
   await ok([
     "record",
     "add",

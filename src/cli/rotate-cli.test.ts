@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
+import { addKeyRecords, freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
 
 let sandbox: Sandbox;
 before(async () => {
@@ -24,38 +24,7 @@ async function setup(name: string) {
   sandbox.admin.createUser(name);
   const first = sandbox.admin.createAccessKey(name);
   const secrets = [sandbox.root.secretAccessKey, first.secretAccessKey];
-  const add = async (args: string[], input: string) => {
-    const r = await rekeyAsync(["record", "add", ...args], { env: fullEnv, input });
-    assert.equal(r.code, 0, r.stderr);
-  };
-  await add(
-    [
-      "--type",
-      "login",
-      "--title",
-      "admin",
-      "--set",
-      `aws_access_key_id=${sandbox.root.accessKeyId}`,
-      "--secret",
-      "aws_secret_access_key",
-    ],
-    `${sandbox.root.secretAccessKey}\n`,
-  );
-  await add(
-    [
-      "--title",
-      name,
-      "--set",
-      `login=${name}`,
-      "--set",
-      `aws_access_key_id=${first.accessKeyId}`,
-      "--set",
-      "rotation_credentials=admin",
-      "--secret",
-      "aws_secret_access_key",
-    ],
-    `${first.secretAccessKey}\n`,
-  );
+  await addKeyRecords(fullEnv, "admin", sandbox.root, { name, key: first });
   return { env: fullEnv, first, secrets };
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { BIN, freshHome, rekeyAsync, spawnNode } from "./run-cli.test-helper.js";
+import { addKeyRecords, BIN, freshHome, rekeyAsync, spawnNode } from "./run-cli.test-helper.js";
 
 let sandbox: Sandbox;
 const hooks: Array<{ event: string; user: string; error?: string }> = [];
@@ -46,38 +46,7 @@ async function setup(name: string) {
     assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
     return r;
   };
-  await run(
-    [
-      "record",
-      "add",
-      "--type",
-      "login",
-      "--title",
-      "admin",
-      "--set",
-      `aws_access_key_id=${sandbox.root.accessKeyId}`,
-      "--secret",
-      "aws_secret_access_key",
-    ],
-    `${sandbox.root.secretAccessKey}\n`,
-  );
-  await run(
-    [
-      "record",
-      "add",
-      "--title",
-      name,
-      "--set",
-      `login=${name}`,
-      "--set",
-      `aws_access_key_id=${first.accessKeyId}`,
-      "--set",
-      "rotation_credentials=admin",
-      "--secret",
-      "aws_secret_access_key",
-    ],
-    `${first.secretAccessKey}\n`,
-  );
+  await addKeyRecords(fullEnv, "admin", sandbox.root, { name, key: first });
   return { home, env: fullEnv, first, run };
 }
 

@@ -23,6 +23,10 @@ export const ROTATE_SHARED_OPTIONS: OptionSpec[] = [
     description: "give up verifying the new key after this long (default 60)",
   },
   {
+    flags: "--deadline <seconds>",
+    description: "give up a rotation after this long, finishing or undoing the step in flight (default 600)",
+  },
+  {
     flags: "--force",
     description: "rotate although the IAM UserId changed; let graceful delete keys rekey does not know",
   },
@@ -41,12 +45,24 @@ export function sharedRotateOptions(ctx: CommandContext, opts: Record<string, un
     }
     verifyTimeoutMs = s * 1000;
   }
+  let deadlineMs: number | undefined;
+  if (opts.deadline !== undefined) {
+    const s = Number(opts.deadline);
+    if (!Number.isFinite(s) || s <= 0) {
+      throw usageError(
+        `--deadline ${String(opts.deadline)} is not a positive number of seconds`,
+        "e.g. --deadline 300",
+      );
+    }
+    deadlineMs = s * 1000;
+  }
   const level = opts.verbose ? "debug" : (ctx.env.REKEY_LOG_LEVEL ?? "warn");
   return {
     credentials: opts.credentials as string | undefined,
     region: opts.region as string | undefined,
     endpointUrl: opts.endpointUrl as string | undefined,
     verifyTimeoutMs,
+    deadlineMs,
     force: opts.force === true,
     actor: ctx.actor,
     env: ctx.env,

@@ -96,3 +96,47 @@ export async function rekeyAsync(
   const { code, signal } = await run.exited;
   return { code: code ?? -1, signal, ...run.output() };
 }
+
+/** An access key as a test holds it (the sandbox's admin helpers return this shape). */
+export interface TestKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * `rekey record add` a credential record (type login, title `title`) holding `key`, and, with `user`, a
+ * pamUser record for that IAM user holding `user.key` with `rotation_credentials` = `title`. Secrets go
+ * on stdin, as a user would give them (never argv). Asserts exit 0.
+ */
+export async function addKeyRecords(
+  env: NodeJS.ProcessEnv,
+  title: string,
+  key: TestKey,
+  user?: { name: string; key: TestKey },
+): Promise<void> {
+  const add = async (args: string[], secret: string) => {
+    const r = await rekeyAsync(["record", "add", ...args, "--secret", "aws_secret_access_key"], {
+      env,
+      input: `${secret}\n`,
+    });
+    if (r.code !== 0) throw new Error(`record add ${args.join(" ")}: ${r.stderr}`);
+  };
+  await add(
+    ["--type", "login", "--title", title, "--set", `aws_access_key_id=${key.accessKeyId}`],
+    key.secretAccessKey,
+  );
+  if (!user) return;
+  await add(
+    [
+      "--title",
+      user.name,
+      "--set",
+      `login=${user.name}`,
+      "--set",
+      `aws_access_key_id=${user.key.accessKeyId}`,
+      "--set",
+      `rotation_credentials=${title}`,
+    ],
+    user.key.secretAccessKey,
+  );
+}

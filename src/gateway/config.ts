@@ -69,6 +69,10 @@ export const gatewayConfigSchema = z
         verify: z.boolean().optional(),
         verifyTimeoutSeconds: z.number().positive().optional(),
         requestTimeoutSeconds: z.number().positive().optional(),
+        /** A whole rotation's deadline (default 600 s): past it, the step in flight is finished or undone. */
+        deadlineSeconds: z.number().positive().optional(),
+        /** IAM's consistency window (default 5 s): the wait before the listing that settles a lost create. */
+        consistencyWindowSeconds: z.number().min(0).optional(),
         /** Retries of single AWS calls (Throttling, 5xx, network), inside one attempt. */
         awsRetry: z
           .object({

@@ -510,3 +510,34 @@ test("graceful: a running gateway deletes the previous key when its old_key_grac
   await settle(g);
   assert.equal(repairs.length, 1, "once");
 });
+
+test("periodic repair: a rotation journal left pending (a dead rekey rotate) is repaired by a running gateway at its next listing", async () => {
+  const repairs: string[][] = [];
+  const { vault, clock, engine, make } = await setup(
+    {
+      repair: async (store, opts) => {
+        if (!opts.records) return { records: [], ok: true };
+        repairs.push(opts.records);
+        for (const uid of opts.records)
+          for (const j of await store.listJournal({ recordUid: uid })) await store.deleteJournal(j.id);
+        return { records: [], ok: true };
+      },
+    },
+    { tickSeconds: 10 },
+  );
+  const uid = addUser(vault.store, "sam", "every 1h", {
+    CreateDate: new Date(clock.now()).toISOString(),
+    aws_access_key_id: "AKIASAMSAMSAMSAM0001",
+  });
+  const g = make();
+  await g.start();
+  await settle(g);
+  assert.equal(repairs.length, 0);
+  // Another process dies mid-rotation: its journal stays behind.
+  vault.store.putJournal({ id: "J1", recordUid: uid, kind: "rotation", state: { phase: "created" } });
+  await clock.advance(10_000);
+  await settle(g);
+  assert.deepEqual(repairs, [[uid]], "repaired at the next listing, without a restart");
+  assert.equal(engine.calls.length, 0, "not rotated on top of it");
+  assert.deepEqual(vault.store.listJournal({ recordUid: uid }), []);
+});

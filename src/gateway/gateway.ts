@@ -20,6 +20,7 @@ import {
   type RepairResult,
   type RotationLogger,
 } from "../rotation/index.js";
+import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
@@ -38,9 +39,9 @@ import {
   type RotateFn,
   type RunnerDeps,
   recordSkipped,
-  runGraceJob,
   runJob,
   runnerDeps,
+  runRepairJob,
 } from "./runner.js";
 import { effectiveSchedule } from "./schedule-field.js";
 import { type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
@@ -281,13 +282,17 @@ export function createGateway(o: GatewayOptions): Gateway {
     return true;
   };
 
-  /** Graceful's previous key past its old_key_grace: deleted by a running gateway, no restart needed. */
-  const enqueueGrace = (user: StoredRecord) => {
+  /**
+   * The engine's repair of one record, under its lease: graceful's previous key past its old_key_grace
+   * (deleted by a running gateway, no restart needed), or a rotation journal left pending by a process
+   * that died or a rotation that failed (finished or undone; a lost create settled).
+   */
+  const enqueueRepair = (user: StoredRecord) => {
     if (stopping || inFlight.has(user.uid)) return false;
     track(
       user.uid,
       limiter
-        .run(accountKey(user.record, configurationOf(user)), () => runGraceJob(deps, user.uid))
+        .run(accountKey(user.record, configurationOf(user)), () => runRepairJob(deps, user.uid))
         .then((r) => r !== undefined),
     );
     return true;
@@ -297,7 +302,7 @@ export function createGateway(o: GatewayOptions): Gateway {
    * Plan every known record at `now`: queue what is due, and remember the earliest future run (or end of
    * grace) so the loop sleeps until then.
    */
-  const planPass = async (now: Date, listed: boolean): Promise<number> => {
+  const planPass = async (now: Date, listed: boolean, pending: ReadonlySet<string>): Promise<number> => {
     let queued = 0;
     let next = Number.POSITIVE_INFINITY;
     for (const user of listing) {
@@ -307,6 +312,11 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (inFlight.has(user.uid)) continue;
       // Locked by another process: looked at again at the next listing, not in between.
       if (lockWaits.has(user.uid) && !listed) continue;
+      // A rotation journal left pending (a dead process, a failed rotation): repaired first.
+      if (pending.has(user.uid)) {
+        if (enqueueRepair(user)) queued++;
+        continue;
+      }
       let history = histories.get(user.uid);
       if (!history) {
         const read = await readHistory(store, user.uid);
@@ -343,7 +353,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (run) next = Math.min(next, run.at.getTime());
       if (graceEnd) {
         if (graceEnd.getTime() <= now.getTime()) {
-          if (enqueueGrace(user)) queued++;
+          if (enqueueRepair(user)) queued++;
         } else next = Math.min(next, graceEnd.getTime());
       }
     }
@@ -362,7 +372,11 @@ export function createGateway(o: GatewayOptions): Gateway {
         configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
         nextListAt = now.getTime() + ms(config.tickSeconds);
       }
-      const queued = await planPass(now, list);
+      // The periodic repair: at each listing, records with a rotation journal no running job holds.
+      const pending = list
+        ? new Set((await store.listJournal({ kind: ROTATION_JOURNAL_KIND })).map((j) => j.recordUid))
+        : new Set<string>();
+      const queued = await planPass(now, list, pending);
       if (list) ticks++;
       if (queued > 0) logger.debug({ queued }, list ? "tick" : "re-plan");
       return queued;

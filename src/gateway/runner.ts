@@ -160,6 +160,11 @@ export function runnerDeps(o: {
         ? ms(config.engine.requestTimeoutSeconds)
         : undefined,
       retry: config.engine.awsRetry,
+      deadlineMs: config.engine.deadlineSeconds ? ms(config.engine.deadlineSeconds) : undefined,
+      consistencyWindowMs:
+        config.engine.consistencyWindowSeconds === undefined
+          ? undefined
+          : ms(config.engine.consistencyWindowSeconds),
       env: o.env ?? process.env,
     },
     retry: {
@@ -410,10 +415,11 @@ export async function recordSkipped(deps: RunnerDeps, job: Job, reason: string):
 }
 
 /**
- * Delete graceful's previous key once its `old_key_grace` has passed (the engine's repair of one record),
- * under the record's gateway lease. Returns undefined when another process holds the lease.
+ * The engine's repair of one record under its gateway lease: delete graceful's previous key once its
+ * `old_key_grace` has passed, and finish or undo a rotation journal left pending. Returns undefined when
+ * another process holds the lease.
  */
-export async function runGraceJob(deps: RunnerDeps, uid: string): Promise<RepairRecordResult | undefined> {
+export async function runRepairJob(deps: RunnerDeps, uid: string): Promise<RepairRecordResult | undefined> {
   const lease = await deps.store.tryLock(
     leaseName(uid),
     newLockOwner(deps.leaseOwner ?? "rekey-gateway"),
@@ -438,7 +444,7 @@ export async function runGraceJob(deps: RunnerDeps, uid: string): Promise<Repair
       const level = r.outcome === "failed" ? "warn" : "info";
       deps.logger[level](
         { recordUid: uid, outcome: r.outcome, deleted: r.deleted, error: r.error?.message },
-        "graceful previous key: grace ended",
+        "repair",
       );
     }
     return r;

@@ -189,6 +189,13 @@ describe("planRun", () => {
     assert.ok(running.at.getTime() > running.slot.getTime());
   });
 
+  test("history dated in the future (another gateway's clock runs ahead) does not defer the next slot", () => {
+    const ahead = attempt({ startedAt: "2024-01-01T04:19:00.000Z", endedAt: "2024-01-01T04:20:00.000Z" });
+    const now = T("04:00:00");
+    const r = planRun(timing("every 1h", { history: [ahead] }), { now, startedAt: now, maxJitterMs: 0 })!;
+    assert.equal(r.slot.toISOString(), "2024-01-01T05:00:00.000Z", "an hour from now, not from 04:20");
+  });
+
   test("parseCreateDate", () => {
     assert.equal(parseCreateDate("2024-01-01T04:00:00Z")?.toISOString(), "2024-01-01T04:00:00.000Z");
     assert.equal(parseCreateDate(""), null);

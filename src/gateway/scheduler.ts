@@ -51,7 +51,10 @@ export function planRun(t: RecordTiming, opts: PlanOptions): PlannedRun | null {
   const retry = retryOwed(t);
   if (retry) return retry;
 
-  const settled = lastSettledAt(t.history);
+  // History written by a gateway whose clock runs ahead would otherwise push every due time later:
+  // an entry from "the future" counts as settled now.
+  const written = lastSettledAt(t.history);
+  const settled = written && written.getTime() > opts.now.getTime() ? opts.now : written;
   const ref = later(t.keyCreatedAt, settled);
   const firstSeen = t.firstSeenAt ?? opts.startedAt;
   const slot = nextDue(t.schedule, { lastRotation: ref, now: ref ? opts.now : firstSeen });

@@ -150,8 +150,6 @@ export async function rotateLocked(
   admin: ResolvedAdmin,
   n: Normalized,
   opts: Pick<RotateOptions, "verify">,
-  /** The caller (repair) has just undone an interrupted rotation that had deleted the vault's key. */
-  restarted = false,
 ): Promise<RotationResult> {
   const { settings } = prep;
   const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];
@@ -167,6 +165,7 @@ export async function rotateLocked(
   // An interrupted rotation of this record is finished (or undone) before anything else.
   let resumed: RotationResult["resumed"];
   let finished = false;
+  let supersedes: { journalId: string; removed: string[] } | undefined;
   for (const entry of await pendingJournals(store, stored.uid)) {
     const current = (await store.getRecord(stored.uid)) ?? stored;
     const outcome = await repairJournal(ctx, entry, {
@@ -177,6 +176,10 @@ export async function rotateLocked(
     const kind: RepairOutcomeKind = outcome === "restart" ? "restarted" : outcome;
     resumed = { journalId: entry.id, outcome: kind, orphansDeleted: [...ctx.report.orphansDeleted] };
     if (outcome === "finished") finished = true;
+    if (outcome === "restart") {
+      const j = fromEntry(entry);
+      supersedes = { journalId: entry.id, removed: [...new Set([...j.inheritedRemoved, ...j.removed])] };
+    }
   }
   if (finished) {
     // The interrupted rotation is now complete: that was this record's rotation.
@@ -196,7 +199,7 @@ export async function rotateLocked(
     force: n.force,
     verify: opts.verify ?? settings.strategy === "graceful",
     rotatedBefore: await wasRotatedBefore(store, latest),
-    currentDeletedByUs: restarted || resumed?.outcome === "restarted",
+    currentDeletedByUs: supersedes !== undefined,
   });
   if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
   const plan = outcome.plan;
@@ -208,20 +211,30 @@ export async function rotateLocked(
     userId,
     knownKeyIds: keys.map((k) => k.accessKeyId),
     currentKeyId: keyState.currentKeyId,
+    supersedes,
   });
   return result(stored, prep, admin, ctx, { userId, warnings, resumed, dryRun: false });
 }
 
 /**
+ * An access key id AWS never issues (AWS's are 20 characters): the permission probe's target, so that
+ * the probe can never change a real key.
+ */
+export const PROBE_KEY_ID = "AKIAREKEYPERMISSIONPROBE";
+
+/**
  * Graceful ends with iam:UpdateAccessKey, which the seed's policy lacks. Rather than create a key and
- * fail at the very end, ask first: setting an Active key to Active changes nothing, and is denied
- * exactly when the deactivation would be. Refused here, nothing has changed.
+ * fail at the very end, ask first. IAM authorizes UpdateAccessKey against the user before it looks the
+ * key up, so an update of a key id that cannot exist answers NoSuchEntity when the deactivation is
+ * allowed and AccessDenied when it is not. (An update of the real previous key to Active would do, but a
+ * request whose answer is lost can be applied late: it would re-activate the key just deactivated.)
+ * Refused here, nothing has changed.
  */
 async function probeDeactivation(ctx: ExecContext, plan: RotationPlan): Promise<void> {
   const target = plan.deactivateAfter[0];
   if (!target) return;
   try {
-    await ctx.port.updateKey(plan.userName, target.keyId, "Active");
+    await ctx.port.updateKey(plan.userName, PROBE_KEY_ID, "Active");
   } catch (err) {
     if (err instanceof RekeyError && err.kind === "auth") {
       throw new RekeyError(

@@ -24,7 +24,7 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newUid } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Checkpoint } from "./checkpoint.js";
-import { type RotationJournal, writeJournal } from "./journal.js";
+import { journalOp, type RotationJournal, writeJournal } from "./journal.js";
 import type { KeyAction, RotationPlan } from "./plan.js";
 import { saveNewKey, settleTransaction } from "./save.js";
 import type { RotationLogger, StepReport } from "./types.js";
@@ -74,15 +74,26 @@ export interface ExecContext {
   /** The record's new password field value (the Gateway's newPassword); undefined: a new random one. */
   password: Secret | undefined;
   report: ExecReport;
-  /** Ctrl-C / SIGTERM (see invariant 5 above). */
+  /** Ctrl-C / SIGTERM, or the rotation's deadline (see invariant 5 above). */
   signal?: AbortSignal | undefined;
+  /** How long IAM may take to show a change in ListAccessKeys (see settleUncertainCreates). */
+  consistencyWindowMs: number;
 }
 
-/** The error a stopped rotation throws: exit 130, with the state IAM and the vault are in. */
-export function interrupted(state: string): RekeyError {
-  return new RekeyError("interrupted", `interrupted: ${state}`, {
-    details: { retryable: false },
-  });
+/**
+ * The error a stopped rotation throws, with the state IAM and the vault are in: after Ctrl-C, exit 130
+ * (not retried); after the rotation's deadline, an AWS error (exit 7, retried later by the gateway).
+ */
+export function stopped(ctx: Pick<ExecContext, "signal">, state: string): RekeyError {
+  const reason: unknown = ctx.signal?.reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new RekeyError(
+      "aws",
+      `the rotation did not finish within its deadline (AWS did not answer in time): ${state}`,
+      { hint: "check the network path to AWS (and its proxy), then rotate again" },
+    );
+  }
+  return new RekeyError("interrupted", `interrupted: ${state}`, { details: { retryable: false } });
 }
 
 export function renew(ctx: ExecContext): void {
@@ -95,6 +106,11 @@ export interface RunMeta {
   /** The user's keys the plan was made from. */
   knownKeyIds: string[];
   currentKeyId: string | undefined;
+  /**
+   * An interrupted rotation this one restarts (it had deleted the vault's key): its journal is replaced by
+   * this rotation's in one commit, carrying what it deleted, so the fact survives this run failing too.
+   */
+  supersedes?: { journalId: string; removed: string[] } | undefined;
 }
 
 /** Start a planned rotation: intent → deletions before → create → journal the secret → continue. */
@@ -119,10 +135,31 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
     newKey: undefined,
     savedAt: undefined,
     transaction: false,
+    inheritedRemoved: meta.supersedes?.removed ?? [],
+    uncertainCreates: [],
   };
   if (ctx.signal?.aborted)
-    throw interrupted(`nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
-  await writeJournal(ctx.store, j);
+    throw stopped(ctx, `nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
+  if (meta.supersedes) {
+    // The restart's intent and the end of the journal it replaces: one commit, so the fact "the vault's
+    // key was deleted" is always in one of them.
+    await ctx.store.commit(
+      [
+        journalOp(j),
+        { op: "deleteJournal", id: meta.supersedes.journalId },
+        {
+          op: "audit",
+          event: {
+            action: "rotation.restarted",
+            recordUid: ctx.recordUid,
+            actor: ctx.actor,
+            details: { userName: j.userName, journalId: j.id, supersedes: meta.supersedes.journalId },
+          },
+        },
+      ],
+      { actor: ctx.actor },
+    );
+  } else await writeJournal(ctx.store, j);
   ctx.logger.debug(
     { recordUid: ctx.recordUid, journalId: j.id, strategy: j.strategy },
     "rotation intent journaled",
@@ -133,14 +170,16 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   const unknown = { mayHaveOrphan: false };
   try {
     if (ctx.signal?.aborted) {
-      throw interrupted(`nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
+      throw stopped(ctx, `nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
     }
     for (const d of plan.deleteBefore) await deleteStep(ctx, j, d, "before");
     created = await createCarefully(ctx, j, unknown);
   } catch (err) {
-    // Nothing changed in AWS: the intent can go. Otherwise (a key deleted, or a lost create whose
-    // orphan could not be cleaned up) keep it, so the next run repairs.
-    if (j.removed.length === 0 && !unknown.mayHaveOrphan) await ctx.store.deleteJournal(j.id);
+    // Nothing changed in AWS in this run and nothing was inherited: the intent can go. Otherwise (a key
+    // deleted now or by the rotation this one restarts, or a lost create not yet settled) keep it, so the
+    // next run repairs.
+    if (j.removed.length === 0 && j.inheritedRemoved.length === 0 && !unknown.mayHaveOrphan)
+      await ctx.store.deleteJournal(j.id);
     throw err;
   }
   ctx.checkpoint("create");
@@ -168,44 +207,105 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
   await continueRotation(ctx, j);
 }
 
+/** How long IAM may take to show a change in ListAccessKeys (eventual consistency). */
+export const DEFAULT_CONSISTENCY_WINDOW_MS = 5_000;
+
+/** CreateAccessKey tries: the first, and two after an answer that was lost. */
+const CREATE_TRIES = 3;
+
 /**
- * CreateAccessKey, at most twice. After an unknown outcome we list the keys and delete any key that
- * is not one we knew (it was created by the lost call and its secret is gone) before trying again.
+ * CreateAccessKey, never twice blindly. When an answer is lost (a reset, a 5xx after sending, a timeout)
+ * the key may exist, or may appear a moment later: the journal first records "a create may have landed at
+ * T", then rekey waits out IAM's consistency window, lists the keys, and deletes every key it did not know
+ * (created by the lost call: its secret is known nowhere) before trying again. A `LimitExceeded` after
+ * such a loss is itself proof that the lost create landed, and is handled the same way.
  */
 async function createCarefully(
   ctx: ExecContext,
   j: RotationJournal,
   unknown: { mayHaveOrphan: boolean },
 ): Promise<NewKey> {
+  let lostOnce = false;
   for (let attempt = 1; ; attempt++) {
     renew(ctx);
     try {
       return await ctx.port.createKey(j.userName);
     } catch (err) {
-      if (!(err instanceof AwsCallError) || !err.outcomeUnknown) throw err;
+      const lost = err instanceof AwsCallError && err.outcomeUnknown;
+      const landedEarlier = err instanceof AwsCallError && err.code === "LimitExceeded" && lostOnce;
+      if (!lost && !landedEarlier) throw err;
+      lostOnce = true;
       unknown.mayHaveOrphan = true;
       ctx.logger.warn(
-        { recordUid: ctx.recordUid, attempt, awsCode: err.code },
-        "CreateAccessKey outcome unknown: listing keys",
+        { recordUid: ctx.recordUid, attempt, awsCode: (err as AwsCallError).code },
+        landedEarlier
+          ? "CreateAccessKey says the user has 2 keys: a lost create landed; settling it"
+          : "CreateAccessKey outcome unknown: settling it before anything else",
       );
-      const keys = await ctx.port.listKeys(j.userName);
-      const known = new Set(j.knownKeyIds);
-      for (const k of keys) {
-        if (known.has(k.accessKeyId)) continue;
-        renew(ctx);
-        await ctx.port.deleteKey(j.userName, k.accessKeyId);
-        ctx.report.orphansDeleted.push(k.accessKeyId);
-        ctx.report.steps.push({
-          step: "orphan-delete",
-          keyId: k.accessKeyId,
-          reason: "created by a CreateAccessKey whose answer was lost: its secret is known nowhere",
-          status: "done",
-        });
-        ctx.report.warnings.push(`deleted orphan key ${k.accessKeyId}: a CreateAccessKey answer was lost`);
-      }
+      j.uncertainCreates.push(ctx.now().toISOString());
+      await writeJournal(ctx.store, j);
+      await settleUncertainCreates(ctx, j);
       unknown.mayHaveOrphan = false;
-      if (attempt >= 2) throw err;
+      if (attempt >= CREATE_TRIES) throw err;
     }
+  }
+}
+
+/**
+ * Wait until IAM's consistency window has passed since the last lost create, list the keys, and delete
+ * every key this rotation does not know (not a key the user had, not the journaled new key, not the
+ * vault's): such a key was made by a lost CreateAccessKey and its secret is known nowhere.
+ */
+export async function settleUncertainCreates(ctx: ExecContext, j: RotationJournal): Promise<void> {
+  const last = j.uncertainCreates.map(Date.parse).reduce((a, b) => Math.max(a, b), 0);
+  if (!last) return;
+  const wait = last + ctx.consistencyWindowMs - ctx.now().getTime();
+  if (wait > 0) await pause(wait, () => renew(ctx));
+  const keys = await ctx.port.listKeys(j.userName);
+  const keep = new Set([...j.knownKeyIds, ...(j.newKey ? [j.newKey.accessKeyId] : [])]);
+  if (j.previousCurrentKeyId) keep.add(j.previousCurrentKeyId);
+  for (const k of keys) {
+    if (keep.has(k.accessKeyId)) continue;
+    // A key made long after the lost create is somebody else's: never ours to delete.
+    if (k.createDate.getTime() > last + ORPHAN_WINDOW_MS) continue;
+    await deleteOrphan(
+      ctx,
+      j.userName,
+      k.accessKeyId,
+      "created by a CreateAccessKey whose answer was lost: its secret is known nowhere",
+    );
+  }
+  j.uncertainCreates = [];
+  await writeJournal(ctx.store, j);
+}
+
+/** How long after the last journal write a stray key still counts as ours (slow calls, clock skew). */
+export const ORPHAN_WINDOW_MS = 15 * 60_000;
+
+/** Delete a key whose secret is known nowhere (an orphan), and say so. */
+export async function deleteOrphan(
+  ctx: ExecContext,
+  userName: string,
+  keyId: string,
+  reason: string,
+): Promise<void> {
+  renew(ctx);
+  await ctx.port.deleteKey(userName, keyId);
+  ctx.report.orphansDeleted.push(keyId);
+  ctx.report.steps.push({ step: "orphan-delete", keyId, reason, status: "done" });
+  ctx.report.warnings.push(`deleted orphan key ${keyId}: ${reason}`);
+  ctx.logger.warn({ recordUid: ctx.recordUid, keyId }, "deleted orphan key");
+}
+
+/**
+ * Sleep `ms` (IAM's consistency window), renewing the lease every 2 s. Not cut short by Ctrl-C: the
+ * listing after it is what settles a lost create, and the wait is bounded.
+ */
+async function pause(ms: number, onTick: () => void): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.min(2_000, end - Date.now())));
+    onTick();
   }
 }
 
@@ -262,7 +362,8 @@ async function undoCreate(ctx: ExecContext, j: RotationJournal, why: string): Pr
   const pre =
     j.removed.length > 0 ? ` (before creating it, inactive key(s) ${j.removed.join(", ")} were deleted)` : "";
   if (why === "interrupted") {
-    throw interrupted(
+    throw stopped(
+      ctx,
       `the new key ${newKey.accessKeyId} was deleted again before the vault was changed: IAM user "${j.userName}" keeps its keys and the vault is as it was${pre}`,
     );
   }
@@ -320,6 +421,8 @@ async function finishAfterSave(ctx: ExecContext, j: RotationJournal): Promise<vo
       ctx.logger.info({ recordUid: ctx.recordUid, keyId: d.keyId }, "deactivated old key");
       ctx.checkpoint("deactivate");
     }
+    // A lost create earlier in this rotation may have landed after the plan's listing: settle it now.
+    if (j.uncertainCreates.length > 0) await settleUncertainCreates(ctx, j);
   } catch (err) {
     if (!(err instanceof RekeyError)) throw err;
     throw new RekeyError(

@@ -52,6 +52,17 @@ export interface RotationJournal {
   savedAt: string | undefined;
   /** A Keeper rotation transaction may be open on the record (set before the save, cleared once finalized). */
   transaction: boolean;
+  /**
+   * Keys an earlier, superseded rotation of this record deleted (the vault's key among them): a restart
+   * carries this fact until the record holds a working key again, so a failed restart is restarted again
+   * instead of being forgotten.
+   */
+  inheritedRemoved: string[];
+  /**
+   * When a CreateAccessKey answer was lost (ISO times): a key may have landed that the vault does not hold.
+   * Kept until a listing taken after IAM's consistency window has settled it (orphans deleted).
+   */
+  uncertainCreates: string[];
 }
 
 const keyAction = z.object({ keyId: z.string(), reason: z.string() });
@@ -77,6 +88,8 @@ const stateSchema = z.object({
   ),
   savedAt: z.optional(z.string()),
   transaction: z.optional(z.boolean()),
+  inheritedRemoved: z.optional(z.array(z.string())),
+  uncertainCreates: z.optional(z.array(z.string())),
 });
 
 /** The state as the store keeps it (the secret revealed: the store encrypts it). */
@@ -108,6 +121,8 @@ export function toState(j: RotationJournal): Record<string, unknown> {
       : {}),
     ...(j.savedAt ? { savedAt: j.savedAt } : {}),
     ...(j.transaction ? { transaction: true } : {}),
+    ...(j.inheritedRemoved.length ? { inheritedRemoved: j.inheritedRemoved } : {}),
+    ...(j.uncertainCreates.length ? { uncertainCreates: j.uncertainCreates } : {}),
   };
 }
 
@@ -147,6 +162,8 @@ export function fromEntry(entry: JournalEntry): RotationJournal {
       : undefined,
     savedAt: s.savedAt,
     transaction: s.transaction ?? false,
+    inheritedRemoved: s.inheritedRemoved ?? [],
+    uncertainCreates: s.uncertainCreates ?? [],
   };
 }
 

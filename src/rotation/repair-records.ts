@@ -117,7 +117,7 @@ async function repairOne(
       if (restart) {
         // The interrupted rotation had deleted the vault's key already: the record needs a new one now.
         const latest = (await store.getRecord(uid)) ?? stored;
-        const rotated = await rotateLocked(ctx, store, latest, prep, admin, n, opts, true);
+        const rotated = await rotateLocked(ctx, store, latest, prep, admin, n, opts);
         out.warnings.push(...rotated.warnings);
       }
       await expireGraceKeys(ctx, store, uid, prep.settings.userName, n, out);

@@ -7,20 +7,27 @@
  *   deleted. Only keys created up to a while after the last journal write count, so a key a human
  *   added much later is left alone (and reported).
  * - Phase "intent" (no secret stored): nothing durable happened; the journal is dropped. If the
- *   rotation had already deleted the vault's current key (delete-then-create), the record must be
- *   rotated again: "restart".
+ *   rotation had already deleted the vault's current key (delete-then-create, or a restart of such a
+ *   rotation that failed too), the record must be rotated again: "restart". The journal is then kept:
+ *   the restart's own journal replaces it in one commit (executor.ts), so the fact "the vault's key was
+ *   deleted" is never lost, however many restarts fail.
+ * - A journal that records a lost CreateAccessKey is settled after IAM's consistency window (a listing
+ *   taken earlier may not show the key yet).
  * - Phase "created": the secret is stored in the journal; the rotation is finished (verify if asked,
  *   save, delete/deactivate).
  * - Phase "saved": only deletions/deactivations remain; they are done.
  */
 import { conflict } from "../errors.js";
 import type { JournalEntry } from "../vault/store.js";
-import { continueRotation, type ExecContext, renew } from "./executor.js";
+import {
+  continueRotation,
+  deleteOrphan,
+  type ExecContext,
+  ORPHAN_WINDOW_MS,
+  settleUncertainCreates,
+} from "./executor.js";
 import { fromEntry } from "./journal.js";
 import { abandonTransaction } from "./save.js";
-
-/** How long after the last journal write a stray key still counts as ours (slow calls, clock skew). */
-export const ORPHAN_WINDOW_MS = 15 * 60_000;
 
 export type JournalRepair = "finished" | "rolled-back" | "restart";
 
@@ -48,6 +55,7 @@ export async function repairJournal(
     { recordUid: j.recordUid, journalId: j.id, phase: j.phase },
     "repairing an interrupted rotation",
   );
+  if (j.uncertainCreates.length > 0) await settleUncertainCreates(ctx, j);
   const keys = await ctx.port.listKeys(j.userName);
   const known = new Set(j.knownKeyIds);
   const until = new Date(entry.updatedAt).getTime() + ORPHAN_WINDOW_MS;
@@ -65,16 +73,12 @@ export async function repairJournal(
       );
       continue;
     }
-    renew(ctx);
-    await ctx.port.deleteKey(j.userName, k.accessKeyId);
-    ctx.report.orphansDeleted.push(k.accessKeyId);
-    ctx.report.steps.push({
-      step: "orphan-delete",
-      keyId: k.accessKeyId,
-      reason: "created by the interrupted rotation, but its secret was never stored",
-      status: "done",
-    });
-    ctx.logger.warn({ recordUid: j.recordUid, keyId: k.accessKeyId }, "deleted orphan key");
+    await deleteOrphan(
+      ctx,
+      j.userName,
+      k.accessKeyId,
+      "created by the interrupted rotation, but its secret was never stored",
+    );
   }
 
   const newKeyAlive = j.newKey && keys.some((k) => k.accessKeyId === j.newKey?.accessKeyId);
@@ -86,7 +90,13 @@ export async function repairJournal(
     }
     const current = facts.currentKeyId;
     const currentGone = current !== undefined && !keys.some((k) => k.accessKeyId === current);
-    const weDeletedIt = current !== undefined && j.deleteBefore.some((d) => d.keyId === current);
+    const weDeletedIt =
+      current !== undefined &&
+      (j.removed.includes(current) ||
+        j.deleteBefore.some((d) => d.keyId === current) ||
+        j.inheritedRemoved.includes(current));
+    // Kept: the restart's journal replaces this one (executor.ts, RunMeta.supersedes).
+    if (currentGone && weDeletedIt) return "restart";
     // A save may have opened a Keeper transaction before the new key vanished: undo it with the rest.
     if (j.transaction) await abandonTransaction(ctx, j);
     await ctx.store.commit(
@@ -109,7 +119,7 @@ export async function repairJournal(
       ],
       { actor: ctx.actor },
     );
-    return currentGone && weDeletedIt ? "restart" : "rolled-back";
+    return "rolled-back";
   }
 
   if (j.phase === "saved" && !newKeyAlive) {

@@ -114,6 +114,6 @@ export function duplicateRefusal(target: StoredRecord, others: readonly StoredRe
     message:
       `record ${describe(target)} and ${others.map(describe).join(", ")} all manage IAM user "${userName}": ` +
       "rotating one would delete the key the other holds, so neither is rotated; nothing was changed",
-    hint: `keep one record per IAM user: remove the extra one (npx rekey record rm ${JSON.stringify(others[0]?.uid ?? "")}), or fix its login`,
+    hint: `keep one record per IAM user: remove the extra one (rekey record rm ${JSON.stringify(others[0]?.uid ?? "")}), or fix its login`,
   };
 }

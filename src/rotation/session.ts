@@ -13,7 +13,7 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
-import { type ExecContext, newReport } from "./executor.js";
+import { DEFAULT_CONSISTENCY_WINDOW_MS, type ExecContext, newReport } from "./executor.js";
 import { lockHeld } from "./lock-held.js";
 import { FIELD, type RotationSettings, readKeyState, readSettings } from "./settings.js";
 import { gatherSources, type SourceSet } from "./sources.js";
@@ -21,6 +21,17 @@ import { type RotateOptions, type RotationLogger, silentLogger } from "./types.j
 import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
 
 export const DEFAULT_LOCK_TTL_MS = 120_000;
+
+/**
+ * A whole rotation's deadline: past it, the rotation finishes or undoes the step in flight, releases its
+ * lock and says what state IAM is in (every AWS request also has its own timeout, see aws/).
+ */
+export const DEFAULT_DEADLINE_MS = 10 * 60_000;
+
+function deadlineSignal(opts: RotateOptions): AbortSignal {
+  const deadline = AbortSignal.timeout(positive("deadline", opts.deadlineMs, DEFAULT_DEADLINE_MS));
+  return opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+}
 
 export interface Normalized {
   env: Record<string, string | undefined>;
@@ -36,7 +47,9 @@ export interface Normalized {
   checkpoint: Checkpoint;
   wrapPort: RotateOptions["wrapPort"];
   newPassword: Secret | undefined;
-  signal: AbortSignal | undefined;
+  /** Ctrl-C (the caller's signal) or the rotation's deadline, whichever comes first. */
+  signal: AbortSignal;
+  consistencyWindowMs: number;
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -62,7 +75,11 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
     checkpoint: makeCheckpoint(env, opts.onCheckpoint),
     wrapPort: opts.wrapPort,
     newPassword: opts.newPassword,
-    signal: opts.signal,
+    signal: deadlineSignal(opts),
+    consistencyWindowMs:
+      opts.consistencyWindowMs === undefined
+        ? DEFAULT_CONSISTENCY_WINDOW_MS
+        : Math.max(0, opts.consistencyWindowMs),
   };
 }
 
@@ -166,6 +183,7 @@ export function execContext(
     password: n.newPassword,
     report: newReport(),
     signal: n.signal,
+    consistencyWindowMs: n.consistencyWindowMs,
   };
 }
 

@@ -65,6 +65,8 @@ export function fastOptions(sandbox: Sandbox, extra: RotateOptions = {}): Rotate
     retry: { maxAttempts: 10, baseDelayMs: 20, maxDelayMs: 300 },
     verifyIntervalMs: 50,
     verifyTimeoutMs: 5_000,
+    // The sandbox lists consistently unless told otherwise (staleListMs): a short settling wait.
+    consistencyWindowMs: 200,
     actor: "test",
     ...extra,
   };
@@ -218,7 +220,7 @@ export async function assertConverged(
     // the user had before (never one a rotation created and lost).
     const allowed =
       (opts.graceful && previous.includes(k.accessKeyId)) || opts.preExisting?.includes(k.accessKeyId);
-    assert.ok(allowed, `no key besides the vault's (found ${k.accessKeyId} ${k.status})`);
-    assert.equal(k.status, "Inactive", `the other key ${k.accessKeyId} is inactive`);
+    assert.ok(allowed, `${userName}: no key besides the vault's (found ${k.accessKeyId} ${k.status})`);
+    assert.equal(k.status, "Inactive", `${userName}: the other key ${k.accessKeyId} is inactive`);
   }
 }

@@ -96,6 +96,16 @@ export interface RotateOptions {
    * throwing an interrupted error that says what state IAM and the vault are in.
    */
   signal?: AbortSignal | undefined;
+  /**
+   * The whole rotation's deadline (default 10 minutes): past it, the step in flight is finished or undone,
+   * the lock released, and the error says what state IAM is in.
+   */
+  deadlineMs?: number | undefined;
+  /**
+   * How long IAM may take to show a change in ListAccessKeys (default 5 000 ms): after a CreateAccessKey
+   * whose answer was lost, rekey waits this long before the listing that settles it.
+   */
+  consistencyWindowMs?: number | undefined;
 }
 
 export type StepName = "delete" | "create" | "verify" | "save" | "deactivate" | "orphan-delete";

@@ -53,7 +53,9 @@ export async function verifyNewKey(
     }
     attempts++;
     try {
-      const id = await port.whoAmI(creds);
+      // One attempt per poll, bounded by the time left: this loop is the retry, and it ends on time.
+      const left = Math.max(1_000, deadline - clock());
+      const id = await port.whoAmI(creds, { maxAttempts: 1, requestTimeoutMs: Math.min(10_000, left) });
       const name = userNameOfArn(id.arn);
       if (name !== opts.userName) {
         return {
@@ -64,7 +66,10 @@ export async function verifyNewKey(
       }
       return { ok: true, attempts, arn: id.arn };
     } catch (err) {
-      if (!(err instanceof AwsCallError) || !PROPAGATING.has(err.code)) {
+      // Propagation (IAM does not know the key yet) and transient trouble (a timeout, a 5xx, throttling, a
+      // reset) are polled through until the deadline; anything else (clock skew, access denied) is final.
+      const transient = err instanceof AwsCallError && err.kind === "aws" && err.details?.clockSkew !== true;
+      if (!(err instanceof AwsCallError) || (!PROPAGATING.has(err.code) && !transient)) {
         const message = err instanceof Error ? err.message : String(err);
         return { ok: false, attempts, reason: `sts:GetCallerIdentity with the new key failed: ${message}` };
       }
