@@ -4,8 +4,35 @@
 // 2. dist/keeper/rekey-aws-access-key.mjs: the Keeper Gateway's post-rotation script, ONE file with every
 //    dependency inlined (the Gateway runs it with plain `node`, no node_modules beside it). Its import graph
 //    must not reach the SQLite vault: the build fails if it does.
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { build } from "esbuild";
+
+// `prepare` (npm ci) builds with --if-stale. npm also runs `prepare` when it links this checkout, as the
+// first `npx rekey` inside it does: a rebuild then would delete dist/cli under processes running from it
+// (the test suite's CLI tests). An up-to-date build is left alone.
+if (process.argv.includes("--if-stale") && upToDate()) process.exit(0);
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function upToDate() {
+  const outputs = ["dist/cli/main.js", "dist/keeper/rekey-aws-access-key.mjs"];
+  if (!outputs.every((f) => existsSync(f))) return false;
+  const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
+  const inputs = Math.max(
+    newest("src"),
+    statSync("package.json").mtimeMs,
+    statSync("scripts/build.mjs").mtimeMs,
+  );
+  return built >= inputs;
+}
 
 // Stale chunks from an earlier build would only waste disk: start clean.
 rmSync("dist/cli", { recursive: true, force: true });
