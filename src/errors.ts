@@ -66,6 +66,12 @@ export function formatError(err: unknown): string {
   if (err instanceof RekeyError) {
     return err.hint ? `rekey: ${err.message}\n  fix: ${err.hint}` : `rekey: ${err.message}`;
   }
+  // V8's JSON.parse messages quote the input, which may be decrypted vault data: keep the position only.
+  // (Input a user gives goes through parseJsonSafely in json.ts; this is the net for everything else.)
+  if (err instanceof SyntaxError && /JSON/.test(err.message)) {
+    const at = /at position (\d+)/.exec(err.message)?.[1];
+    return `rekey: internal error: invalid JSON${at === undefined ? "" : ` at position ${at}`}`;
+  }
   const message = err instanceof Error ? err.message : String(err);
   return `rekey: internal error: ${message}`;
 }

@@ -88,7 +88,18 @@ export interface EndpointInput {
   env: Record<string, string | undefined>;
 }
 
-function checkUrl(url: string, where: string): string {
+/** Set to 1 to let a plain-http endpoint other than this machine be used (the new secret crosses in clear). */
+export const ALLOW_INSECURE_ENDPOINT_ENV = "REKEY_ALLOW_INSECURE_ENDPOINT";
+
+/** 127.0.0.0/8, ::1 and localhost: plain http there never leaves this machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (h === "[::1]" || h === "::1") return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function checkUrl(url: string, where: string, env: Record<string, string | undefined>): string {
   let u: URL;
   try {
     u = new URL(url);
@@ -101,6 +112,14 @@ function checkUrl(url: string, where: string): string {
       "give a URL such as https://host:port",
     );
   }
+  // CreateAccessKey's answer holds the new secret: over plain http it would cross the network in clear
+  // (and the request signatures with it), readable and changeable by anyone on the path.
+  if (u.protocol === "http:" && !isLoopbackHost(u.hostname) && env[ALLOW_INSECURE_ENDPOINT_ENV] !== "1") {
+    throw usageError(
+      `${where} http://${u.host} is plain http to another machine: a new secret key would cross the network in clear`,
+      `use https://${u.host}, or set ${ALLOW_INSECURE_ENDPOINT_ENV}=1 if that network is trusted`,
+    );
+  }
   return url.replace(/\/+$/, "");
 }
 
@@ -108,17 +127,20 @@ function checkUrl(url: string, where: string): string {
  * Endpoints in the SDK's precedence, with the explicit option first: `endpointUrl` →
  * `AWS_ENDPOINT_URL_<SERVICE>` → `AWS_ENDPOINT_URL` → the partition's default.
  * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` turns the environment variables off, as in the SDK.
+ * A plain-http endpoint other than loopback is refused unless `REKEY_ALLOW_INSECURE_ENDPOINT=1`.
  */
 export function resolveEndpoints(input: EndpointInput): ResolvedEndpoints {
   const partition = partitionOf(input.region);
   const ignoreEnv = input.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true";
   const pick = (service: "IAM" | "STS", fallback: string): [string, string] => {
-    if (input.endpointUrl) return [checkUrl(input.endpointUrl, "--endpoint-url"), "--endpoint-url"];
+    if (input.endpointUrl)
+      return [checkUrl(input.endpointUrl, "--endpoint-url", input.env), "--endpoint-url"];
     if (!ignoreEnv) {
       const specific = input.env[`AWS_ENDPOINT_URL_${service}`];
-      if (specific) return [checkUrl(specific, `AWS_ENDPOINT_URL_${service}`), `AWS_ENDPOINT_URL_${service}`];
+      if (specific)
+        return [checkUrl(specific, `AWS_ENDPOINT_URL_${service}`, input.env), `AWS_ENDPOINT_URL_${service}`];
       const general = input.env.AWS_ENDPOINT_URL;
-      if (general) return [checkUrl(general, "AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"];
+      if (general) return [checkUrl(general, "AWS_ENDPOINT_URL", input.env), "AWS_ENDPOINT_URL"];
     }
     return [fallback, "default"];
   };

@@ -238,7 +238,7 @@ test("tampered ciphertext and an edited audit entry: integrity errors (exit 6), 
   assert.match(verify.stderr, /audit log is broken at entry \d+/);
 });
 
-test("vault add-key-file: a passphrase vault gains a 0600 key file that unlocks it alone; twice changes nothing", () => {
+test("vault add-key-file: a passphrase vault gains a 0600 key file that unlocks it alone; twice (asked to use it) changes nothing", () => {
   const home = mkdtempSync(join(tmpdir(), "rekey-cli-"));
   const env = { REKEY_HOME: home, REKEY_PASSPHRASE: "right passphrase" };
   ok(rekey(["init"], { env }), "init");
@@ -253,7 +253,10 @@ test("vault add-key-file: a passphrase vault gains a 0600 key file that unlocks 
   assert.match(ok(rekey(["record", "list"], { env: noKeyFile }), "list by key file").stdout, /kf/);
   assert.match(ok(rekey(["record", "list"], { env }), "list by passphrase").stdout, /kf/);
 
-  const again = ok(rekey(["vault", "add-key-file", keyFile, "--json"], { env }), "again");
+  const again = ok(
+    rekey(["vault", "add-key-file", keyFile, "--use-existing-key-file", "--json"], { env }),
+    "again",
+  );
   assert.deepEqual(JSON.parse(again.stdout), { keyFile, created: false, added: false });
   const audit = JSON.parse(ok(rekey(["audit", "list", "--json"], { env }), "audit").stdout) as Array<{
     action: string;
@@ -268,7 +271,7 @@ test("vault add-key-file: a passphrase vault gains a 0600 key file that unlocks 
   const loose = join(home, "loose.key");
   writeFileSync(loose, "x".repeat(64));
   chmodSync(loose, 0o644);
-  const refused = rekey(["vault", "add-key-file", loose], { env });
+  const refused = rekey(["vault", "add-key-file", loose, "--use-existing-key-file"], { env });
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /chmod 600/);
 });

@@ -5,6 +5,7 @@
  */
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import type { VaultStore } from "../vault/store.js";
+import { printable } from "./printable.js";
 
 export interface Output {
   write(text: string): void;
@@ -26,8 +27,9 @@ export interface CommandContext {
   readStdin(): Promise<string>;
 }
 
+/** One human-readable message (never data to pipe: control characters are escaped, see printable). */
 export function line(out: Output, text = ""): void {
-  out.write(`${text}\n`);
+  out.write(`${printable(text, { multiline: true })}\n`);
 }
 
 export function printJson(out: Output, value: unknown): void {

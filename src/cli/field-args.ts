@@ -7,7 +7,10 @@ import { checkSettingFields } from "../rotation/field-checks.js";
 import { findField, isSecretField, type KeeperRecord, setFieldValue } from "../vault/record.js";
 import type { CommandContext } from "./context.js";
 
-/** Labels that hold secrets even when stored as text (defensive: refuse them in argv). */
+/**
+ * Broader than SECRET_FIELD_LABELS on purpose: anything that looks secret is refused in argv (a
+ * refusal costs a retry with --secret), while what is masked and redacted is decided by isSecretField.
+ */
 const SECRET_LABEL_RE = /(secret|password|passphrase|private.?key|token)/i;
 
 export function parseAssignment(s: string): { name: string; value: string } {
@@ -24,7 +27,7 @@ export function applySets(record: KeeperRecord, sets: string[]): string[] {
     if (
       (existing && isSecretField(existing)) ||
       SECRET_LABEL_RE.test(name) ||
-      isSecretField({ type: name })
+      isSecretField({ type: name, label: name })
     ) {
       throw usageError(
         `"${name}" holds a secret: secret values are not accepted on the command line (argv is visible to other users)`,

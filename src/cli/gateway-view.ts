@@ -1,6 +1,7 @@
 /** How gateway history and status are shown on a terminal: ids, times, outcomes; never secrets. */
 import type { RotationAttempt } from "../gateway/history-model.js";
 import { shortAge, type UserStatus } from "../gateway/status.js";
+import { printable } from "./printable.js";
 import { renderTable } from "./table.js";
 
 function keys(e: RotationAttempt): string {
@@ -22,7 +23,10 @@ function outcome(e: RotationAttempt): string {
   return e.final ? "failed" : `failed (retry ${e.nextAttemptAt ?? ""})`;
 }
 
-/** One row per attempt; with `withScripts`, each script's result and output below it. */
+/**
+ * One row per attempt; with `withScripts`, each script's result and output below it. Titles, errors,
+ * script names and output are escaped (printable): a script's output is whatever it printed.
+ */
 export function renderHistory(entries: readonly RotationAttempt[], withScripts: boolean): string {
   if (entries.length === 0) return "no rotation history\n";
   if (!withScripts) {
@@ -43,19 +47,21 @@ export function renderHistory(entries: readonly RotationAttempt[], withScripts: 
   const lines: string[] = [];
   for (const e of entries) {
     lines.push(
-      `${e.startedAt}  "${e.recordTitle ?? ""}" (${e.recordUid})  ${e.trigger} #${e.attempt}  ${outcome(e)}  ${keys(e)}`,
+      printable(
+        `${e.startedAt}  "${e.recordTitle ?? ""}" (${e.recordUid})  ${e.trigger} #${e.attempt}  ${outcome(e)}  ${keys(e)}`,
+      ),
     );
-    if (e.error) lines.push(`  error: ${e.error.message}`);
+    if (e.error) lines.push(`  error: ${printable(e.error.message)}`);
     for (const s of e.scripts) {
       const how = s.timedOut ? "timed out" : s.exitCode === null ? "did not run" : `exit ${s.exitCode}`;
-      lines.push(`  script ${s.name}: ${s.command}, ${how}`);
+      lines.push(printable(`  script ${s.name}: ${s.command}, ${how}`));
       for (const [name, text] of [
         ["stdout", s.stdout],
         ["stderr", s.stderr],
       ] as const) {
         if (!text) continue;
         lines.push(`    ${name}:`);
-        for (const l of text.replace(/\n$/, "").split("\n")) lines.push(`      ${l}`);
+        for (const l of text.replace(/\n$/, "").split("\n")) lines.push(`      ${printable(l)}`);
       }
     }
   }

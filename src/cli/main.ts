@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { formatError, RekeyError } from "../errors.js";
 import { createContext } from "./create-context.js";
+import { printable } from "./printable.js";
 import { COMMANDS, type CommandSpec } from "./registry.js";
 
 const VERSION = "0.1.0";
@@ -52,10 +53,22 @@ export function buildProgram(
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * The environment the commands read: the process's own as it started, except that REKEY_PASSPHRASE is
+ * taken out of `process.env` itself. Every child process inherits `process.env` (the AWS SDK runs a
+ * profile's `credential_process` helper with it, and any library may spawn something): none of them
+ * may see the vault passphrase. The commands still find it in the copy they are given.
+ */
+export function takeCommandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete env.REKEY_PASSPHRASE;
+  return copy;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandEnv()): Promise<number> {
   let code = 0;
   const program = buildProgram(async (spec, args, opts) => {
-    const ctx = createContext(`rekey ${spec.path.join(" ")}`);
+    const ctx = createContext(`rekey ${spec.path.join(" ")}`, env);
     try {
       const mod = await spec.load();
       await mod.run(ctx, args, opts);
@@ -70,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       // Commander already printed help/version or the usage problem.
       code = err.exitCode === 0 ? 0 : 2;
     } else {
-      process.stderr.write(`${formatError(err)}\n`);
+      // The message may quote a record title or a file name: no control character reaches the terminal.
+      process.stderr.write(`${printable(formatError(err), { multiline: true })}\n`);
       if (!(err instanceof RekeyError) && process.env.REKEY_DEBUG && err instanceof Error) {
         process.stderr.write(`${err.stack}\n`);
       }

@@ -1,5 +1,6 @@
-/** How a record is shown: secret values masked unless revealed. */
+/** How a record is shown: secret values masked unless revealed, control characters escaped. */
 import { isSecretField, type KeeperRecord, type RecordField } from "../vault/record.js";
+import { printable } from "./printable.js";
 
 export const MASK = "********";
 
@@ -10,7 +11,11 @@ export function maskRecord(r: KeeperRecord): KeeperRecord {
 }
 
 function valueText(f: RecordField): string {
-  return f.value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ");
+  return printable(f.value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", "));
+}
+
+function nameOf(f: RecordField): string {
+  return printable(f.label ?? f.type);
 }
 
 export function renderRecord(
@@ -19,20 +24,20 @@ export function renderRecord(
 ): string {
   const lines = [
     `UID:      ${meta.uid}`,
-    `Type:     ${r.type}`,
-    `Title:    ${r.title}`,
+    `Type:     ${printable(r.type)}`,
+    `Title:    ${printable(r.title)}`,
     `Revision: ${meta.revision}`,
   ];
-  if (meta.folder) lines.push(`Folder:   ${meta.folder}`);
+  if (meta.folder) lines.push(`Folder:   ${printable(meta.folder)}`);
   const fields = r.fields.filter((f) => f.value.length > 0);
   if (fields.length > 0) {
     lines.push("Fields:");
-    for (const f of fields) lines.push(`  ${f.label ?? f.type}: ${valueText(f)}`);
+    for (const f of fields) lines.push(`  ${nameOf(f)}: ${valueText(f)}`);
   }
   if (r.custom.length > 0) {
     lines.push("Custom:");
-    for (const f of r.custom) lines.push(`  ${f.label ?? f.type} (${f.type}): ${valueText(f)}`);
+    for (const f of r.custom) lines.push(`  ${nameOf(f)} (${printable(f.type)}): ${valueText(f)}`);
   }
-  if (r.notes) lines.push("Notes:", ...r.notes.split("\n").map((l) => `  ${l}`));
+  if (r.notes) lines.push("Notes:", ...r.notes.split("\n").map((l) => `  ${printable(l)}`));
   return `${lines.join("\n")}\n`;
 }

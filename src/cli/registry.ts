@@ -43,6 +43,11 @@ export const COMMANDS: CommandSpec[] = [
         description: "also create a key file that unlocks the vault without the passphrase",
       },
       {
+        flags: "--use-existing-key-file",
+        description:
+          "the key file already exists: use it (without this flag an existing key file is refused)",
+      },
+      {
         flags: "--no-passphrase",
         description: "protect the vault with the key file only (needs --key-file or REKEY_KEY_FILE)",
       },
@@ -166,6 +171,10 @@ export const COMMANDS: CommandSpec[] = [
     options: [
       { flags: "--out <file>", description: "write to this file (mode 0600) instead of stdout" },
       { flags: "--type <type>", description: "only records of this type" },
+      {
+        flags: "--raw",
+        description: "do not quote cells a spreadsheet would run as formulas (=, +, -, @, tab, CR)",
+      },
     ],
     load: () => import("./commands/export-csv.js"),
   },
@@ -198,16 +207,38 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ["audit", "verify"],
-    summary: "check the audit log's hash chain (detects edited, inserted or deleted entries)",
-    options: [json],
+    summary:
+      "check the audit log's hash chain and every row against the vault's signed head (edited, deleted or rolled-back entries and rows)",
+    options: [
+      {
+        flags: "--expect-head <line>",
+        description:
+          "also fail (exit 6) when the vault is older than, or not a continuation of, this head (from `rekey audit head`)",
+      },
+      { flags: "--head-file <file>", description: "like --expect-head, the line read from FILE" },
+      json,
+    ],
     load: () => import("./commands/audit-verify.js"),
+  },
+  {
+    path: ["audit", "head"],
+    summary:
+      "print the vault's signed head (one line, no secret) to keep elsewhere: `audit verify --expect-head` then detects a rolled-back file",
+    options: [json],
+    load: () => import("./commands/audit-head.js"),
   },
   {
     path: ["vault", "add-key-file"],
     args: ["<path>"],
-    summary:
-      "let a key file unlock the vault (created 0600 if missing): fast unlock for gateways, no passphrase KDF",
-    options: [json],
+    summary: "let a key file unlock the vault (created 0600): fast unlock for gateways, no passphrase KDF",
+    options: [
+      {
+        flags: "--use-existing-key-file",
+        description:
+          "the key file already exists: use it (without this flag an existing key file is refused)",
+      },
+      json,
+    ],
     load: () => import("./commands/vault-add-key-file.js"),
   },
   {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { crashEnv, testHooksFile } from "../rotation/checkpoint.test-helper.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { addKeyRecords, freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
 
@@ -81,7 +82,7 @@ for (const step of STEPS) {
     const name = `cli-crash-${step}`;
     const { env } = await setup(name);
     const crashed = await rekeyAsync(["rotate", name, "--verify", ...endpoint()], {
-      env: { ...env, REKEY_TEST_CRASH_AT: step },
+      env: { ...env, ...crashEnv(step) },
     });
     assert.equal(crashed.signal, "SIGKILL", `killed at ${step}: ${crashed.stderr}`);
     const next = await rekeyAsync(["rotate", name, ...endpoint()], { env });
@@ -126,4 +127,22 @@ test("demo: two rotations end with one Active key, the vault's", async () => {
   assert.equal(d.rotations.length, 2);
   assert.deepEqual(d.finalKeys, [{ accessKeyId: d.vaultKeyId, status: "Active" }]);
   assert.equal(d.rotations[1].deleted[0], d.rotations[0].created.accessKeyId);
+});
+
+test("REKEY_TEST_CRASH_AT without the test switch is ignored: a production rotate is never killed by it", async () => {
+  const { env } = await setup("cli-no-crash-hook");
+  const { chmodSync, copyFileSync, mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const loose = join(mkdtempSync(join(tmpdir(), "rekey-hooks-")), "switch");
+  copyFileSync(testHooksFile(), loose);
+  chmodSync(loose, 0o644); // the right words, but readable by others: not a test switch
+  for (const extra of [{}, { REKEY_TEST_HOOKS: "1" }, { REKEY_TEST_HOOKS: loose }, { NODE_ENV: "test" }]) {
+    const r = await rekeyAsync(["rotate", "cli-no-crash-hook", ...endpoint()], {
+      env: { ...env, REKEY_TEST_CRASH_AT: "create", ...extra },
+    });
+    assert.equal(r.signal, null, `not killed (${JSON.stringify(extra)}): ${r.stderr}`);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  assert.equal(sandbox.admin.listKeys("cli-no-crash-hook").length, 1, "rotated cleanly, no orphan key");
 });

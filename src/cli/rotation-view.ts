@@ -1,5 +1,9 @@
-/** How a rotation result is shown on a terminal: key ids and steps, never secrets. */
+/**
+ * How a rotation result is shown on a terminal: key ids and steps, never secrets. Record titles, AWS
+ * messages and warnings are escaped (printable), each on its own line.
+ */
 import type { RepairResult, RotationResult } from "../rotation/index.js";
+import { printable } from "./printable.js";
 
 export function renderRotation(r: RotationResult): string {
   const lines: string[] = [];
@@ -23,7 +27,7 @@ export function renderRotation(r: RotationResult): string {
   if (r.deleted.length) lines.push(`  deleted:     ${r.deleted.join(", ")}`);
   if (r.deactivated.length) lines.push(`  deactivated: ${r.deactivated.join(", ")}`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map((l) => printable(l)).join("\n")}\n`;
 }
 
 export function renderRepair(r: RepairResult): string {
@@ -37,7 +41,7 @@ export function renderRepair(r: RepairResult): string {
     if (x.deactivated.length) parts.push(`deactivated ${x.deactivated.join(", ")}`);
     if (x.error) parts.push(`error: ${x.error.message}${x.error.hint ? ` (fix: ${x.error.hint})` : ""}`);
     for (const w of x.warnings) parts.push(`warning: ${w}`);
-    return parts.join("; ");
+    return printable(parts.join("; "));
   });
   return `${lines.join("\n")}\n`;
 }

@@ -8,7 +8,8 @@
  * keeps its empty aws_access_key_id/secret fields; a malformed row is an error with its line number
  * rather than skipped, because import is all or nothing. A `$type` is checked: a known type in the
  * wrong case (`pamuser`) is corrected with a notice, an unknown one refuses the import (Keeper would
- * make it a record rekey and the gateway never rotate, without a word).
+ * make it a record rekey and the gateway never rotate, without a word). A cell `'<formula>` (how
+ * `rekey export csv` and spreadsheets neutralize formulas) is read without its quote (formula-cells.ts).
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
@@ -22,6 +23,7 @@ import {
   RECORD_TYPES,
   type RecordField,
 } from "../vault/record.js";
+import { unneutralizeCell } from "./formula-cells.js";
 
 export interface CsvRecord {
   /** 1-based line number in the file (for messages). */
@@ -95,7 +97,8 @@ function parseValue(type: string, raw: string, line: number, name: string): unkn
 /** Parse Commander CSV text into records. Throws a usage error naming the first bad line. */
 export function parseCommanderCsv(text: string): CsvRecord[] {
   const out: CsvRecord[] = [];
-  for (const { line, cells } of parseRows(text)) {
+  for (const { line, cells: raw } of parseRows(text)) {
+    const cells = raw.map(unneutralizeCell); // `rekey export csv` quoted formula cells: undo it
     if (cells.every((c) => c.trim() === "")) continue;
     if (out.length === 0 && cells[0]?.toLowerCase() === "folder" && cells[1]?.toLowerCase() === "title")
       continue;

@@ -6,9 +6,11 @@
  * notify.ts's own millisecond fields. Webhook URLs and headers can be secrets (Slack's URL is one): they
  * come from the file or the environment, never from argv.
  */
+
 import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
 import { usageError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import { DEFAULT_ROTATION_RETRY } from "./history-model.js";
 import { webhookConfigSchema } from "./notify.js";
 
@@ -162,16 +164,10 @@ function readConfigFile(file: string, warnings: string[]): Record<string, unknow
       "give an existing JSON file with --config (or REKEY_GATEWAY_CONFIG)",
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    // Not the parser's message: it may quote the file, and the file may hold a webhook token.
-    throw usageError(
-      `gateway config file ${file} is not valid JSON`,
-      "check it with: node -e 'JSON.parse(...)'",
-    );
-  }
+  // Not the parser's message: it may quote the file, and the file may hold a webhook token.
+  const value = parseJsonSafely(text, `gateway config file ${file}`, {
+    hint: "fix the JSON syntax at that position",
+  });
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw usageError(`gateway config file ${file} is not a JSON object`, 'e.g. {"tickSeconds": 30}');
   }

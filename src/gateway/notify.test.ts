@@ -208,3 +208,35 @@ test("config: defaults, and bad URLs refused", () => {
   assert.throws(() => webhookConfigSchema.parse({ url: "ftp://example.com" }));
   assert.throws(() => webhookConfigSchema.parse({ url: "not a url" }));
 });
+
+test("a redirect is not followed: the body and the headers never reach the other origin; a 3xx is final", async () => {
+  const elsewhere = new Receiver();
+  await elsewhere.start();
+  const redirector = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(307, { location: `${elsewhere.url}/stolen` }).end());
+  });
+  await new Promise<void>((r) => redirector.listen(0, "127.0.0.1", r));
+  const from = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+  let hits = 0;
+  redirector.on("request", () => hits++);
+  try {
+    const cfg = webhookConfigSchema.parse({
+      url: `${from}/hook`,
+      headers: { authorization: "Bearer webhook-token", "x-api-key": "webhook-key" },
+    });
+    const { waits, sleep } = recorder();
+    const res = await sendWebhook(cfg, succeeded, { sleep });
+    assert.equal(res.ok, false);
+    assert.equal(res.status, 307);
+    assert.equal(res.attempts, 1, "a redirect is not retried");
+    assert.deepEqual(waits, []);
+    assert.match(res.error ?? "", /HTTP 307.*redirect.*not followed/);
+    assert.equal(hits, 1);
+    assert.deepEqual(elsewhere.hits, [], "the second origin received nothing");
+  } finally {
+    await elsewhere.stop();
+    redirector.closeAllConnections();
+    await new Promise((r) => redirector.close(r));
+  }
+});

@@ -5,6 +5,9 @@
  *
  * Delivery: POST, retried with exponential backoff and jitter on network errors, timeouts, 5xx and
  * 429 (honouring Retry-After up to maxDelayMs), a bounded number of times. Other 4xx are final.
+ * Redirects are never followed: a 3xx is a final failure naming its status. Following one would send
+ * the body and the configured headers (an Authorization token, say) to whatever origin the receiver,
+ * or anyone who took over its DNS name, points at.
  * A webhook URL can itself be a secret (Slack's are), so results and errors name only its origin.
  */
 import { z } from "zod";
@@ -139,9 +142,15 @@ export async function sendWebhook(
         headers: { "content-type": "application/json", "user-agent": "rekey-gateway", ...config.headers },
         body,
         signal: controller.signal,
+        redirect: "manual",
       });
       await res.arrayBuffer().catch(() => undefined); // free the connection
       if (res.ok) return { target, ok: true, attempts: attempt, status: res.status };
+      if (res.status >= 300 && res.status < 400) {
+        const error = `HTTP ${res.status}: the webhook answered with a redirect, which is not followed (configure the final URL)`;
+        last = { target, ok: false, attempts: attempt, status: res.status, error };
+        break;
+      }
       retryable = res.status === 429 || res.status >= 500;
       retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
       last = { target, ok: false, attempts: attempt, status: res.status, error: `HTTP ${res.status}` };

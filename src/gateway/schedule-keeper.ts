@@ -23,8 +23,10 @@
  * - `intervalCount` n > 1: the n-th slot after the last rotation (every n days/weeks/months/years).
  * - monthDay 29-31 skips months that are shorter (cron semantics); use LAST for the month's last day.
  */
+
 import { Cron } from "croner";
 import { usageError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import type { KeeperScheduleJson, ParseScheduleOptions, Schedule } from "./schedule.js";
 import { checkTimeZone, quartzCron, toQuartz } from "./schedule-cron.js";
 
@@ -113,11 +115,7 @@ export function fromKeeperJson(value: unknown, opts: ParseScheduleOptions = {}):
     v = v[0];
   }
   if (typeof v === "string" && v.trim().startsWith("{")) {
-    try {
-      v = JSON.parse(v);
-    } catch {
-      throw usageError("schedule JSON is not valid JSON", `e.g. ${EXAMPLES.CRON}`);
-    }
+    v = parseJsonSafely(v, "the schedule", { hint: `e.g. ${EXAMPLES.CRON}` });
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
     throw usageError('a Keeper schedule must be a JSON object with a "type"', `e.g. ${EXAMPLES.CRON}`);

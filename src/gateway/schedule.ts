@@ -14,8 +14,10 @@
  *
  * The stored form is always Keeper's schedule JSON (`toKeeperJson`); see schedule-field.ts.
  */
+
 import { createHash } from "node:crypto";
 import { usageError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import { checkTimeZone, looksLikeCron, quartzCron, toQuartz } from "./schedule-cron.js";
 import { fromKeeperJson, parseEvery } from "./schedule-keeper.js";
 
@@ -61,14 +63,7 @@ export function parseSchedule(input: string, opts: ParseScheduleOptions = {}): S
   if (!text) throw usageError("the schedule is empty", `give one, ${SCHEDULE_EXAMPLES}`);
   if (NONE_WORDS.has(text.toLowerCase())) return { kind: "none" };
   if (text.startsWith("{") || text.startsWith("[")) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw usageError(`schedule JSON is not valid JSON: ${why}`, SCHEDULE_EXAMPLES);
-    }
-    return fromKeeperJson(value, opts);
+    return fromKeeperJson(parseJsonSafely(text, "the schedule", { hint: SCHEDULE_EXAMPLES }), opts);
   }
   if (/^every\b/i.test(text)) return parseEvery(text.replace(/^every\s*/i, ""), text);
   if (looksLikeCron(text)) {

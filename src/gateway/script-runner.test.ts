@@ -221,3 +221,78 @@ async function gone(pid: number): Promise<boolean> {
   }
   return false;
 }
+
+// Prints every secret it was handed (the passwords, and the records' secret values, one of them in a
+// text field labelled aws_secret_access_key) in each encoding a script may use.
+const ENCODER = `
+let buf = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (c) => { buf += c; });
+process.stdin.on("end", () => {
+  const p = JSON.parse(Buffer.from(buf.split("\\n")[0], "base64").toString("utf8"));
+  const records = JSON.parse(Buffer.from(p.records, "base64").toString("utf8"));
+  const secrets = [p.newPassword, p.oldPassword];
+  for (const r of records) for (const k of ["accessSecretKey", "aws_secret_access_key"]) if (r[k]) secrets.push(r[k]);
+  for (const s of secrets) {
+    const b = Buffer.from(s, "utf8");
+    const uri = encodeURIComponent(s);
+    console.log("uri " + uri);
+    console.log("form " + uri.replaceAll("%20", "+"));
+    console.log("params " + new URLSearchParams({ k: s }));
+    console.log("json " + JSON.stringify({ s }).replaceAll("/", "\\\\/"));
+    console.log("b64 " + b.toString("base64") + " b64url " + b.toString("base64url"));
+    for (const pad of [0, 1, 2]) {
+      const blob = Buffer.concat([Buffer.from("{\\"k\\":\\"".slice(0, 3 + pad)), b, Buffer.from("\\"}")]);
+      console.log("blob" + pad + " " + blob.toString("base64") + " " + blob.toString("base64url"));
+    }
+    console.error("stderr " + b.toString("base64url"));
+  }
+});
+`;
+
+/** Whether any piece of `out` decodes (URL, \/-JSON, base64 at any alignment) to text holding `secret`. */
+function revealsSecret(out: string, secret: string): boolean {
+  const decodings = (p: string): string[] => {
+    const out = [p, p.replaceAll("\\/", "/")];
+    for (const t of [p, p.replaceAll("+", " ")]) {
+      try {
+        out.push(decodeURIComponent(t));
+      } catch {}
+    }
+    for (let i = 0; i < 4; i++) {
+      out.push(Buffer.from(p.slice(i), "base64").toString("latin1"));
+      out.push(Buffer.from(p.slice(i), "base64url").toString("latin1"));
+    }
+    return out;
+  };
+  return out
+    .split(/[\s=&]+|\[REDACTED\]/)
+    .filter((p) => p.length > 0)
+    .some((p) => decodings(p).some((d) => d.includes(secret)));
+}
+
+test("script output: URL-encoded, \\/-escaped and base64 forms of every secret handed are redacted", async () => {
+  const input = params();
+  const imported = newRecord("login", "imported from CSV");
+  const CSV_SECRET = "csvSecret/with spaces+and?odd&chars=42";
+  imported.custom.push({ type: "text", label: "aws_secret_access_key", value: [CSV_SECRET] });
+  const withCsv = {
+    ...input,
+    records: [input.records[0]!, { uid: "I".repeat(22), record: imported }, input.records[1]!],
+  };
+  const line = buildGatewayParams(withCsv);
+  const res = await runScript({
+    command: NODE,
+    content: ENCODER,
+    fileName: "encoder.cjs",
+    stdinLine: line,
+    timeoutMs: 20_000,
+    secrets: secretsOfParams(withCsv, line),
+  });
+  assert.equal(res.exitCode, 0, res.stderr);
+  assert.match(res.stdout, /blob2 /, "the script printed every form");
+  for (const s of [NEW_SECRET, OLD_SECRET, ADMIN_SECRET, CSV_SECRET]) {
+    assert.ok(!revealsSecret(res.stdout, s), `stdout reveals ${s.slice(0, 8)}...:\n${res.stdout}`);
+    assert.ok(!revealsSecret(res.stderr, s), `stderr reveals ${s.slice(0, 8)}...`);
+  }
+});

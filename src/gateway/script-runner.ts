@@ -6,8 +6,10 @@
  * - argv is the command and the script path only; a known secret found in either is refused.
  * - The environment is PATH, HOME and LANG (from the gateway's own) plus what the caller adds, so the
  *   gateway's own secrets (AWS_SECRET_ACCESS_KEY, a vault passphrase) never reach a script.
- * - stdout/stderr are capped, then known secret values are replaced by "[REDACTED]". A secret cut by
- *   the cap can only sit at the very end of the kept bytes; that tail is dropped too.
+ * - stdout/stderr are capped, then known secret values are replaced by "[REDACTED]", in every form
+ *   `secretForms` lists (raw, JSON-escaped, URL-encoded, base64 at any alignment): a script that
+ *   prints a key URL-encoded or inside a base64 blob leaks it as surely as one printing it raw. A
+ *   secret cut by the cap can only sit at the very end of the kept bytes; that tail is dropped too.
  * - The script content goes to a 0600 file in a fresh 0700 directory, removed afterwards.
  * - A timeout sends SIGTERM to the script's whole process group, then SIGKILL after a grace period.
  */
@@ -17,7 +19,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { usageError } from "../errors.js";
-import { REDACTED, redactText, Secret } from "../secret.js";
+import { redactForms, Secret, secretFormsOf } from "../secret.js";
 import { parseCommand } from "./scripts.js";
 
 export interface RunScriptOptions {
@@ -69,7 +71,8 @@ const PIPE_DRAIN_MS = 1000;
 
 export async function runScript(opts: RunScriptOptions): Promise<ScriptRunResult> {
   const clock = opts.clock ?? (() => performance.now());
-  const secrets = secretVariants([...(opts.secrets ?? []), opts.stdinLine]);
+  const values = [...(opts.secrets ?? []), opts.stdinLine];
+  const secrets = secretFormsOf(values);
   const argv = parseCommand(opts.command);
   if (!opts.scriptPath && opts.content === undefined) {
     throw usageError("runScript needs scriptPath or content", "pass the script file or its content");
@@ -84,7 +87,9 @@ export async function runScript(opts: RunScriptOptions): Promise<ScriptRunResult
     }
     const args = [...argv.slice(1), scriptPath];
     for (const a of [argv[0]!, ...args]) {
-      if (secrets.some((s) => a.includes(s))) {
+      // The values as given, not every encoded form: a short base64 core could match the random
+      // name of the temporary directory.
+      if (containsSecret(a, values)) {
         throw usageError(
           "refusing to run a script with a secret in its command line",
           "remove it from --command",
@@ -166,7 +171,7 @@ function spawnAndWait(
         durationMs: Math.max(0, Math.round(clock() - started)),
         truncated: { stdout: out.truncated, stderr: err.truncated },
       };
-      if (startError !== undefined) result.error = redactText(startError, secrets);
+      if (startError !== undefined) result.error = redactForms(startError, secrets);
       resolve(result);
     };
 
@@ -215,7 +220,7 @@ class Capture {
   }
 
   text(secrets: string[]): string {
-    let t = redactText(Buffer.concat(this.chunks).toString("utf8"), secrets);
+    let t = redactForms(Buffer.concat(this.chunks).toString("utf8"), secrets);
     if (this.truncated) t = `${dropSecretPrefixTail(t, secrets)}\n[output truncated]`;
     return t;
   }
@@ -235,17 +240,11 @@ function dropSecretPrefixTail(text: string, secrets: string[]): string {
   return text.slice(0, cut);
 }
 
-/** Each secret as printed raw and inside a JSON string; short ones are skipped as redactText does. */
-function secretVariants(values: Array<string | Secret | undefined>): string[] {
-  const out = new Set<string>();
-  for (const v of values) {
+function containsSecret(text: string, values: ReadonlyArray<string | Secret | undefined>): boolean {
+  return values.some((v) => {
     const raw = v instanceof Secret ? v.reveal() : v;
-    if (!raw || raw.length < 4 || raw === REDACTED) continue;
-    out.add(raw);
-    out.add(JSON.stringify(raw).slice(1, -1));
-  }
-  // Longest first, so a secret containing another is replaced whole.
-  return [...out].sort((a, b) => b.length - a.length);
+    return raw !== undefined && raw.length >= 4 && text.includes(raw);
+  });
 }
 
 function safeName(fileName: string | undefined): string {

@@ -2,6 +2,7 @@
  * File helpers of the Keeper local state (local-state.ts, local-history.ts): atomic writes (temp file, fsync,
  * rename, fsync dir), a cross-process mutex (an exclusive mkdir), tolerant reads.
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -15,7 +16,8 @@ import {
   writeSync,
 } from "node:fs";
 import { resolve } from "node:path";
-import { conflict, integrityError } from "../errors.js";
+import { conflict } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 
 const GUARD_STALE_MS = 10_000;
 const GUARD_WAIT_MS = 5_000;
@@ -53,12 +55,14 @@ export function fsyncDir(dir: string): void {
 }
 
 export function readJson(path: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw integrityError(`${path} is not valid JSON`, "remove it if no rotation is in progress", err);
+    throw err;
   }
+  return parseJsonSafely(text, path, { kind: "integrity", hint: "remove it if no rotation is in progress" });
 }
 
 /** Run `fn` holding a cross-process mutex (an exclusive mkdir); a guard left by a dead process goes stale. */

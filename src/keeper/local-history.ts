@@ -14,9 +14,11 @@
  * - The entry and its audit-log copy are written together: the audit details are checked first, and an entry
  *   whose audit append fails is removed again, so a deleted history file still shows as a gap in the audit log.
  */
+
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { conflict, integrityError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import { checkAuditDetails } from "../vault/audit-chain.js";
 import { aad, deriveKey, open, seal } from "../vault/crypto.js";
 import { checkHistoryAudit, checkHistoryEntry, checkHistoryLimit } from "../vault/history-entry.js";
@@ -124,16 +126,19 @@ export class KeeperLocalHistory {
 
   #read(name: string): HistoryFile {
     const path = join(this.dir, name);
-    let f: HistoryFile;
+    let text: string;
     try {
-      f = JSON.parse(readFileSync(path, "utf8")) as HistoryFile;
+      text = readFileSync(path, "utf8");
     } catch (err) {
       throw integrityError(
-        `the rotation history file ${path} is not valid JSON`,
+        `the rotation history file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
         "restore it from a backup, or move it away to drop that entry",
-        err,
       );
     }
+    const f = parseJsonSafely(text, `the rotation history file ${path}`, {
+      kind: "integrity",
+      hint: "restore it from a backup, or move it away to drop that entry",
+    }) as HistoryFile;
     const sound =
       f &&
       f.v === 1 &&

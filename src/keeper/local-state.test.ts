@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { RekeyError } from "../errors.js";
+import { newLeaseOwner } from "../vault/lease-owner.js";
 import { defaultKeeperStateDir, KeeperLocalState, keeperStateId, keeperStateKey } from "./local-state.js";
 
 const dirs: string[] = [];
@@ -111,7 +112,9 @@ describe("KeeperLocalState: leases", () => {
     const dead = await new Promise<number>((resolve) => {
       const p = execFile(process.execPath, ["-e", "0"], () => resolve(p.pid ?? 0));
     });
-    assert.ok(state.tryLock("R", `rekey keeper-script@${hostname()}:${dead}:0a1b2c3d`, 60_000));
+    // Same host, boot and PID namespace as this process (lease-owner.ts), and a pid that is gone.
+    const deadOwner = newLeaseOwner("rekey keeper-script").replace(`:${process.pid}:`, `:${dead}:`);
+    assert.ok(state.tryLock("R", deadOwner, 60_000));
     assert.ok(state.tryLock("R", "owner-b", 60_000), "the dead holder's lock is taken over");
     assert.equal(
       state.tryLock("R", `x@${hostname()}:${process.pid}:00ff`, 60_000),
@@ -221,5 +224,79 @@ describe("state key and directory", () => {
     assert.equal(defaultKeeperStateDir(config, { REKEY_KEEPER_STATE: "/x/y" }), "/x/y");
     assert.equal(defaultKeeperStateDir(config, { REKEY_HOME: "/h" }), `/h/keeper/${keeperStateId(config)}`);
     assert.match(keeperStateId(config), /^[0-9a-f]{16}$/);
+  });
+});
+
+describe("KeeperLocalState: deletion and rollback (issue #12)", () => {
+  const isIntegrity = (text: string) => (e: unknown) =>
+    e instanceof RekeyError && e.kind === "integrity" && `${e.message} ${e.hint}`.includes(text);
+
+  test("a deleted audit.jsonl + audit.head is tampering, not an empty log", () => {
+    const { state, dir, key } = fresh();
+    state.appendAudit({ action: "x", recordUid: "R", actor: "t" });
+    rmSync(join(dir, "audit.jsonl"));
+    rmSync(join(dir, "audit.head"));
+    const reopened = KeeperLocalState.open({ dir, key, id: "test-app" });
+    const v = reopened.verifyAudit();
+    assert.equal(v.ok, false);
+    assert.match(v.problem?.reason ?? "", /head .*missing/);
+    assert.throws(
+      () => reopened.appendAudit({ action: "x", recordUid: "R", actor: "t" }),
+      isIntegrity("missing (deleted)"),
+    );
+  });
+
+  test("a new directory (even one that exists, empty) starts with a signed genesis head", () => {
+    const { dir, key } = fresh();
+    const empty = join(dir, "..", "pre-made");
+    mkdirSync(empty);
+    const s = KeeperLocalState.open({ dir: empty, key, id: "test-app" });
+    assert.deepEqual(s.verifyAudit(), { ok: true, entries: 0 });
+    assert.deepEqual(fresh().state.verifyAudit(), { ok: true, entries: 0 });
+  });
+
+  test("an older copy of a journal file, or an edited updatedAt, is refused", () => {
+    const { state, dir } = fresh();
+    state.putJournal({ id: "j", recordUid: "R", kind: "rotation", state: { phase: "intent" } });
+    const [file] = readdirSync(join(dir, "journal"));
+    const path = join(dir, "journal", file!);
+    const older = readFileSync(path, "utf8");
+    state.putJournal({
+      id: "j",
+      recordUid: "R",
+      kind: "rotation",
+      state: { phase: "created", secret: SECRET },
+    });
+    const newer = readFileSync(path, "utf8");
+    writeFileSync(path, older);
+    assert.throws(() => state.listJournal(), isIntegrity("older copy"));
+    const f = JSON.parse(newer) as { updatedAt: string };
+    writeFileSync(path, newer.replace(f.updatedAt, "2020-01-01T00:00:00.000Z"));
+    assert.throws(() => state.listJournal(), isIntegrity("journal entry j"));
+    writeFileSync(path, newer);
+    assert.equal(state.listJournal()[0]?.state.phase, "created");
+  });
+
+  test("a deleted journal file, or a deleted entry put back, is refused", () => {
+    const { state, dir } = fresh();
+    state.putJournal({ id: "j", recordUid: "R", kind: "rotation", state: { phase: "intent" } });
+    const [file] = readdirSync(join(dir, "journal"));
+    const path = join(dir, "journal", file!);
+    const copy = readFileSync(path, "utf8");
+    rmSync(path);
+    assert.throws(() => state.listJournal(), isIntegrity("entry j was deleted"));
+    writeFileSync(path, copy);
+    state.deleteJournal("j");
+    state.putJournal({ id: "k", recordUid: "R", kind: "rotation", state: {} });
+    const old = JSON.parse(copy) as { n: number };
+    // The exact last version of a deleted entry is skipped (an interrupted delete); an older one is refused.
+    writeFileSync(path, copy);
+    assert.deepEqual(
+      state.listJournal().map((j) => j.id),
+      ["k"],
+    );
+    assert.equal(old.n, 1);
+    rmSync(join(dir, "journal.head"));
+    assert.throws(() => state.listJournal(), isIntegrity("journal.head is missing"));
   });
 });

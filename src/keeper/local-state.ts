@@ -12,21 +12,22 @@
  * any old key is deleted, so the local journal only has to bridge "created in IAM" → "saved in Keeper".
  *
  * Layout (directory mode 0700, files 0600, every write atomic: temp file, fsync, rename, fsync dir):
- * - journal/<sha256(id)>.json  {v, id, recordUid, kind, createdAt, updatedAt, state: sealed}. The state may
- *   hold the new secret key: it is AES-256-GCM sealed with a key derived from the KSM config's private key
- *   (the config itself can decrypt the whole vault, so this adds no new secret to protect), bound by AAD
- *   to the entry's id, record and kind.
+ * - journal/<sha256(id)>.json + journal.head  {v, id, recordUid, kind, createdAt, updatedAt, n, state: sealed}
+ *   and a signed index of the live entries' counters (local-journal.ts). The state may hold the new secret
+ *   key: it is AES-256-GCM sealed with a key derived from the KSM config's private key (the config itself can
+ *   decrypt the whole vault, so this adds no new secret to protect), bound by AAD to every other field.
  * - locks/<sha256(uid)>.json   {owner, expiresAt}; check-and-take runs under a mkdir guard, so it is atomic
  *   across processes on this host. Not across hosts: two machines rotating one record are stopped only at
  *   Keeper's revision check. A lock whose holder is a dead process of this host is taken over at once (a
  *   script the Gateway killed does not block the next run until its lease expires).
  * - audit.jsonl + audit.head   hash-chained like the local vault's log (audit-chain.ts), HMAC key derived
- *   from the same secret; never holds secret values.
+ *   from the same secret; never holds secret values. A new directory gets a signed genesis head, so a
+ *   deleted log and head is tampering, not an empty log.
  * - history/<seq>-<sha256(id)>.json   the gateway's rotation history, sealed like the journal (local-history.ts).
  */
 import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
-import { homedir, hostname } from "node:os";
+import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { conflict, integrityError, usageError } from "../errors.js";
 import {
@@ -40,7 +41,8 @@ import {
   signHead,
   verifyChain,
 } from "../vault/audit-chain.js";
-import { aad, deriveKey, open, seal } from "../vault/crypto.js";
+import { deriveKey } from "../vault/crypto.js";
+import { holderMayBeAlive } from "../vault/lease-owner.js";
 import type {
   AuditEntry,
   AuditEvent,
@@ -50,8 +52,9 @@ import type {
   RotationHistoryEntry,
 } from "../vault/store.js";
 import type { KsmConfigJson } from "./ksm-config.js";
-import { fsyncDir, readJson, readJsonText, sha, withGuard, writeFileAtomic } from "./local-files.js";
+import { readJson, readJsonText, sha, withGuard, writeFileAtomic } from "./local-files.js";
 import { KeeperLocalHistory } from "./local-history.js";
+import { KeeperLocalJournal } from "./local-journal.js";
 
 /** The sealing key of the local state, derived from the KSM config (private key, bound to the client id). */
 export function keeperStateKey(config: Pick<KsmConfigJson, "privateKey" | "clientId">): Buffer {
@@ -69,34 +72,8 @@ export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, e
   return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "keeper", keeperStateId(config));
 }
 
-/**
- * False only when the holder is provably dead: a process of this host (owner `label@host:pid:…`) whose pid is
- * gone. The local vault's locks use the same rule (vault/sqlite-locks.ts; not imported: the Keeper bundle must
- * not reach the SQLite vault).
- */
-export function holderMayBeAlive(owner: string): boolean {
-  const m = /@([^:]+):(\d+):[0-9a-f]+$/.exec(owner);
-  if (!m || m[1] !== hostname()) return true;
-  const pid = Number(m[2]);
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
-interface JournalFile {
-  v: 1;
-  id: string;
-  recordUid: string;
-  kind: string;
-  createdAt: string;
-  updatedAt: string;
-  state: string;
-}
+/** The same rule as the local vault's leases: dead only when certain (vault/lease-owner.ts). */
+export { holderMayBeAlive } from "../vault/lease-owner.js";
 
 interface LockFile {
   owner: string;
@@ -113,22 +90,27 @@ export interface KeeperLocalStateOptions {
 
 export class KeeperLocalState {
   readonly dir: string;
-  readonly #journalKey: Buffer;
+  readonly #journal: KeeperLocalJournal;
   readonly #auditKey: Buffer;
   readonly #id: string;
   readonly #history: KeeperLocalHistory;
 
   private constructor(opts: KeeperLocalStateOptions) {
     this.dir = opts.dir;
-    this.#journalKey = deriveKey(opts.key, "rekey.keeper.journal.v1");
+    this.#journal = new KeeperLocalJournal(opts.dir, opts.key, opts.id);
     this.#auditKey = deriveKey(opts.key, "rekey.keeper.audit.v1");
     this.#id = opts.id;
     this.#history = new KeeperLocalHistory(join(opts.dir, "history"), opts.key, opts.id);
   }
 
-  /** Open (creating it, mode 0700) the state directory. */
+  /**
+   * Open (creating it, mode 0700) the state directory. A new (or empty) directory gets a signed genesis head
+   * for its audit log and an empty journal index, so that deleting them later is tampering, not a fresh start.
+   */
   static open(opts: KeeperLocalStateOptions): KeeperLocalState {
     if (opts.key.length !== 32) throw new RangeError("the local state key must be 32 bytes");
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    const fresh = readdirSync(opts.dir).length === 0;
     for (const d of [
       opts.dir,
       join(opts.dir, "journal"),
@@ -137,18 +119,21 @@ export class KeeperLocalState {
     ]) {
       mkdirSync(d, { recursive: true, mode: 0o700 });
     }
-    return new KeeperLocalState(opts);
+    const state = new KeeperLocalState(opts);
+    if (fresh) state.#writeGenesis();
+    state.#journal.init();
+    return state;
   }
 
-  // ---- journal ------------------------------------------------------------------------------------------
-
-  #journalPath(id: string): string {
-    return join(this.dir, "journal", `${sha(id)}.json`);
+  #writeGenesis(): void {
+    withGuard(join(this.dir, "audit.guard"), () => {
+      if (readJsonText(this.#headFile) !== undefined) return;
+      const genesis = signHead(this.#auditKey, 0, genesisHash(this.#auditKey, this.#id));
+      writeFileAtomic(this.#headFile, JSON.stringify(genesis));
+    });
   }
 
-  #aad(f: Pick<JournalFile, "id" | "recordUid" | "kind">): string {
-    return aad("rekey.keeper.journal.v1", this.#id, f.id, f.recordUid, f.kind);
-  }
+  // ---- journal (local-journal.ts) ------------------------------------------------------------------
 
   putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): JournalEntry {
     const { id, recordUid, kind, state } = entry;
@@ -157,58 +142,16 @@ export class KeeperLocalState {
     if (typeof state !== "object" || state === null || Array.isArray(state)) {
       throw usageError(`journal entry ${id}: state must be a JSON object`, "pass an object");
     }
-    const path = this.#journalPath(id);
-    const prev = readJson(path) as JournalFile | undefined;
-    const now = new Date().toISOString();
-    const file: JournalFile = {
-      v: 1,
-      id,
-      recordUid,
-      kind,
-      createdAt: prev?.createdAt ?? now,
-      updatedAt: now,
-      state: seal(this.#journalKey, Buffer.from(JSON.stringify(state)), this.#aad(entry)).toString("base64"),
-    };
-    writeFileAtomic(path, JSON.stringify(file));
-    return { id, recordUid, kind, state: structuredClone(state), createdAt: file.createdAt, updatedAt: now };
+    return this.#journal.put(entry);
   }
 
   listJournal(filter: { recordUid?: string; kind?: string } = {}): JournalEntry[] {
-    const dir = join(this.dir, "journal");
-    const out: JournalEntry[] = [];
-    for (const name of readdirSync(dir)
-      .filter((n) => n.endsWith(".json"))
-      .sort()) {
-      const f = readJson(join(dir, name)) as JournalFile | undefined;
-      if (!f) continue;
-      if (filter.recordUid && f.recordUid !== filter.recordUid) continue;
-      if (filter.kind && f.kind !== filter.kind) continue;
-      const plain = open(
-        this.#journalKey,
-        Buffer.from(f.state, "base64"),
-        this.#aad(f),
-        `journal entry ${f.id}`,
-      );
-      out.push({
-        id: f.id,
-        recordUid: f.recordUid,
-        kind: f.kind,
-        state: JSON.parse(plain.toString("utf8")) as Record<string, unknown>,
-        createdAt: f.createdAt,
-        updatedAt: f.updatedAt,
-      });
-    }
-    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    return this.#journal.list(filter);
   }
 
   /** Remove a journal entry; removing one that is already gone is fine. */
   deleteJournal(id: string): void {
-    try {
-      unlinkSync(this.#journalPath(id));
-      fsyncDir(join(this.dir, "journal"));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
+    this.#journal.delete(id);
   }
 
   // ---- rotation history (local-history.ts) -------------------------------------------------------------
@@ -294,21 +237,21 @@ export class KeeperLocalState {
     return withGuard(join(this.dir, "audit.guard"), () => {
       const headJson = readJsonText(this.#headFile);
       const head = headJson === undefined ? undefined : parseHead(headJson);
-      if (headJson !== undefined && (!head || !headIsValid(this.#auditKey, head))) {
+      if (!head || !headIsValid(this.#auditKey, head)) {
         throw integrityError(
-          `the signed head of the audit log in ${this.dir} was modified`,
-          "restore the directory from a backup; the Keeper record history is unaffected",
+          `the signed head of the audit log in ${this.dir} is ${headJson === undefined ? "missing (deleted)" : "modified"}`,
+          "restore the directory from a backup; the Keeper record history is unaffected. A state directory an older rekey created and never wrote to has no head either: if its journal/ is empty, remove the directory",
         );
       }
       const body = {
-        seq: (head?.count ?? 0) + 1,
+        seq: head.count + 1,
         at: new Date().toISOString(),
         action: event.action,
         recordUid: event.recordUid ?? null,
         actor: event.actor,
         details: JSON.parse(detailsJson) as Record<string, unknown>,
       };
-      const hash = entryHash(this.#auditKey, head?.hash ?? genesisHash(this.#auditKey, this.#id), body);
+      const hash = entryHash(this.#auditKey, head.hash, body);
       const row: AuditRow = { ...body, details: detailsJson, hash };
       const fd = openSync(this.#auditFile, "a", 0o600);
       try {
@@ -370,7 +313,6 @@ export class KeeperLocalState {
   verifyAudit(): AuditVerification {
     const headJson = readJsonText(this.#headFile);
     const rows = this.#rows();
-    if (headJson === undefined && rows.length === 0) return { ok: true, entries: 0 };
     return verifyChain(this.#auditKey, this.#id, rows, headJson);
   }
 }

@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { crashEnv } from "../rotation/checkpoint.test-helper.js";
 import { policyFor } from "../rotation/policy.js";
 import { adminWithPolicy, assumableRole, callerArn, uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
@@ -356,7 +357,7 @@ describe("Keeper failures", () => {
       configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
     });
     s.secrets.push(sandbox.root.secretAccessKey);
-    const crashed = await run(s, { REKEY_TEST_CRASH_AT: "transaction" });
+    const crashed = await run(s, crashEnv("transaction"));
     assert.equal(crashed.signal, "SIGKILL");
     assert.equal(fake.pending.get(s.seeded.userUid)?.type, "rotation");
     assert.equal(sandbox.admin.listKeys(s.userName).length, 2);

@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import type { Sandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
 import type { TempVault } from "../vault/test-support.js";
-import { CRASH_ENV, CRASH_STEPS, type CrashStep } from "./checkpoint.js";
+import { CRASH_STEPS, type CrashStep } from "./checkpoint.js";
+import { crashEnv } from "./checkpoint.test-helper.js";
 import { rotateRecord } from "./engine.js";
 import { repairRecords } from "./repair-records.js";
 import type { Strategy } from "./settings.js";
@@ -67,7 +68,7 @@ function killedChild(uid: string, step: CrashStep): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_EC2_METADATA_DISABLED: "true",
-    [CRASH_ENV]: step,
+    ...crashEnv(step),
     REKEY_TEST_CONSISTENCY_MS: String(WINDOW_MS),
   };
   return new Promise((resolve, reject) => {

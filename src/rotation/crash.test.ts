@@ -13,6 +13,7 @@ import { getFieldValue } from "../vault/record.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
 import type { TempVault } from "../vault/test-support.js";
 import { CRASH_ENV, type CrashStep } from "./checkpoint.js";
+import { crashEnv } from "./checkpoint.test-helper.js";
 import type { Strategy } from "./settings.js";
 import {
   addRecord,
@@ -48,7 +49,7 @@ interface ChildResult {
 function child(args: string[], crashAt?: CrashStep): Promise<ChildResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
   delete env[CRASH_ENV];
-  if (crashAt) env[CRASH_ENV] = crashAt;
+  if (crashAt) Object.assign(env, crashEnv(crashAt));
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
       env,

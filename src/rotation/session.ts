@@ -2,14 +2,13 @@
  * What every rotation and repair sets up the same way: options with their defaults, the record's
  * settings and credential sources, region and endpoints, the record lock, the IAM UserId check.
  */
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { DEFAULT_REGION, partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../aws/endpoints.js";
 import type { IamKeyPort } from "../aws/port.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../aws/retry.js";
 import { conflict, usageError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
+import { newLeaseOwner } from "../vault/lease-owner.js";
 import { getFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
@@ -148,7 +147,7 @@ export async function prepare(
 }
 
 export function lockOwner(actor: string): string {
-  return `${actor}@${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  return newLeaseOwner(actor, 4);
 }
 
 export async function takeLock(store: AsyncVaultStore, stored: StoredRecord, n: Normalized): Promise<Lease> {

@@ -11,9 +11,11 @@
  * `authorization: Bearer TOKEN`, compared in constant time) or a SigV4 signature made with an
  * account root's access key.
  */
+
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { RekeyError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import { authenticate } from "./auth.js";
 import { parseDocument, type SandboxDocument } from "./document.js";
 import { AwsError } from "./errors.js";
@@ -90,9 +92,9 @@ function checkAccess(req: IncomingMessage, parts: RequestParts, deps: AdminDeps)
 function parseJson(body: Buffer): unknown {
   if (body.length === 0) return {};
   try {
-    return JSON.parse(body.toString("utf8"));
+    return parseJsonSafely(body.toString("utf8"), "request body");
   } catch (err) {
-    throw new AdminError(400, `request body is not valid JSON: ${(err as Error).message}`);
+    throw new AdminError(400, (err as Error).message);
   }
 }
 

@@ -3,6 +3,7 @@
  * Prints the endpoint, and the root credentials and admin token only when they were generated
  * (they are sandbox credentials, valid against this process only, shown once).
  */
+import { isLoopbackHost } from "../aws/endpoints.js";
 import { DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from "./knobs.js";
 
 /** Where to listen, what to load, and any knob (`knobsFromFlags` turns CLI flags into knobs). */
@@ -45,6 +46,11 @@ export async function runSandboxCommand(
   });
 
   const out = io.stdout;
+  if (!isLoopbackHost(sandbox.host)) {
+    io.stderr.write(
+      `rekey sandbox: warning: listening on ${sandbox.host}, reachable from other machines: its root credentials and admin token are for tests only, and it speaks plain http (use --host 127.0.0.1 unless you mean it)\n`,
+    );
+  }
   out.write(
     `rekey sandbox: AWS IAM + STS on ${sandbox.endpoint} (account ${sandbox.accountId}, region ${sandbox.region})\n`,
   );

@@ -28,10 +28,13 @@ export type { SeededKey } from "./snapshot.js";
 
 export const DEFAULT_ACCOUNT_ID = "123456789012";
 export const DEFAULT_REGION = "us-east-1";
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface SandboxOptions extends Partial<Knobs> {
   /** Interface to listen on; loopback by default. */
   host?: string;
+  /** Connections open at once; more are closed as soon as accepted (default 256). */
+  maxConnections?: number;
   /** 0 (default): a free port. */
   port?: number;
   /** The region clients should use; IAM is global, so any scope region is accepted. */
@@ -202,6 +205,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   // Longer than clients' idle sockets, so a reused keep-alive socket is not closed under a request.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // Bounds what unauthenticated clients can hold open (each may also buffer up to 1 MiB of body).
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err) =>

@@ -21,7 +21,6 @@ import {
   serviceFailure,
   signatureDoesNotMatch,
   throttling,
-  validationError,
 } from "./errors.js";
 import { drawAfterAction } from "./faults.js";
 import { iamActions, MUTATING_IAM_ACTIONS } from "./iam-actions.js";
@@ -56,19 +55,31 @@ export interface HandlerDeps {
   log: (line: string) => void;
 }
 
+/** A body over MAX_BODY_BYTES: refused before authentication (which needs the whole body) with 413. */
+class BodyTooLarge extends Error {}
+
+/**
+ * The body, up to MAX_BODY_BYTES. Every request is read whole before it is authenticated (SigV4 signs
+ * the body), so this cap is what an unauthenticated client can make the sandbox hold per connection.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Promise.reject(new BodyTooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(validationError(`Request body exceeds ${MAX_BODY_BYTES} bytes.`));
-        req.destroy();
+        req.off("data", onData);
+        chunks.length = 0;
+        req.resume(); // drain what is still coming, keeping none of it
+        reject(new BodyTooLarge());
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on("error", reject);
   });
@@ -241,6 +252,13 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     try {
       body = await readBody(req);
     } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        if (!res.headersSent) {
+          res.writeHead(413, { "content-type": "text/plain", connection: "close" });
+          res.end(`request body larger than ${MAX_BODY_BYTES} bytes\n`);
+        }
+        return;
+      }
       if (!res.headersSent && !req.socket.destroyed && err instanceof AwsError) {
         sendXml(res, err.status, renderError("iam", err, ids.requestId()), "");
       }

@@ -6,10 +6,12 @@
  *   renamed over the old one, so a crash leaves either the old or the new state, never half of one;
  * - writes are serialised and coalesced: a burst of mutations costs one write, not one each.
  */
+
 import { randomBytes } from "node:crypto";
 import { chmod, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { RekeyError } from "../errors.js";
+import { parseJsonSafely } from "../json.js";
 import { parseDocument, type SandboxDocument } from "./document.js";
 
 /** Reads and validates a sandbox document; undefined when `missingOk` and the file does not exist. */
@@ -27,15 +29,9 @@ export async function readDocumentFile(
       cause: err,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new RekeyError("usage", `sandbox file ${path} is not valid JSON: ${(err as Error).message}`, {
-      hint: "fix the JSON syntax, or delete a corrupted state file to start afresh",
-      cause: err,
-    });
-  }
+  const json = parseJsonSafely(text, `sandbox file ${path}`, {
+    hint: "fix the JSON syntax, or delete a corrupted state file to start afresh",
+  });
   return parseDocument(json, `sandbox file ${path}`);
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
@@ -79,6 +79,51 @@ test("readKeyFile refuses a key file others can read, with the chmod fix", (t) =
   assert.throws(() => readKeyFile(path), kind("usage", `chmod 600 ${path}`));
   chmodSync(path, 0o600);
   readKeyFile(path);
+});
+
+const NOBODY = 65534;
+const asRoot = { skip: process.getuid?.() !== 0 ? "chown needs root" : false };
+
+test("readKeyFile refuses a 0600 key file owned by another user (a planted key)", asRoot, (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const path = join(dir, "vault.key");
+  createKeyFile(path);
+  chownSync(path, NOBODY, NOBODY);
+  assert.throws(() => readKeyFile(path), kind("usage", "belongs to another user (uid 65534"));
+  assert.throws(() => loadOrCreateKeyFile(path), kind("usage", "belongs to another user"));
+});
+
+test("a key file in a directory others can write (no sticky bit) is refused, read or created", (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const open = join(dir, "open");
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  const made = join(open, "made.key");
+  assert.throws(() => createKeyFile(made), kind("usage", "other users can write to"));
+  const group = join(dir, "group");
+  mkdirSync(group);
+  const path = join(group, "vault.key");
+  createKeyFile(path);
+  chmodSync(group, 0o770);
+  assert.throws(() => readKeyFile(path), kind("usage", `chmod go-w ${group}`));
+  // The sticky bit (like /tmp): others cannot rename or remove a file they do not own.
+  chmodSync(group, 0o1777);
+  readKeyFile(path);
+  chmodSync(group, 0o700);
+  readKeyFile(path);
+});
+
+test("a key file in a directory owned by another user is refused", asRoot, (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const theirs = join(dir, "theirs");
+  mkdirSync(theirs, { mode: 0o755 });
+  const path = join(theirs, "vault.key");
+  createKeyFile(path);
+  chownSync(theirs, NOBODY, NOBODY);
+  assert.throws(() => readKeyFile(path), kind("usage", `belongs to another user (${theirs}`));
 });
 
 test("readKeyFile: a missing file, a wrong size, a non-key file are clear errors", (t) => {

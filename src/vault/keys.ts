@@ -19,6 +19,8 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  type Stats,
+  statSync,
   writeSync,
 } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -131,6 +133,8 @@ export function readKeyFile(path: string): Buffer {
         `chmod 600 ${path}`,
       );
     }
+    checkKeyFileOwner(path, st);
+    checkKeyFileDirectory(path);
     if (st.size > 1024) throw notAKeyFile(path);
     const text = readFileSync(fd, "utf8").trim();
     if (!KEY_FILE_RE.test(text)) throw notAKeyFile(path);
@@ -139,6 +143,52 @@ export function readKeyFile(path: string): Buffer {
     return key;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A key file someone else owns could have been planted: its key would unlock a vault whose secrets
+ * that someone can then read, or it was made for another user's vault. Refused (usage, exit 2).
+ */
+function checkKeyFileOwner(path: string, st: Stats): void {
+  const uid = process.getuid?.();
+  if (uid === undefined || st.uid === uid) return;
+  throw usageError(
+    `key file ${path} belongs to another user (uid ${st.uid}, you are uid ${uid}); refusing to use it`,
+    `use a key file you own: create one with \`rekey vault add-key-file PATH\`, or chown ${path} to yourself`,
+  );
+}
+
+/**
+ * Whoever can write the key file's directory can replace the file (rename over it) with a key of their
+ * own between two runs; the sticky bit stops that for files they do not own (every key file is ours).
+ * A directory owned by another user (other than root) is theirs to rearrange. Both refused (exit 2).
+ */
+export function checkKeyFileDirectory(path: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const dir = dirname(path);
+  let st: Stats;
+  try {
+    st = statSync(dir);
+  } catch (cause) {
+    throw usageError(
+      `cannot check the directory of key file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+      "choose a key file in a directory you own",
+    );
+  }
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+    throw usageError(
+      `key file ${path} is in a directory other users can write to (${dir}, mode ${mode}); refusing to use it`,
+      `chmod go-w ${dir}, or keep the key file in a directory only you can write (e.g. $REKEY_HOME)`,
+    );
+  }
+  if (st.uid !== uid && st.uid !== 0) {
+    throw usageError(
+      `key file ${path} is in a directory that belongs to another user (${dir}, uid ${st.uid}); refusing to use it`,
+      "keep the key file in a directory you own (e.g. $REKEY_HOME)",
+    );
   }
 }
 
@@ -159,6 +209,7 @@ export function createKeyFile(path: string): Buffer {
   } catch (cause) {
     throw usageError(`cannot create key file ${path}: ${(cause as Error).message}`, "choose a writable path");
   }
+  checkKeyFileDirectory(path);
   let fd: number;
   try {
     fd = openSync(path, "wx", 0o600);

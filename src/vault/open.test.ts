@@ -70,7 +70,7 @@ test("a Keeper vault: the local-vault-only paths refuse it clearly; the async po
   // The local vault through the async port.
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
-  const local = { REKEY_HOME: dir, REKEY_PASSPHRASE: "pw" };
+  const local = { REKEY_HOME: dir, REKEY_PASSPHRASE: "pw for the async port" };
   await initDefaultVault({ env: local, interactive: false, passphrase: true, kdf: TEST_KDF });
   const store = await openDefaultAsyncVault({ env: local, interactive: false });
   const created = await store.createRecord(newRecord("login", "x"), { actor: "t" });
@@ -82,7 +82,11 @@ test("init with a key file in REKEY_KEY_FILE, then open with it; a locked vault 
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const keyFile = join(dir, "keys", "vault.key");
-  const env = { REKEY_HOME: join(dir, "home"), REKEY_KEY_FILE: keyFile, REKEY_PASSPHRASE: "pw for init" };
+  const env = {
+    REKEY_HOME: join(dir, "home"),
+    REKEY_KEY_FILE: keyFile,
+    REKEY_PASSPHRASE: "pw for init, long enough",
+  };
   const res = await initDefaultVault({ env, interactive: false, kdf: TEST_KDF });
   assert.deepEqual(res, { path: join(dir, "home", "vault.db"), keyFile, keyFileCreated: true });
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
@@ -96,7 +100,7 @@ test("init with a key file in REKEY_KEY_FILE, then open with it; a locked vault 
   assert.equal(store.description, `local vault ${res.path}`);
   store.close();
   const byPass = await openDefaultVault({
-    env: { REKEY_HOME: env.REKEY_HOME, REKEY_PASSPHRASE: "pw for init" },
+    env: { REKEY_HOME: env.REKEY_HOME, REKEY_PASSPHRASE: "pw for init, long enough" },
     interactive: false,
   });
   assert.equal(byPass.listRecords().length, 1);
@@ -109,7 +113,7 @@ test("init with a key file in REKEY_KEY_FILE, then open with it; a locked vault 
   const prompted = await openDefaultVault({
     env: { REKEY_HOME: env.REKEY_HOME },
     interactive: true,
-    promptPassphrase: async () => new Secret("pw for init"),
+    promptPassphrase: async () => new Secret("pw for init, long enough"),
   });
   prompted.close();
   await assert.rejects(
@@ -131,7 +135,7 @@ test("init: the passphrase is asked twice on a TTY; no TTY and no passphrase, or
     initDefaultVault({ env, interactive: false }),
     isKind("auth", "no TTY", "--no-passphrase"),
   );
-  const answers = ["one", "two"];
+  const answers = ["first passphrase", "second passphrase"];
   await assert.rejects(
     initDefaultVault({
       env,
@@ -154,12 +158,15 @@ test("init: the passphrase is asked twice on a TTY; no TTY and no passphrase, or
     kdf: TEST_KDF,
     promptPassphrase: async (p) => {
       prompts.push(p);
-      return new Secret("same");
+      return new Secret("the same passphrase");
     },
   });
   assert.equal(prompts.length, 2);
   assert.equal(res.keyFile, undefined);
-  const s = await openDefaultVault({ env: { ...env, REKEY_PASSPHRASE: "same" }, interactive: false });
+  const s = await openDefaultVault({
+    env: { ...env, REKEY_PASSPHRASE: "the same passphrase" },
+    interactive: false,
+  });
   s.close();
 });
 

@@ -9,6 +9,7 @@
  *   need the synchronous local vault refuse it with a clear error. Other schemes (`postgres:`) are refused
  *   until they exist.
  * - REKEY_KEY_FILE / REKEY_PASSPHRASE: how to unlock (see keys.ts).
+ * - REKEY_EXPECT_HEAD_FILE: optional anchor of the local vault's signed head (sqlite-open.ts, OpenVaultOptions).
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
@@ -73,12 +74,15 @@ export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<V
   const env = opts.env ?? process.env;
   const path = localVaultPath(env, "this command");
   const { openVault } = await import("./sqlite-open.js");
-  return openVault(path, () =>
-    resolveUnlockSource(env, {
-      interactive: opts.interactive,
-      vaultPath: path,
-      ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
-    }),
+  return openVault(
+    path,
+    () =>
+      resolveUnlockSource(env, {
+        interactive: opts.interactive,
+        vaultPath: path,
+        ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
+      }),
+    env.REKEY_EXPECT_HEAD_FILE ? { expectHeadFile: env.REKEY_EXPECT_HEAD_FILE } : {},
   );
 }
 
@@ -115,8 +119,10 @@ export async function openDefaultAsyncVault(opts: OpenDefaultVaultOptions): Prom
 export interface InitDefaultVaultOptions {
   env?: NodeJS.ProcessEnv;
   interactive: boolean;
-  /** Create (or use) this key file; defaults to REKEY_KEY_FILE. */
+  /** Create this key file; defaults to REKEY_KEY_FILE. */
   keyFile?: string;
+  /** Use `keyFile` if it already exists (default false: an existing key file is refused). */
+  useExistingKeyFile?: boolean;
   /** Protect with a passphrase too (default true); false needs a key file. */
   passphrase?: boolean;
   /** Ask for the new passphrase (called twice to confirm); default: a hidden prompt on the terminal. */
@@ -154,6 +160,13 @@ export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<I
       "give --key-file PATH (or set REKEY_KEY_FILE)",
     );
   }
+  // Reusing a key file nobody asked for could tie the new vault to a key someone else made or kept.
+  if (keyFile && existsSync(keyFile) && !opts.useExistingKeyFile) {
+    throw usageError(
+      `key file ${keyFile} already exists; rekey init uses an existing key file only when asked`,
+      "pass --use-existing-key-file to protect the new vault with it, or choose a new path for --key-file",
+    );
+  }
   const passphrase = wantPassphrase ? await newPassphrase(env, opts, path) : undefined;
   const keyFileCreated = keyFile !== undefined && !existsSync(keyFile);
   const { initVault } = await import("./sqlite-open.js");
@@ -172,9 +185,12 @@ async function newPassphrase(
   opts: InitDefaultVaultOptions,
   path: string,
 ): Promise<Secret> {
+  const { assertStrongPassphrase } = await import("./passphrase-strength.js");
   if (env.REKEY_PASSPHRASE) {
     const { Secret } = await import("../secret.js");
-    return new Secret(env.REKEY_PASSPHRASE);
+    const given = new Secret(env.REKEY_PASSPHRASE);
+    assertStrongPassphrase(given, `the new vault ${path} (REKEY_PASSPHRASE)`);
+    return given;
   }
   if (!opts.interactive) {
     throw new RekeyError("auth", `cannot ask for a passphrase for the new vault ${path}: no TTY`, {
@@ -184,6 +200,7 @@ async function newPassphrase(
   const ask = opts.promptPassphrase ?? (async (p: string) => (await import("./prompt.js")).promptHidden(p));
   const first = await ask(`New passphrase for ${path}: `);
   if (first.length === 0) throw usageError("the passphrase is empty", "choose a non-empty passphrase");
+  assertStrongPassphrase(first, `the new vault ${path}`);
   const again = await ask("Repeat the passphrase: ");
   if (!first.equals(again))
     throw usageError("the two passphrases differ", "run rekey init again and type the same passphrase twice");

@@ -4,6 +4,7 @@ import {
   convertRecord,
   findField,
   getFieldValue,
+  isSecretField,
   looksLikeUid,
   newRecord,
   newUid,
@@ -98,4 +99,37 @@ test("parseRecord validates untrusted JSON", () => {
   assert.deepEqual(r.fields, [{ type: "login", value: ["a"] }]);
   assert.deepEqual(r.custom, []);
   assert.equal(r.notes, "");
+});
+
+test("secrets are secrets by label as well as by type, in one place", () => {
+  for (const label of [
+    "aws_secret_access_key",
+    "accessSecretKey",
+    "password",
+    "secret",
+    "AWS_SECRET_ACCESS_KEY",
+  ]) {
+    assert.equal(isSecretField({ type: "text", label }), true, label);
+  }
+  assert.equal(isSecretField({ type: "secret" }), true);
+  assert.equal(isSecretField({ type: "text", label: "aws_access_key_id" }), false);
+  assert.equal(isSecretField({ type: "text" }), false);
+});
+
+test("a text field with a secret label is saved as a hidden secret field", () => {
+  const r = parseRecord({
+    type: "login",
+    title: "from CSV",
+    custom: [
+      { type: "text", label: "aws_secret_access_key", value: ["SECRETvalue0123"] },
+      { type: "text", label: "aws_access_key_id", value: ["AKIA0000"] },
+    ],
+  });
+  assert.deepEqual(
+    r.custom.map((f) => [f.label, f.type, f.value[0]]),
+    [
+      ["aws_secret_access_key", "secret", "SECRETvalue0123"],
+      ["aws_access_key_id", "text", "AKIA0000"],
+    ],
+  );
 });

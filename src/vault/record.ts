@@ -103,9 +103,41 @@ export const TYPE_FIELDS: Partial<Record<KnownRecordType, Array<{ type: string; 
 /** Field types whose values are secret: masked by `show`, hidden in Keeper's UI. */
 export const SECRET_FIELD_TYPES = new Set(["password", "secret", "oneTimeCode", "keyPair", "pinCode"]);
 
-export function isSecretField(field: Pick<RecordField, "type">): boolean {
-  return SECRET_FIELD_TYPES.has(field.type);
+/**
+ * Labels whose values are secret whatever the field's type (compared ignoring case). A CSV column
+ * `aws_secret_access_key` or a hand-written JSON record gives a `text` field with such a label: its
+ * value is as secret as the one in a `secret` field, so it is masked, redacted from script output and
+ * made a `secret` field when the record is next saved (`parseRecord`).
+ */
+export const SECRET_FIELD_LABELS: ReadonlySet<string> = new Set(
+  [
+    "aws_secret_access_key",
+    "aws_session_token",
+    "accessSecretKey",
+    "sessionToken",
+    "secretAccessKey",
+    "password",
+    "secret",
+    "passphrase",
+    "privatePEMKey",
+  ].map((l) => l.toLowerCase()),
+);
+
+/**
+ * Whether a field holds a secret: by its type (SECRET_FIELD_TYPES) or by its label
+ * (SECRET_FIELD_LABELS). The one place rekey decides it: masking, script-output redaction and the
+ * type a field is saved with all ask here.
+ * @example isSecretField({ type: "text", label: "aws_secret_access_key" }) // true
+ */
+export function isSecretField(field: Pick<RecordField, "type"> & { label?: string | undefined }): boolean {
+  return (
+    SECRET_FIELD_TYPES.has(field.type) ||
+    (typeof field.label === "string" && SECRET_FIELD_LABELS.has(field.label.toLowerCase()))
+  );
 }
+
+/** Field types holding plain text, which a secret label turns into a hidden `secret` field. */
+const PLAIN_TEXT_TYPES = new Set(["text", "multiline"]);
 
 /** 16 random bytes, URL-safe base64 without padding (22 chars), never starting with `-`. */
 export function newUid(): string {
@@ -287,7 +319,10 @@ export function convertRecord(r: KeeperRecord, type: string): KeeperRecord {
   return out;
 }
 
-/** Validate an untrusted object as a record (from JSON input, CSV, Keeper). */
+/**
+ * Validate an untrusted object as a record (from JSON input, CSV, Keeper). Every save goes through
+ * here, so a text field with a secret label (SECRET_FIELD_LABELS) is saved as a `secret` field.
+ */
 export function parseRecord(input: unknown, where = "record"): KeeperRecord {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw usageError(
@@ -321,6 +356,8 @@ function parseFields(v: unknown, where: string): RecordField[] {
     const value = field.value === undefined ? [] : Array.isArray(field.value) ? field.value : [field.value];
     const out: RecordField = { ...field, value };
     if (field.label === undefined || field.label === "") delete out.label;
+    // A secret kept in a plain text field (e.g. a CSV column aws_secret_access_key) becomes hidden.
+    if (PLAIN_TEXT_TYPES.has(out.type) && isSecretField(out)) out.type = "secret";
     return out;
   });
 }

@@ -37,6 +37,11 @@ export class SqlDb {
     return this.guard(() => this.#db.transaction(fn).deferred());
   }
 
+  /** True inside write()/read(): a write is committed only when the outermost one returns. */
+  get inTransaction(): boolean {
+    return this.#db.inTransaction;
+  }
+
   #stmt(sql: string): Database.Statement {
     let s = this.#stmts.get(sql);
     if (!s) {

@@ -17,6 +17,7 @@ import { checkHistoryAudit, checkHistoryEntry, checkHistoryLimit } from "./histo
 import type { SqlDb } from "./sqlite-db.js";
 import type { AuditEntry, AuditEvent, RotationHistoryEntry } from "./store.js";
 import { toJsonBytes } from "./vault-cipher.js";
+import type { VaultState } from "./vault-head.js";
 
 const TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS rotation_history (
@@ -50,14 +51,24 @@ export class SqliteHistory {
   readonly #sql: SqlDb;
   readonly #kek: Buffer;
   readonly #audit: (event: AuditEvent) => AuditEntry;
+  readonly #change: <T>(fn: (state: VaultState) => T) => T;
   /** Only a positive answer is cached: another process may create the table at any time. */
   #exists = false;
 
-  /** `vmk` is only read (a purpose key is derived from it); `audit` appends inside the caller's transaction. */
-  constructor(sql: SqlDb, vmk: Buffer, audit: (event: AuditEvent) => AuditEntry) {
+  /**
+   * `vmk` is only read (a purpose key is derived from it); `audit` appends inside the caller's transaction;
+   * `change` is the store's write transaction that also advances the signed vault head (count, last seq).
+   */
+  constructor(
+    sql: SqlDb,
+    vmk: Buffer,
+    audit: (event: AuditEvent) => AuditEntry,
+    change: <T>(fn: (state: VaultState) => T) => T,
+  ) {
     this.#sql = sql;
     this.#kek = deriveKey(vmk, "rekey.history-wrap.v1");
     this.#audit = audit;
+    this.#change = change;
   }
 
   append(entry: RotationHistoryEntry, audit: AuditEvent): RotationHistoryEntry {
@@ -65,7 +76,7 @@ export class SqliteHistory {
     const plain = toJsonBytes(entry, `history entry ${entry.id}`);
     const stored = JSON.parse(plain.toString("utf8")) as RotationHistoryEntry;
     checkHistoryAudit(entry, audit);
-    const result = this.#sql.write(() => {
+    const result = this.#change((state) => {
       // Idempotent; only remembered once committed (a rolled-back append also rolls back the table).
       if (!this.#exists) {
         for (const statement of TABLE_SQL.split(";").filter((s) => s.trim())) this.#sql.run(statement);
@@ -98,6 +109,8 @@ export class SqliteHistory {
       } finally {
         zeroize(dek, plain);
       }
+      state.history.n++;
+      state.history.last = m.seq;
       this.#audit({ ...audit, recordUid: entry.recordUid });
       return stored;
     });

@@ -11,7 +11,7 @@ test("a record lock held by one process keeps others out until released or expir
   t.after(() => v.cleanup());
   const uid = "LockedRecordUid0000000";
   const me = newLockOwner("test");
-  assert.match(me, new RegExp(`^test@.+:${process.pid}:[0-9a-f]{12}$`));
+  assert.match(me, new RegExp(`^test@.+:${process.pid}:[0-9a-f]{12}( boot=[0-9a-f-]+ pidns=\\d+)?$`));
 
   const holder = child(["lock", v.path, v.keyFile, uid, "holder-1", "60000"]);
   t.after(() => holder.proc.kill());
@@ -72,14 +72,13 @@ test("leases: re-entrant for the same owner, renew extends, a lost lease fails t
   );
 });
 
-test("a lease whose holder on this host is dead (SIGKILL) is taken over at once", async (t) => {
+test("a lease whose holder is certainly dead (this host, boot and PID namespace; pid gone) is taken over at once", async (t) => {
   const v = await tempVault();
   t.after(() => v.cleanup());
   const uid = "DeadHolderRecordUid000";
   const { spawnSync } = await import("node:child_process");
-  const { hostname } = await import("node:os");
   const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
-  const deadOwner = `rekey@${hostname()}:${dead}:0123456789ab`;
+  const deadOwner = newLockOwner("rekey").replace(`:${process.pid}:`, `:${dead}:`);
   assert.ok(v.store.tryLock(uid, deadOwner, 60_000), "the soon-dead holder takes it");
   const me = newLockOwner("test");
   const lease = v.store.tryLock(uid, me, 1000);
@@ -90,4 +89,74 @@ test("a lease whose holder on this host is dead (SIGKILL) is taken over at once"
   // A holder on another host is trusted until its lease expires.
   assert.ok(v.store.tryLock(uid, "rekey@elsewhere.example:1:0123456789ab", 60_000));
   assert.equal(v.store.tryLock(uid, me, 1000), null);
+});
+
+test("a lease is not taken over before expiry when its holder's death is not certain", async (t) => {
+  const v = await tempVault();
+  t.after(() => v.cleanup());
+  const { spawnSync } = await import("node:child_process");
+  const { hostname } = await import("node:os");
+  const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
+  const here = newLockOwner("rekey").replace(`:${process.pid}:`, `:${dead}:`);
+  const uncertain = {
+    "another boot": here.replace(/ boot=[0-9a-f-]+/, " boot=00000000-0000-4000-8000-000000000000"),
+    "another PID namespace": here.replace(/ pidns=\d+/, " pidns=1"),
+    "an owner string of an older rekey (host and pid only)": `rekey@${hostname()}:${dead}:0123456789ab`,
+  };
+  for (const [what, owner] of Object.entries(uncertain)) {
+    const uid = `Uncertain-${what}`;
+    assert.ok(v.store.tryLock(uid, owner, 60_000));
+    assert.equal(v.store.tryLock(uid, newLockOwner("test"), 1000), null, what);
+  }
+  // Once it expires, anyone may take it.
+  assert.ok(v.store.tryLock("Short", uncertain["another boot"], 1));
+  await sleep(10);
+  assert.ok(v.store.tryLock("Short", newLockOwner("test"), 1000));
+});
+
+test("a live holder in another PID namespace keeps its lease, even where its pid does not exist", async (t) => {
+  const { existsSync, readFileSync } = await import("node:fs");
+  const { spawnSync } = await import("node:child_process");
+  if (process.getuid?.() !== 0 || spawnSync("unshare", ["--pid", "--fork", "true"]).status !== 0) {
+    t.skip("needs root and unshare(1)");
+    return;
+  }
+  // A pid free here and below this namespace's last pid: not handed out again while the test runs.
+  const last = Number(readFileSync("/proc/sys/kernel/ns_last_pid", "utf8"));
+  let pid = 0;
+  for (let p = Math.min(last - 1, 30_000); p > 300; p--) {
+    if (!existsSync(`/proc/${p}`)) {
+      pid = p;
+      break;
+    }
+  }
+  assert.ok(pid > 0, "a free pid");
+  const v = await tempVault();
+  t.after(() => v.cleanup());
+  const uid = "OtherNamespaceRecord00";
+  // In a new PID namespace, the holder gets `pid` (ns_last_pid + 1 for the next fork).
+  const launcher = [
+    "unshare",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+    "sh",
+    "-c",
+    `echo ${pid - 1} > /proc/sys/kernel/ns_last_pid; "$0" "$@"; exit $?`,
+  ];
+  const holder = child(["lock", v.path, v.keyFile, uid, "auto", "60000"], { launcher });
+  // unshare --fork ignores SIGTERM; SIGKILL takes its child (PID 1 of the namespace) and all with it.
+  t.after(() => holder.proc.kill("SIGKILL"));
+  const took = await holder.next();
+  assert.equal(took.locked, true);
+  assert.equal(took.pid, pid, "the holder's pid inside its namespace");
+  assert.equal(existsSync(`/proc/${pid}`), false, "no such pid here");
+  assert.equal(v.store.tryLock(uid, newLockOwner("test"), 1000), null, "the live holder keeps its lease");
+  assert.match(String(took.owner), new RegExp(`:${pid}:[0-9a-f]+ boot=`));
+  holder.send("release");
+  assert.equal(await holder.exited, 0);
+  const lease = v.store.tryLock(uid, newLockOwner("test"), 1000);
+  assert.ok(lease, "free once released");
+  lease.release();
 });

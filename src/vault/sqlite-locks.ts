@@ -1,16 +1,16 @@
 /**
  * Per-record leases in the vault's `locks` table: one row per locked record, taken inside a BEGIN IMMEDIATE
  * transaction, so the check and the take are atomic across every process using the file. A holder that dies
- * without releasing simply lets its lease expire.
+ * without releasing simply lets its lease expire; one certainly dead (same host, boot and PID namespace,
+ * pid gone: lease-owner.ts) loses it at once.
  *
  * Why a lease and not an OS file lock: the holder may be a long rotation (minutes of AWS calls) in a process
  * that can crash; an expiry makes the lock recoverable without manual cleanup, and it works the same way in
  * the later PostgreSQL backend.
  */
 
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { conflict, usageError } from "../errors.js";
+import { holderMayBeAlive, newLeaseOwner } from "./lease-owner.js";
 import type { Lease } from "./store.js";
 
 /** What the lease code needs from the store: guarded statements and an immediate write transaction. */
@@ -20,28 +20,12 @@ export interface LockDb {
   write<T>(fn: () => T): T;
 }
 
-/** A lock owner id unique to this process and call: host, pid and randomness. */
-export function newLockOwner(label = "rekey"): string {
-  return `${label}@${hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
-}
-
 /**
- * False only when the holder is provably dead: a process of this host (owner `label@host:pid:…`) whose pid
- * no longer exists. A rotation killed with SIGKILL then does not block the next run until its lease expires;
- * holders on other hosts (or unparsable owners) are trusted until expiry.
+ * A lock owner id unique to this process and call: host, pid, randomness, boot id and PID namespace.
+ * An unexpired lease is taken over only when its holder is certainly dead (lease-owner.ts).
  */
-export function holderMayBeAlive(owner: string): boolean {
-  const m = /@([^:]+):(\d+):[0-9a-f]+$/.exec(owner);
-  if (!m || m[1] !== hostname()) return true;
-  const pid = Number(m[2]);
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code !== "ESRCH";
-  }
+export function newLockOwner(label = "rekey"): string {
+  return newLeaseOwner(label);
 }
 
 function checkTtl(ttlMs: number): void {

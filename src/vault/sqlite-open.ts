@@ -71,8 +71,18 @@ function configure(db: Database.Database): void {
   db.pragma("synchronous = FULL");
 }
 
+export interface OpenVaultOptions {
+  /**
+   * REKEY_EXPECT_HEAD_FILE: a file (best kept on another machine or medium) holding the vault's signed head
+   * line. Opening fails with an integrity error when the vault is behind it or not a continuation of it;
+   * each committed write rewrites it. Created at the first open when missing.
+   */
+  expectHeadFile?: string;
+}
+
 /**
- * Open an existing vault and unlock it. `unlock` may be a function so that the passphrase is only asked for
+ * Open an existing vault and unlock it, upgrade a vault written by an older rekey, and check its live rows
+ * against its signed head (sqlite-head.ts). `unlock` may be a function so that the passphrase is only asked for
  * once the file is known to be a vault.
  *
  * @example
@@ -81,11 +91,13 @@ function configure(db: Database.Database): void {
 export async function openVault(
   path: string,
   unlock: UnlockSource | (() => Promise<UnlockSource>),
+  opts: OpenVaultOptions = {},
 ): Promise<SqliteVaultStore> {
   const file = resolve(path);
   assertVaultFile(file);
   let db: Database.Database | undefined;
   let vmk: Buffer | undefined;
+  let store: SqliteVaultStore | undefined;
   try {
     db = new Database(file, { fileMustExist: true });
     configure(db);
@@ -98,10 +110,16 @@ export async function openVault(
     const source = typeof unlock === "function" ? await unlock() : unlock;
     vmk = await unlockMasterKey(slots, source, { id: vaultId, path: file });
     tightenModes(file);
-    return new SqliteVaultStore(db, file, vaultId, vmk);
+    const anchor = opts.expectHeadFile ? { anchorFile: resolve(opts.expectHeadFile) } : {};
+    store = new SqliteVaultStore(db, file, vaultId, vmk, anchor);
+    store.openChecks(Number(meta.get(META.schemaVersion)));
+    return store;
   } catch (err) {
-    zeroize(vmk);
-    db?.close();
+    if (store) store.close();
+    else {
+      zeroize(vmk);
+      db?.close();
+    }
     throw mapSqliteError(err, file);
   }
 }
@@ -175,6 +193,7 @@ export async function initVault(path: string, opts: InitVaultOptions): Promise<S
     } finally {
       tmp.destroy();
     }
+    store.writeInitialHead();
     // WAL only after the schema is in the main file: the file is a recognisable vault from the first commit.
     db.pragma("journal_mode = WAL");
     store.appendAudit({

@@ -11,8 +11,12 @@ import Database from "better-sqlite3";
 import { conflict, integrityError, notFound, RekeyError, usageError } from "../errors.js";
 
 export const FORMAT = "rekey-vault";
-/** Bump on any incompatible change, and teach `openVault` to migrate from the previous one. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bump on any incompatible change, and teach `openVault` to migrate from the previous one.
+ * 1: the tables below. 2: the signed vault head (meta `vault_head`, sqlite-head.ts), which every write updates:
+ *    a rekey that does not maintain it must not write the file, so it refuses the newer version.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const META = {
   format: "format",
@@ -21,6 +25,8 @@ export const META = {
   createdAt: "created_at",
   keySlots: "key_slots",
   auditHead: "audit_head",
+  /** Schema 2: the signed head of the whole vault (vault-head.ts). */
+  vaultHead: "vault_head",
 } as const;
 
 export const SCHEMA_V1 = `

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { conflict, integrityError, notFound, usageError } from "../errors.js";
 import type { Secret } from "../secret.js";
-import { sameBytes, zeroize } from "./crypto.js";
+import { deriveKey, sameBytes, zeroize } from "./crypto.js";
 import {
   type KeySlot,
   keyFileOpensSlots,
@@ -17,9 +17,19 @@ import { type KeeperRecord, looksLikeUid, newUid, parseRecord } from "./record.j
 import { diffRecords } from "./record-diff.js";
 import { appendAuditEntry, listAuditEntries, verifyAuditLog } from "./sqlite-audit.js";
 import { SqlDb } from "./sqlite-db.js";
+import {
+  auditHeadOf,
+  checkExpectedHead,
+  checkLiveRows,
+  computeState,
+  loadHead,
+  readAnchorFile,
+  saveHead,
+  writeAnchorFile,
+} from "./sqlite-head.js";
 import { SqliteHistory } from "./sqlite-history.js";
 import { tryLock } from "./sqlite-locks.js";
-import { META, notAVault } from "./sqlite-schema.js";
+import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
 import type {
   AuditEntry,
   AuditEvent,
@@ -34,6 +44,7 @@ import type {
   VaultStore,
 } from "./store.js";
 import { type JournalMeta, toJsonBytes, VaultCipher, type VersionMeta } from "./vault-cipher.js";
+import { formatHeadLine, HeadKey, type VaultState, xorHex } from "./vault-head.js";
 
 interface CurrentRow extends VersionRow {
   title_mac: Buffer;
@@ -101,21 +112,158 @@ export class SqliteVaultStore implements VaultStore {
   readonly #vaultId: string;
   readonly #cipher: VaultCipher;
   readonly #history: SqliteHistory;
+  readonly #headKey: HeadKey;
+  /** REKEY_EXPECT_HEAD_FILE: checked at open, rewritten after each committed write. */
+  readonly #anchorFile: string | undefined;
+  /** The head state of the write transaction in progress (nested changes share it). */
+  #pending: VaultState | undefined;
   #closed = false;
 
   /** Use `openVault` or `initVault`. Takes ownership of `vmk` (zeroized on close). */
-  constructor(db: Database.Database, path: string, vaultId: string, vmk: Buffer) {
+  constructor(
+    db: Database.Database,
+    path: string,
+    vaultId: string,
+    vmk: Buffer,
+    opts: { anchorFile?: string } = {},
+  ) {
     this.#sql = new SqlDb(db, path);
     this.path = path;
     this.description = `local vault ${path}`;
     this.#vaultId = vaultId;
+    this.#anchorFile = opts.anchorFile;
     this.#cipher = new VaultCipher(vmk);
-    this.#history = new SqliteHistory(this.#sql, vmk, (event) => this.#audit(event));
+    this.#headKey = new HeadKey(deriveKey(vmk, "rekey.vault-head.v1"), vaultId);
+    this.#history = new SqliteHistory(
+      this.#sql,
+      vmk,
+      (event) => this.#audit(event),
+      (fn) => this.#change(fn),
+    );
+  }
+
+  // ---- the signed vault head (sqlite-head.ts) ---------------------------------------------------------
+
+  /**
+   * Every write goes through here: one write transaction that loads the signed head, lets `fn` apply its
+   * row changes to the head's state, and saves the head (one generation later, with the audit log's new
+   * head) before the transaction commits. Nested changes work on a copy of the enclosing state, merged back
+   * only when they succeed (a failed savepoint leaves the state as it was).
+   */
+  #change<T>(fn: (state: VaultState) => T): T {
+    const parent = this.#pending;
+    const result = this.#sql.write(() => {
+      const head = parent ? undefined : loadHead(this.#sql, this.#headKey);
+      const state = structuredClone(parent ?? (head as { state: VaultState }).state);
+      this.#pending = state;
+      try {
+        const r = fn(state);
+        if (parent) Object.assign(parent, state);
+        else {
+          state.audit = auditHeadOf(this.#sql, this.#cipher.auditKey);
+          saveHead(this.#sql, this.#headKey, { gen: (head?.gen ?? 0) + 1, state });
+        }
+        return r;
+      } finally {
+        this.#pending = parent;
+      }
+    });
+    if (!parent && !this.#sql.inTransaction && this.#anchorFile) this.#updateAnchor(this.#anchorFile);
+    return result;
+  }
+
+  #updateAnchor(file: string): void {
+    try {
+      writeAnchorFile(
+        file,
+        this.#headKey,
+        this.#sql.read(() => loadHead(this.#sql, this.#headKey)),
+      );
+    } catch (err) {
+      throw usageError(
+        `the change was saved, but the head file ${file} (REKEY_EXPECT_HEAD_FILE) could not be updated: ${(err as Error).message}`,
+        "make the file and its directory writable; the next write updates it",
+      );
+    }
+  }
+
+  /** initVault only: the head of the new, empty vault (generation 0). */
+  writeInitialHead(): void {
+    this.#sql.write(() =>
+      saveHead(this.#sql, this.#headKey, {
+        gen: 0,
+        state: computeState(this.#sql, this.#headKey, this.#cipher.auditKey),
+      }),
+    );
+  }
+
+  /**
+   * openVault only: bring a vault written by an older rekey to this schema (once, whoever comes first),
+   * then check the live rows against the signed head and, with REKEY_EXPECT_HEAD_FILE, against that file.
+   */
+  openChecks(schemaVersion: number): void {
+    if (schemaVersion < SCHEMA_VERSION) this.#migrate();
+    const head = this.#sql.read(() => {
+      const h = checkLiveRows(this.#sql, this.#headKey, this.#cipher.auditKey, { full: false });
+      const file = this.#anchorFile;
+      const expected = file === undefined ? undefined : readAnchorFile(file);
+      if (file !== undefined && expected !== undefined) this.#checkExpected(h, expected, `${file}`);
+      return h;
+    });
+    if (this.#anchorFile && readAnchorFile(this.#anchorFile) === undefined) {
+      writeAnchorFile(this.#anchorFile, this.#headKey, head);
+    }
+  }
+
+  /** Schema 1 → 2: compute the head from the live rows once (after checking the audit chain), audited. */
+  #migrate(): void {
+    this.#sql.write(() => {
+      const version = Number(this.#sql.meta(META.schemaVersion));
+      if (version >= SCHEMA_VERSION) return; // another process migrated it first
+      const chain = verifyAuditLog(this.#sql, this.#cipher.auditKey, this.#vaultId);
+      if (!chain.ok) {
+        throw integrityError(
+          `vault ${this.path} cannot be upgraded: its audit log is broken at entry ${chain.problem?.seq}: ${chain.problem?.reason}`,
+          "restore the vault file from a backup",
+        );
+      }
+      const state = computeState(this.#sql, this.#headKey, this.#cipher.auditKey);
+      saveHead(this.#sql, this.#headKey, { gen: 0, state });
+      this.#sql.setMeta(META.schemaVersion, String(SCHEMA_VERSION));
+      this.#change(() =>
+        this.#audit({
+          action: "vault.upgrade",
+          recordUid: null,
+          actor: "rekey",
+          details: { fromSchema: version, toSchema: SCHEMA_VERSION },
+        }),
+      );
+    });
+  }
+
+  #checkExpected(head: ReturnType<typeof loadHead>, expected: string, from: string): void {
+    checkExpectedHead(this.#sql, this.#headKey, head, expected, from, this.#cipher.auditKey, this.#vaultId);
+  }
+
+  /** The signed head as one line (no secret): `rekey-head-v1:<generation>:...`. */
+  head(): string {
+    return this.#sql.read(() => formatHeadLine(this.#headKey, loadHead(this.#sql, this.#headKey)));
+  }
+
+  checkIntegrity(opts: { expectHead?: string; from?: string } = {}): { generation: number } {
+    return this.#sql.read(() => {
+      const head = checkLiveRows(this.#sql, this.#headKey, this.#cipher.auditKey, { full: true });
+      if (opts.expectHead !== undefined) {
+        this.#checkExpected(head, opts.expectHead, opts.from ?? "the expected head");
+      }
+      return { generation: head.gen };
+    });
   }
 
   // ---- record rows ------------------------------------------------------------------------------------
 
-  #insertVersion(m: VersionMeta, record: KeeperRecord): void {
+  #insertVersion(state: VaultState, m: VersionMeta, record: KeeperRecord): void {
+    state.versions++;
     const { dek, body } = this.#cipher.sealRecord(m, record);
     this.#sql.run(
       "INSERT INTO record_versions (uid, revision, folder_uid, saved_at, actor, deleted, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -130,7 +278,17 @@ export class SqliteVaultStore implements VaultStore {
     );
   }
 
-  #putCurrent(uid: string, revision: number, title: string, createdAt: string): void {
+  #putCurrent(
+    state: VaultState,
+    uid: string,
+    revision: number,
+    title: string,
+    createdAt: string,
+    previous?: number,
+  ): void {
+    if (previous === undefined) state.records.n++;
+    else state.records.x = xorHex(state.records.x, this.#headKey.recordMac(uid, previous));
+    state.records.x = xorHex(state.records.x, this.#headKey.recordMac(uid, revision));
     const titleMac = this.#cipher.titleMac(title);
     this.#sql.run(
       "INSERT INTO records (uid, revision, title_mac, created_at, row_mac) VALUES (?, ?, ?, ?, ?) " +
@@ -174,6 +332,16 @@ export class SqliteVaultStore implements VaultStore {
         throw notFound(`record ${uid} was deleted`, `its history is kept: rekey record history ${uid}`);
       }
       throw notFound(`no record with UID ${uid} in ${this.description}`, "list them with: rekey record list");
+    }
+    const newest = this.#sql.get<{ r: number }>(
+      "SELECT MAX(revision) AS r FROM record_versions WHERE uid = ?",
+      uid,
+    )?.r;
+    if (newest !== row.revision) {
+      throw integrityError(
+        `record ${uid} is at revision ${row.revision} but its newest saved version is ${newest}: it was rolled back outside rekey`,
+        "restore the vault file from a backup, and run `rekey audit verify` to see what else changed",
+      );
     }
     if (row.revision !== expectedRevision) {
       const name = title === undefined ? uid : `"${title}" (${uid})`;
@@ -229,7 +397,7 @@ export class SqliteVaultStore implements VaultStore {
     if (!looksLikeUid(uid))
       throw usageError(`"${uid}" is not a record UID`, "UIDs are 22 URL-safe base64 characters");
     const folderUid = opts.folderUid ?? null;
-    return this.#sql.write(() => {
+    return this.#change((state) => {
       if (this.#sql.get("SELECT 1 FROM record_versions WHERE uid = ? LIMIT 1", uid)) {
         throw conflict(
           `a record with UID ${uid} already exists (or existed: UIDs of deleted records are not reused)`,
@@ -238,8 +406,9 @@ export class SqliteVaultStore implements VaultStore {
       }
       if (folderUid !== null) this.#requireFolder(folderUid);
       const savedAt = nowIso();
-      this.#insertVersion({ uid, revision: 1, folderUid, savedAt, actor: opts.actor, deleted: false }, clean);
-      this.#putCurrent(uid, 1, clean.title, savedAt);
+      const m = { uid, revision: 1, folderUid, savedAt, actor: opts.actor, deleted: false };
+      this.#insertVersion(state, m, clean);
+      this.#putCurrent(state, uid, 1, clean.title, savedAt);
       const details = { revision: 1, ...(folderUid ? { folderUid } : {}) };
       this.#audit({ action: "record.create", recordUid: uid, actor: opts.actor, details });
       return { uid, folderUid, revision: 1, record: clean, createdAt: savedAt, updatedAt: savedAt };
@@ -248,13 +417,14 @@ export class SqliteVaultStore implements VaultStore {
 
   saveRecord(uid: string, record: KeeperRecord, opts: SaveOptions): StoredRecord {
     const clean = parseRecord(record);
-    return this.#sql.write(() => {
+    return this.#change((state) => {
       const before = this.#currentForChange(uid, opts.expectedRevision, clean.title);
       const { folderUid, createdAt } = before;
       const revision = before.revision + 1;
       const savedAt = nowIso();
-      this.#insertVersion({ uid, revision, folderUid, savedAt, actor: opts.actor, deleted: false }, clean);
-      this.#putCurrent(uid, revision, clean.title, createdAt);
+      const m = { uid, revision, folderUid, savedAt, actor: opts.actor, deleted: false };
+      this.#insertVersion(state, m, clean);
+      this.#putCurrent(state, uid, revision, clean.title, createdAt, before.revision);
       const details = { revision, ...diffRecords(before.record, clean) };
       this.#audit({ action: "record.update", recordUid: uid, actor: opts.actor, details });
       return { uid, folderUid, revision, record: clean, createdAt, updatedAt: savedAt };
@@ -262,7 +432,7 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   deleteRecord(uid: string, opts: SaveOptions): void {
-    this.#sql.write(() => {
+    this.#change((state) => {
       const last = this.#currentForChange(uid, opts.expectedRevision);
       const revision = last.revision + 1;
       // The tombstone keeps the last content: a deleted record's secrets stay recoverable from history.
@@ -274,8 +444,10 @@ export class SqliteVaultStore implements VaultStore {
         actor: opts.actor,
         deleted: true,
       };
-      this.#insertVersion(m, last.record);
+      this.#insertVersion(state, m, last.record);
       this.#sql.run("DELETE FROM records WHERE uid = ?", uid);
+      state.records.n--;
+      state.records.x = xorHex(state.records.x, this.#headKey.recordMac(uid, last.revision));
       this.#audit({
         action: "record.delete",
         recordUid: uid,
@@ -326,8 +498,9 @@ export class SqliteVaultStore implements VaultStore {
     if (!name.trim()) throw usageError("a folder needs a non-empty name", "give it a name");
     const parentUid = opts.parentUid ?? null;
     const shared = opts.shared ?? parentUid === null;
-    return this.#sql.write(() => {
+    return this.#change((state) => {
       if (parentUid !== null) this.#requireFolder(parentUid);
+      state.folders++;
       const m = { uid: newUid(), parentUid, shared, createdAt: nowIso() };
       this.#sql.run(
         "INSERT INTO folders (uid, parent_uid, shared, created_at, name_ct) VALUES (?, ?, ?, ?, ?)",
@@ -346,7 +519,7 @@ export class SqliteVaultStore implements VaultStore {
   // ---- audit ------------------------------------------------------------------------------------------
 
   appendAudit(event: AuditEvent): AuditEntry {
-    return this.#sql.write(() => this.#audit(event));
+    return this.#change(() => this.#audit(event));
   }
 
   /** Append inside the current transaction (see appendAuditEntry). */
@@ -374,8 +547,10 @@ export class SqliteVaultStore implements VaultStore {
     }
     const plain = toJsonBytes(state, `journal entry ${id}`);
     const stored = JSON.parse(plain.toString("utf8")) as Record<string, unknown>;
-    return this.#sql.write(() => {
-      const prev = this.#sql.get<{ created_at: string }>("SELECT created_at FROM journal WHERE id = ?", id);
+    return this.#change((state) => {
+      const prev = this.#sql.get<JournalRow>("SELECT * FROM journal WHERE id = ?", id);
+      if (prev) state.journal.x = xorHex(state.journal.x, this.#headKey.journalMac(prev));
+      else state.journal.n++;
       const updatedAt = nowIso();
       const m = { id, recordUid, kind, createdAt: prev?.created_at ?? updatedAt, updatedAt };
       const { dek, body } = this.#cipher.sealJournal(m, plain);
@@ -391,6 +566,16 @@ export class SqliteVaultStore implements VaultStore {
         dek,
         body,
       );
+      const row = {
+        id,
+        record_uid: recordUid,
+        kind,
+        created_at: m.createdAt,
+        updated_at: updatedAt,
+        dek,
+        body,
+      };
+      state.journal.x = xorHex(state.journal.x, this.#headKey.journalMac(row));
       return { ...m, state: stored };
     });
   }
@@ -411,7 +596,13 @@ export class SqliteVaultStore implements VaultStore {
 
   /** Remove a journal entry; removing one that is already gone is fine (cleanup is idempotent). */
   deleteJournal(id: string): void {
-    this.#sql.write(() => this.#sql.run("DELETE FROM journal WHERE id = ?", id));
+    this.#change((state) => {
+      const prev = this.#sql.get<JournalRow>("SELECT * FROM journal WHERE id = ?", id);
+      if (!prev) return;
+      this.#sql.run("DELETE FROM journal WHERE id = ?", id);
+      state.journal.n--;
+      state.journal.x = xorHex(state.journal.x, this.#headKey.journalMac(prev));
+    });
   }
 
   // ---- rotation history (sqlite-history.ts) ------------------------------------------------------------
@@ -431,7 +622,7 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.#sql.write(fn);
+    return this.#change(() => fn());
   }
 
   #slots(): KeySlot[] {
@@ -461,7 +652,7 @@ export class SqliteVaultStore implements VaultStore {
     const path = resolve(keyFile);
     const { key, created } = loadOrCreateKeyFile(path);
     try {
-      const added = this.#sql.write(() => {
+      const added = this.#change(() => {
         const slots = this.#slots();
         if (keyFileOpensSlots(slots, key, this.#vaultId)) return false;
         this.#saveSlots(
@@ -486,7 +677,7 @@ export class SqliteVaultStore implements VaultStore {
     opts: { actor: string; kdf?: Partial<ScryptParams> },
   ): Promise<void> {
     const slot = await makePassphraseSlot(this.#cipher.vmk, passphrase, this.#vaultId, opts.kdf);
-    this.#sql.write(() => this.#saveSlots([...this.#slots(), slot], "passphrase", opts.actor));
+    this.#change(() => this.#saveSlots([...this.#slots(), slot], "passphrase", opts.actor));
   }
 
   close(): void {
@@ -496,6 +687,7 @@ export class SqliteVaultStore implements VaultStore {
       this.#sql.close();
     } finally {
       this.#history.destroy();
+      this.#headKey.destroy();
       this.#cipher.destroy();
     }
   }

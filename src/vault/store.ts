@@ -144,6 +144,15 @@ export interface VaultStore {
   /** Take the record's lock, or return null if another live holder has it. */
   tryLock(recordUid: string, owner: string, ttlMs: number): Lease | null;
 
+  // The signed head of the whole vault (rollback detection)
+  /** The signed head as one line, no secret in it: keep it elsewhere to detect a rolled-back file later. */
+  head(): string;
+  /**
+   * Check every live row against the signed head, and the head against `expectHead` (a line `head()` gave
+   * earlier, read from `from`): throws an integrity error when something was deleted or rolled back.
+   */
+  checkIntegrity(opts?: { expectHead?: string; from?: string }): { generation: number };
+
   /** Run `fn` atomically: every store call inside commits together or not at all. */
   transaction<T>(fn: () => T): T;
 

@@ -74,8 +74,11 @@ export interface VaultChild {
   exited: Promise<number | null>;
 }
 
-export function spawnVaultChild(args: string[]): VaultChild {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], { cwd: REPO });
+/** `launcher`: a command the child runs under (e.g. `unshare --pid --fork ...`), node's argv appended. */
+export function spawnVaultChild(args: string[], opts: { launcher?: string[] } = {}): VaultChild {
+  const argv = [process.execPath, "--import", "tsx", CHILD, ...args];
+  const [cmd, ...rest] = [...(opts.launcher ?? []), ...argv] as [string, ...string[]];
+  const proc = spawn(cmd, rest, { cwd: REPO });
   let stderr = "";
   proc.stderr.on("data", (d) => {
     stderr += d;

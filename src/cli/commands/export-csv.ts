@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { recordToCells, toCommanderCsv } from "../../csv/commander-csv.js";
+import { neutralizeRows } from "../../csv/formula-cells.js";
 import { folderPlace } from "../../csv/import-records.js";
 import { conflict } from "../../errors.js";
 import { line } from "../context.js";
@@ -11,7 +12,16 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const folders = store.listFolders();
   const type = typeof opts.type === "string" ? opts.type : undefined;
   const records = store.listRecords(type ? { type } : undefined);
-  const csv = toCommanderCsv(records.map((r) => recordToCells(r.record, folderPlace(folders, r.folderUid))));
+  const rows = records.map((r) => recordToCells(r.record, folderPlace(folders, r.folderUid)));
+  // A cell a spreadsheet would run as a formula is quoted, unless --raw (formula-cells.ts).
+  const safe = opts.raw === true ? { rows, count: 0 } : neutralizeRows(rows);
+  if (safe.count > 0) {
+    line(
+      ctx.stderr,
+      `rekey: ${safe.count} cell(s) starting with =, +, -, @, tab or CR were prefixed with ' so a spreadsheet does not run them as formulas (rekey import csv removes the quote; --raw exports them as they are)`,
+    );
+  }
+  const csv = toCommanderCsv(safe.rows);
   store.appendAudit({
     action: "vault.export",
     actor: ctx.actor,

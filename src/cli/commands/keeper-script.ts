@@ -3,6 +3,7 @@ import { readFirstLine } from "../../keeper/gateway-params.js";
 import { renderKeeperScript, runKeeperScript, STDIN_TIMEOUT_MS } from "../../keeper/script.js";
 import { createLogger } from "../../log.js";
 import { printJson } from "../context.js";
+import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
@@ -16,7 +17,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
       ...(level && level !== "silent" ? { logger: createLogger({ level }) } : {}),
     });
     if (opts.json) printJson(ctx.stdout, rotation);
-    else ctx.stdout.write(renderKeeperScript(rotation));
+    else ctx.stdout.write(printable(renderKeeperScript(rotation), { multiline: true }));
   } catch (err) {
     // One line for bad input, as the bundle prints it (the CLI would add a "fix:" line).
     if (err instanceof RekeyError && err.kind === "usage" && err.hint && !err.message.includes("\n")) {

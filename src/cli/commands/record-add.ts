@@ -1,4 +1,5 @@
 import { usageError } from "../../errors.js";
+import { parseJsonSafely } from "../../json.js";
 import { type KeeperRecord, newRecord, parseRecord } from "../../vault/record.js";
 import { line, printJson } from "../context.js";
 import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
@@ -12,16 +13,9 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   if (opts.fromJson) {
     if (secrets.length > 0)
       throw usageError("--from-json and --secret both read stdin", "put the secrets in the JSON");
-    const text = await ctx.readStdin();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw usageError(
-        `stdin is not valid JSON: ${(err as Error).message}`,
-        "give one Keeper v3 record as JSON on stdin",
-      );
-    }
+    const parsed = parseJsonSafely(await ctx.readStdin(), "stdin", {
+      hint: "give one Keeper v3 record as JSON on stdin",
+    });
     record = parseRecord(parsed, "the record on stdin");
   } else {
     if (typeof opts.title !== "string")

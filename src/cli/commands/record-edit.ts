@@ -1,4 +1,5 @@
 import { usageError } from "../../errors.js";
+import { parseJsonSafely } from "../../json.js";
 import { cloneRecord, parseRecord, removeField } from "../../vault/record.js";
 import { line } from "../context.js";
 import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
@@ -20,15 +21,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
   const stored = resolveRecord(store, ref!);
   let record = cloneRecord(stored.record);
   if (jsonText !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(jsonText);
-    } catch (err) {
-      throw usageError(
-        `stdin is not valid JSON: ${(err as Error).message}`,
-        "give one Keeper v3 record as JSON on stdin",
-      );
-    }
+    const parsed = parseJsonSafely(jsonText, "stdin", { hint: "give one Keeper v3 record as JSON on stdin" });
     record = parseRecord(parsed, "the record on stdin");
   }
   applySets(record, sets);

@@ -1,6 +1,6 @@
 import { listScripts } from "../../gateway/scripts.js";
 import { getFieldValue } from "../../vault/record.js";
-import { printJson } from "../context.js";
+import { line, printJson } from "../context.js";
 import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
 import { resolveRecord } from "../resolve.js";
@@ -23,7 +23,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
   });
   if (opts.json) return printJson(ctx.stdout, rows);
   if (rows.length === 0) {
-    ctx.stdout.write(`"${user.record.title}" has no post-rotation script\n`);
+    line(ctx.stdout, `"${user.record.title}" has no post-rotation script`);
     return;
   }
   ctx.stdout.write(

@@ -2,6 +2,7 @@ import { RekeyError } from "../../errors.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import { parseStrategy, type RotateOptions } from "../../rotation/index.js";
 import { type CommandContext, printJson } from "../context.js";
+import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
 import { sharedRotateOptions } from "../rotate-options.js";
 import { renderRotation } from "../rotation-view.js";
@@ -90,7 +91,7 @@ function renderDelivery(e: RotationAttempt): string {
   }
   if (e.error) lines.push(`  error: ${e.error.message}`);
   lines.push(`  recorded as ${e.outcome} in the rotation history (rekey history)`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map((l) => printable(l)).join("\n")}\n`;
 }
 
 /**

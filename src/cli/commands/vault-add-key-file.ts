@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { usageError } from "../../errors.js";
 import { line, printJson } from "../context.js";
 import type { CommandRun } from "../registry.js";
@@ -12,6 +14,14 @@ interface KeySlots {
 
 export const run: CommandRun = async (ctx, args, opts) => {
   const path = args[0] as string;
+  // Checked before the vault is unlocked. A file that appears after this check is still refused unless
+  // it is ours, 0600 and in a directory only we can write (readKeyFile): nobody else can plant it.
+  if (existsSync(resolve(path)) && opts.useExistingKeyFile !== true) {
+    throw usageError(
+      `key file ${resolve(path)} already exists; rekey vault add-key-file uses an existing key file only when asked`,
+      "pass --use-existing-key-file to let that file unlock the vault, or choose a new path",
+    );
+  }
   const store = await ctx.vault();
   if (typeof (store as Partial<KeySlots>).addKeyFileSlot !== "function") {
     throw usageError(`${store.description} has no key slots`, "key files unlock rekey's local vault only");
