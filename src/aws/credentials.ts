@@ -6,11 +6,12 @@
  */
 import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import { proxyConfigured } from "../proxy.js";
 import type { Secret } from "../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { type AwsCredentialsInput, type AwsLogger, callAws, stsClient } from "./sdk-port.js";
+import { type AwsCredentialsInput, type AwsLogger, callAws, httpOptions, stsClient } from "./sdk-port.js";
 
 export type AdminCredentialSpec =
   | { kind: "static"; accessKeyId: string; secret: Secret; sessionToken?: Secret | undefined }
@@ -22,6 +23,11 @@ export type AdminCredentialSpec =
       /** The key that signs sts:AssumeRole. */
       accessKeyId: string;
       secret: Secret;
+      /**
+       * Seed compatibility (`seed_assume_role_ambient`): sign sts:AssumeRole with the machine's ambient
+       * credentials (the default chain, read from this env) as the seed's script does, not with the key above.
+       */
+      ambientEnv?: Record<string, string | undefined> | undefined;
     }
   | { kind: "default-chain"; env: Record<string, string | undefined> };
 
@@ -74,9 +80,11 @@ async function assumeRole(
       hint: "use 2-64 characters from letters, digits and + = , . @ _ -",
     });
   }
+  const ambient = spec.ambientEnv ? await defaultChain(spec.ambientEnv, opts) : undefined;
+  const signer = ambient ? `ambient credentials (${ambient.via})` : `key ${spec.accessKeyId}`;
   const sts = stsClient(
     opts.endpoints,
-    { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secret.reveal() },
+    ambient?.credentials ?? { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secret.reveal() },
     opts.requestTimeoutMs,
   );
   try {
@@ -91,7 +99,7 @@ async function assumeRole(
           }),
           { abortSignal },
         ),
-      { action: "sts:AssumeRole", principal: `key ${spec.accessKeyId}`, endpoint: opts.endpoints.sts },
+      { action: "sts:AssumeRole", principal: signer, endpoint: opts.endpoints.sts },
       {
         idempotent: true,
         retry: opts.retry ?? DEFAULT_RETRY,
@@ -110,8 +118,8 @@ async function assumeRole(
         ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
         ...(c.Expiration ? { expiration: c.Expiration } : {}),
       },
-      keyId: spec.accessKeyId,
-      via: `role ${spec.roleArn} assumed with access key ${spec.accessKeyId}${spec.externalId ? " and an external id" : ""}`,
+      keyId: ambient ? ambient.keyId : spec.accessKeyId,
+      via: `role ${spec.roleArn} assumed with ${ambient ? signer : `access key ${spec.accessKeyId}`}${spec.externalId ? " and an external id" : ""}`,
     };
   } finally {
     sts.destroy();
@@ -145,6 +153,9 @@ async function defaultChain(
     // Off EC2 the instance metadata service does not answer: do not wait long for it.
     timeout: 1000,
     maxRetries: 0,
+    // The STS and SSO clients the chain makes (role profiles, web identity, SSO) go through HTTPS_PROXY like
+    // ours; the instance and container metadata services are link-local and are always reached directly.
+    ...(proxyConfigured() ? { clientConfig: { requestHandler: httpOptions(opts.requestTimeoutMs) } } : {}),
   });
   let keyId: string;
   try {

@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import { awsProxyAgents } from "../proxy.js";
 import { Secret } from "../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { type AwsCallError, type CallContext, mapAwsError } from "./errors.js";
@@ -54,13 +55,16 @@ export interface SdkPortOptions {
 
 /**
  * The SDK handler's own limits, kept equal to our deadline: `throwOnRequestTimeout` makes its
- * requestTimeout an error (not a console warning) should it fire first.
+ * requestTimeout an error (not a console warning) should it fire first. With HTTPS_PROXY / HTTP_PROXY set,
+ * the handler's agents send each request through the proxy its URL calls for (../proxy.ts): the SDK does
+ * not read those variables itself.
  */
 export function httpOptions(requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
   return {
     connectionTimeout: Math.min(5_000, requestTimeoutMs),
     requestTimeout: requestTimeoutMs,
     throwOnRequestTimeout: true,
+    ...awsProxyAgents(),
   };
 }
 

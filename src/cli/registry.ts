@@ -280,9 +280,19 @@ export const COMMANDS: CommandSpec[] = [
     options: [
       {
         flags: "--ksm-config <path>",
-        description: "KSM config (default: KSM_CONFIG_FILE, else /etc/keeper-gateway/gateway-config.json)",
+        description:
+          "KSM config (default: KSM_CONFIG_FILE, else GATEWAY_CONFIG, else /etc/keeper-gateway/gateway-config.json, else ~/.keeper/gateway-config.json)",
       },
       { flags: "-v, --verbose", description: "log each step to stderr (never secrets)" },
+      {
+        flags: "--transactional-save",
+        description: "save inside a KSM rotation transaction (default: a plain update, as the seed)",
+      },
+      {
+        flags: "--check",
+        description: "prove what a rotation needs and change nothing (exit 1 if a check fails)",
+      },
+      { flags: "--record <uid>", description: "with --check: the PAM User record, instead of stdin" },
       json,
     ],
     load: () => import("./commands/keeper-script.js"),

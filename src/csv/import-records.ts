@@ -11,7 +11,7 @@
  */
 import { conflict } from "../errors.js";
 import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
-import { FIELD } from "../rotation/settings.js";
+import { FIELD, keyFieldText } from "../rotation/settings.js";
 import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
 import type { Folder, StoredRecord, VaultStore } from "../vault/store.js";
 import type { CsvRecord } from "./commander-csv.js";
@@ -148,8 +148,8 @@ function mergeRow(current: KeeperRecord, incoming: KeeperRecord, notices: string
   const out = structuredClone(current);
   if (incoming.title) out.title = incoming.title;
   if (incoming.notes) out.notes = incoming.notes;
-  const currentKey = (getFieldValue(current, FIELD.keyId) ?? "").trim();
-  const fileKey = (getFieldValue(incoming, FIELD.keyId) ?? "").trim();
+  const currentKey = keyFieldText(getFieldValue(current, FIELD.keyId));
+  const fileKey = keyFieldText(getFieldValue(incoming, FIELD.keyId));
   const keepKey = currentKey !== "";
   if (keepKey && fileKey && fileKey !== currentKey) {
     notices.push(

@@ -44,7 +44,7 @@ import {
   runRepairJob,
 } from "./runner.js";
 import { effectiveSchedule } from "./schedule-field.js";
-import { type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
+import { isRunDue, type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
 
 export interface GatewayOptions {
   /** The local vault (synchronous) or any async vault (a KeeperVault). */
@@ -336,7 +336,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         );
         run = null;
       }
-      if (run && run.at.getTime() <= now.getTime()) {
+      if (run && isRunDue(run, now)) {
         const job: Job = {
           uid: user.uid,
           account: accountKey(user.record, configurationOf(user)),

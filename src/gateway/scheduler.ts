@@ -71,7 +71,7 @@ export function planRun(t: RecordTiming, opts: PlanOptions): PlannedRun | null {
 }
 
 /** True when `run` should start at `now`. */
-export function isRunDue(run: PlannedRun | null, now: Date): run is PlannedRun {
+export function isRunDue(run: PlannedRun | null, now: Date): boolean {
   return run !== null && run.at.getTime() <= now.getTime();
 }
 
@@ -118,7 +118,9 @@ function later(a: Date | null, b: Date | null): Date | null {
 
 /** The record's CreateDate field as a date, or null when absent or unreadable. */
 export function parseCreateDate(value: string | undefined): Date | null {
-  if (!value?.trim()) return null;
-  const t = Date.parse(value.trim());
+  // `-` / `none`: the template's "no key yet" placeholder (settings.ts NO_KEY_PLACEHOLDERS).
+  const v = value?.trim();
+  if (!v || v === "-" || v.toLowerCase() === "none") return null;
+  const t = Date.parse(v);
   return Number.isNaN(t) ? null : new Date(t);
 }

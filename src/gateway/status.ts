@@ -5,6 +5,7 @@
 import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
 import { duplicateGroups } from "../rotation/same-user.js";
+import { readKeyState } from "../rotation/settings.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { getFieldValue } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
@@ -113,7 +114,7 @@ export async function computeStatus(
         uid: s.uid,
         title: r.title,
         user: loginOf(r),
-        keyId: getFieldValue(r, FIELD.keyId) || null,
+        keyId: readKeyState(r).currentKeyId ?? null,
         keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
         keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
         mode: isScriptsOnly(r) ? "scripts-only" : "rotate",

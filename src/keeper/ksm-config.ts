@@ -12,7 +12,18 @@ import { inMemoryStorage, type KeyValueStorage } from "@keeper-security/secrets-
 import * as z from "zod/mini";
 import { RekeyError, usageError } from "../errors.js";
 
-export { DEFAULT_KSM_CONFIG, keeperVaultConfigPath, resolveKsmConfigPath } from "./ksm-config-path.js";
+import { describeKsmConfigSource, type KsmConfigSource } from "./ksm-config-path.js";
+
+export {
+  DEFAULT_KSM_CONFIG,
+  describeKsmConfigSource,
+  GATEWAY_CONFIG_VARIABLE,
+  gatewayConfigFiles,
+  type KsmConfigSource,
+  keeperVaultSpec,
+  locateKsmConfig,
+  resolveKsmConfigPath,
+} from "./ksm-config-path.js";
 
 /** The config keys the SDK reads (17.5.0). Binary values are base64 (standard or URL-safe). */
 export interface KsmConfigJson {
@@ -92,6 +103,7 @@ export function parseKsmConfig(text: string, where: string): KsmConfigJson {
 }
 
 export interface LoadedKsmConfig {
+  /** The file's path, or which environment variable held it (for messages). */
   path: string;
   config: KsmConfigJson;
   /** The SDK storage: in memory for a bound config, the file itself for one that still has to bind. */
@@ -99,8 +111,14 @@ export interface LoadedKsmConfig {
   bound: boolean;
 }
 
-/** Read and validate a KSM config file and give the SDK storage for it. */
-export function loadKsmConfig(path: string): LoadedKsmConfig {
+/**
+ * Read and validate a KSM config (a file, or GATEWAY_CONFIG's text) and give the SDK storage for it. A config
+ * from the environment lives in memory only; one that still has to bind is refused (its binding could not
+ * be kept, and the one-time token would be spent).
+ */
+export function loadKsmConfig(source: string | KsmConfigSource): LoadedKsmConfig {
+  if (typeof source !== "string" && source.kind === "env") return loadFromEnv(source);
+  const path = typeof source === "string" ? source : source.path;
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -124,6 +142,18 @@ export function loadKsmConfig(path: string): LoadedKsmConfig {
     ? inMemoryStorage(structuredClone(config))
     : persistentStorage(path, structuredClone(config));
   return { path, config, storage, bound };
+}
+
+function loadFromEnv(source: Extract<KsmConfigSource, { kind: "env" }>): LoadedKsmConfig {
+  const where = describeKsmConfigSource(source);
+  const config = parseKsmConfig(source.text, where);
+  if (config.appKey === undefined) {
+    throw usageError(
+      `the KSM config ${where} is not bound yet (a one-time token): rekey keeps a config from the environment in memory only, so the binding would be lost`,
+      "bind it once in a file (pass it with --ksm-config PATH, which rekey then updates), or give the Gateway's bound config",
+    );
+  }
+  return { path: where, config, storage: inMemoryStorage(structuredClone(config)), bound: true };
 }
 
 /**

@@ -1,9 +1,14 @@
 /**
  * Small pieces between KeeperVault and the KSM SDK: the process-wide exclusive section the SDK's key cache
- * needs, and conversions of SDK records and folders.
+ * needs, the proxy agent it is given, and conversions of SDK records and folders.
  */
 import { isDeepStrictEqual } from "node:util";
-import type { KeeperFolder, KeeperRecord as SdkRecord } from "@keeper-security/secrets-manager-core";
+import {
+  type KeeperFolder,
+  type KeeperRecord as SdkRecord,
+  setCustomProxyAgent,
+} from "@keeper-security/secrets-manager-core";
+import { EnvProxyAgent, proxyConfigured } from "../proxy.js";
 import { type KeeperRecord, parseRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 
@@ -17,6 +22,19 @@ export function exclusive<T>(fn: () => Promise<T>): Promise<T> {
     () => undefined,
   );
   return run;
+}
+
+let proxyAgentSet = false;
+
+/**
+ * With HTTPS_PROXY / HTTP_PROXY set, send the SDK's requests (KSM API posts, file downloads and uploads)
+ * through the proxy their URL calls for (../proxy.ts). The SDK's Node platform calls `https.request` with the
+ * agent given to its `setCustomProxyAgent`, one for the whole process (as its key cache is): set once.
+ */
+export function useProxyFromEnvironment(): void {
+  if (proxyAgentSet || !proxyConfigured()) return;
+  setCustomProxyAgent(new EnvProxyAgent({ keepAlive: true }));
+  proxyAgentSet = true;
 }
 
 /** Record data as Keeper holds it (KeeperRecord plus any keys rekey does not model, kept on save). */

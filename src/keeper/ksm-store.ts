@@ -45,10 +45,18 @@ import type {
   SaveOptions,
   StoredRecord,
 } from "../vault/store.js";
-import { loadKsmConfig } from "./ksm-config.js";
+import { type KsmConfigSource, loadKsmConfig } from "./ksm-config.js";
 import { mapKsmError } from "./ksm-errors.js";
-import { exclusive, type RecordData, sameContent, sharedRoot, toStored } from "./ksm-sdk.js";
-import { defaultKeeperStateDir, KeeperLocalState, keeperStateId, keeperStateKey } from "./local-state.js";
+import {
+  exclusive,
+  type RecordData,
+  sameContent,
+  sharedRoot,
+  toStored,
+  useProxyFromEnvironment,
+} from "./ksm-sdk.js";
+import { KeeperLocalState, keeperStateId, keeperStateKey } from "./local-state.js";
+import { keeperStateDir } from "./state-dir.js";
 
 export interface KeeperVaultOptions {
   storage: KeyValueStorage;
@@ -68,10 +76,13 @@ export interface KeeperSaveOptions extends SaveOptions {
 }
 
 export interface OpenKeeperVaultOptions {
-  configPath: string;
-  /** Local state directory; default defaultKeeperStateDir(); null for none (read/save only). */
+  /** The KSM config: a file, or where locateKsmConfig() found one (GATEWAY_CONFIG's text stays in memory). */
+  configPath: string | KsmConfigSource;
+  /** Local state directory; default keeperStateDir() (state-dir.ts); null for none (read/save only). */
   stateDir?: string | null;
   env?: NodeJS.ProcessEnv;
+  /** Told when the state directory is not the usual one (default: a line on stderr). */
+  notice?: (message: string) => void;
   queryFunction?: SecretManagerOptions["queryFunction"];
   throttleSleep?: SecretManagerOptions["throttleSleep"];
 }
@@ -85,11 +96,17 @@ export interface OpenKeeperVaultOptions {
  */
 export async function openKeeperVault(opts: OpenKeeperVaultOptions): Promise<KeeperVault> {
   const loaded = loadKsmConfig(opts.configPath);
+  useProxyFromEnvironment();
   const state =
     opts.stateDir === null
       ? undefined
       : KeeperLocalState.open({
-          dir: opts.stateDir ?? defaultKeeperStateDir(loaded.config, opts.env),
+          dir:
+            opts.stateDir ??
+            keeperStateDir(loaded.config, {
+              ...(opts.env ? { env: opts.env } : {}),
+              ...(opts.notice ? { notice: opts.notice } : {}),
+            }),
           key: keeperStateKey(loaded.config),
           id: keeperStateId(loaded.config),
         });
@@ -106,6 +123,12 @@ export async function openKeeperVault(opts: OpenKeeperVaultOptions): Promise<Kee
 export class KeeperVault implements AsyncVaultStore {
   readonly description: string;
   readonly state: KeeperLocalState | undefined;
+  /**
+   * A rotation's save opens a Keeper rotation transaction (finalized with completeTransaction) when true;
+   * a plain revision-checked updateSecret when false (the drop-in's default: the seed's save). The
+   * completeTransaction method stays either way, to settle a transaction an earlier run left open.
+   */
+  transactionalSaves = true;
   /** Things that went wrong without failing an operation (unreadable records, a failed audit append). */
   readonly warnings: string[] = [];
   readonly #options: SecretManagerOptions;

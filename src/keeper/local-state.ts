@@ -1,7 +1,8 @@
 /**
  * What Keeper Secrets Manager has no place for: the rotation journal, per-record leases, rekey's audit log and
  * the gateway's rotation history.
- * They live in a local directory beside the KSM config's owner (default `$REKEY_HOME/keeper/<app id>/`),
+ * They live in a local directory beside the KSM config's owner (default `$REKEY_HOME/keeper/<app id>/`, else
+ * a private one elsewhere: state-dir.ts),
  * in plain files, because the Gateway's script is a single-file bundle and cannot carry a native SQLite addon.
  *
  * Why local and not in the Keeper record: the journal must exist *before* anything is saved to Keeper (the
@@ -66,10 +67,13 @@ export function keeperStateId(config: Pick<KsmConfigJson, "clientId">): string {
   return createHash("sha256").update(config.clientId).digest("hex").slice(0, 16);
 }
 
-/** `$REKEY_KEEPER_STATE` if set, else `$REKEY_HOME/keeper/<id>` (REKEY_HOME defaults to ~/.rekey). */
+/**
+ * `$REKEY_KEEPER_STATE` if set, else `$REKEY_HOME/keeper/<id>` (REKEY_HOME defaults to ~/.rekey). No I/O: when
+ * that cannot be created, state-dir.ts picks another.
+ */
 export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, env = process.env): string {
   if (env.REKEY_KEEPER_STATE) return resolve(env.REKEY_KEEPER_STATE);
-  return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "keeper", keeperStateId(config));
+  return resolve(env.REKEY_HOME || join(env.HOME || homedir(), ".rekey"), "keeper", keeperStateId(config));
 }
 
 /** The same rule as the local vault's leases: dead only when certain (vault/lease-owner.ts). */

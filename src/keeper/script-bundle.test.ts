@@ -10,11 +10,16 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parse as parseCsv } from "csv-parse/sync";
+import { stringify as stringifyCsv } from "csv-stringify/sync";
+import { BIN } from "../cli/run-cli.test-helper.js";
+import { parseCommanderCsv } from "../csv/commander-csv.js";
 import { crashEnv } from "../rotation/checkpoint.test-helper.js";
 import { policyFor } from "../rotation/policy.js";
 import { adminWithPolicy, assumableRole, callerArn, uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { findField, getFieldValue, type KeeperRecord } from "../vault/record.js";
+import { AWS_USER_TEMPLATE_FIELDS, awsUserTemplateCsv } from "../templates/aws-user.js";
+import { findField, getFieldValue, type KeeperRecord, setFieldValue } from "../vault/record.js";
 import {
   FakeKeeper,
   gatewayLineFor,
@@ -150,8 +155,8 @@ async function assertRotated(
   return newId;
 }
 
-const run = (s: Pick<Setup, "line">, extra: NodeJS.ProcessEnv = {}) =>
-  runScript(bundle.script, s.line, { ...env, ...extra });
+const run = (s: Pick<Setup, "line">, extra: NodeJS.ProcessEnv = {}, args: string[] = []) =>
+  runScript(bundle.script, s.line, { ...env, ...extra }, { args });
 
 describe("credential sources, in the seed's order", () => {
   test("an attached record with aws_access_key_id/aws_secret_access_key (create-then-delete: the seed's default)", async () => {
@@ -323,7 +328,7 @@ describe("Keeper failures", () => {
     });
   }
 
-  test("a save whose outcome cannot be known: every key kept, exit non-zero; the next run finalizes and finishes", async () => {
+  test("--transactional-save, a save whose outcome cannot be known: every key kept, exit non-zero; the next run finalizes and finishes", async () => {
     const s = setup(1, {
       configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
     });
@@ -336,7 +341,7 @@ describe("Keeper failures", () => {
         fake.beforeRequest = undefined;
       }
     };
-    const first = await run(s);
+    const first = await run(s, {}, ["--transactional-save"]);
     assert.notEqual(first.code, 0);
     assert.match(first.stderr, /not known whether the save landed.*every key of the user is kept/s);
     assert.equal(sandbox.admin.listKeys(s.userName).length, 2, "old and new key both kept");
@@ -352,12 +357,12 @@ describe("Keeper failures", () => {
     );
   });
 
-  test("killed between the Keeper save and its finalize: the next run finalizes, then deletes the old key", async () => {
+  test("--transactional-save, killed between the Keeper save and its finalize: the next run finalizes, then deletes the old key", async () => {
     const s = setup(1, {
       configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
     });
     s.secrets.push(sandbox.root.secretAccessKey);
-    const crashed = await run(s, crashEnv("transaction"));
+    const crashed = await run(s, crashEnv("transaction"), ["--transactional-save"]);
     assert.equal(crashed.signal, "SIGKILL");
     assert.equal(fake.pending.get(s.seeded.userUid)?.type, "rotation");
     assert.equal(sandbox.admin.listKeys(s.userName).length, 2);
@@ -365,6 +370,238 @@ describe("Keeper failures", () => {
     const rerun = await run(s);
     await assertRotated(rerun, s, { deleted: [s.keys[0]!.accessKeyId] });
     assertNoSecrets(crashed, s.secrets);
+  });
+});
+
+describe("the seed's plain save (the default)", () => {
+  test("a rotation saves with one update_secret and no KSM transaction", async () => {
+    const s = setup(1, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    const finalized = fake.calls("finalize_secret_update").length;
+    const r = await run(s);
+    await assertRotated(r, s, { deleted: [s.keys[0]!.accessKeyId] });
+    assert.equal(fake.calls("finalize_secret_update").length, finalized, "no completeTransaction");
+  });
+
+  test("killed after the plain save (before deleting the old key): the next run deletes it", async () => {
+    const s = setup(1, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    const crashed = await run(s, crashEnv("save"));
+    assert.equal(crashed.signal, "SIGKILL");
+    assert.equal(fake.pending.has(s.seeded.userUid), false, "no transaction left open");
+    assert.equal(sandbox.admin.listKeys(s.userName).length, 2);
+    const saved = getFieldValue(record(s.seeded.userUid), "aws_access_key_id");
+    const rerun = await run(s);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, /Resumed an interrupted rotation: finished/);
+    // Nothing left to save: the rerun only deletes the old key (its output has no new revision).
+    assert.equal(getFieldValue(record(s.seeded.userUid), "aws_access_key_id"), saved);
+    assert.deepEqual(
+      sandbox.admin.listKeys(s.userName).map((k) => k.accessKeyId),
+      [saved],
+      "only the saved key remains",
+    );
+    assert.match(
+      await callerArn(
+        sandbox,
+        saved ?? "",
+        getFieldValue(record(s.seeded.userUid), "aws_secret_access_key") ?? "",
+      ),
+      new RegExp(`:user/${s.userName}$`),
+    );
+    assertNoSecrets(crashed, s.secrets);
+    assertNoSecrets(rerun, s.secrets);
+  });
+});
+
+describe("--check: proves what a rotation needs, changes nothing", () => {
+  /** Keeper writes and AWS keys before/after, to prove nothing changed. */
+  function snapshot(s: Setup) {
+    return {
+      saves: fake.calls("update_secret").length + fake.calls("finalize_secret_update").length,
+      record: JSON.stringify(fake.recordData(s.seeded.userUid)),
+      keys: JSON.stringify(sandbox.admin.listKeys(s.userName)),
+    };
+  }
+
+  test("all good (stdin line): one ok line per check, exit 0, no Keeper save, keys unchanged", async () => {
+    const admin = adminWithPolicy(sandbox, uniqueName("admin"), policyFor({}));
+    const s = setup(1, {
+      attachedAdmin: { kind: "aws", accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+    });
+    s.secrets.push(admin.secretAccessKey);
+    const before = snapshot(s);
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ok {3}keeper: config: /m);
+    assert.match(r.stdout, /^ok {3}keeper: answers: /m);
+    assert.match(r.stdout, /^ok {3}keeper: user record readable: /m);
+    assert.match(r.stdout, /^warn keeper: user record editable: .* — fix: /m);
+    assert.match(
+      r.stdout,
+      new RegExp(`^ok {3}aws: admin credentials: .*${admin.accessKeyId}.*GetCallerIdentity`, "m"),
+    );
+    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: 1 key/m);
+    assert.match(r.stdout, /^ok {3}aws: key limit: /m);
+    assert.doesNotMatch(r.stdout, /^FAIL/m);
+    assert.deepEqual(snapshot(s), before, "no Keeper save, no AWS key change");
+    assertNoSecrets(r, s.secrets);
+  });
+
+  test("--record UID (no stdin) and --json: credentials from the record's fields, an array", async () => {
+    const admin = adminWithPolicy(sandbox, uniqueName("admin"), policyFor({}));
+    const s = setup(1, {
+      attachedAdmin: { kind: "aws", accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+      userFields: {},
+    });
+    fake.editRecord(s.seeded.userUid, (d) => {
+      setFieldValue(d as unknown as KeeperRecord, "rotation_credentials", s.seeded.adminUid!);
+      setFieldValue(d as unknown as KeeperRecord, "pam_configuration", s.seeded.configUid);
+    });
+    s.secrets.push(admin.secretAccessKey);
+    const before = snapshot(s);
+    const r = await runScript(bundle.script, "", env, {
+      args: ["--check", "--record", s.seeded.userUid, "--json"],
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const lines = JSON.parse(r.stdout) as Array<{
+      status: string;
+      area: string;
+      check: string;
+      detail: string;
+    }>;
+    assert.ok(Array.isArray(lines));
+    assert.ok(lines.some((l) => l.check === "admin credentials" && l.detail.includes(admin.accessKeyId)));
+    assert.ok(lines.every((l) => l.status !== "FAIL"));
+    assert.deepEqual(snapshot(s), before);
+    assertNoSecrets(r, s.secrets);
+  });
+
+  test("two active keys, the default strategy: FAIL key limit with its fix, exit 1, nothing changed", async () => {
+    const s = setup(2, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    const before = snapshot(s);
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: 2 key/m);
+    assert.match(r.stdout, /^FAIL aws: key limit: .* — fix: /m);
+    assert.deepEqual(snapshot(s), before);
+    assertNoSecrets(r, s.secrets);
+  });
+
+  test("an admin without iam:ListAccessKeys: FAIL aws with the fix, exit 1", async () => {
+    const weak = adminWithPolicy(sandbox, uniqueName("weak"), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }],
+    });
+    const s = setup(1, {
+      configAdmin: { accessKeyId: weak.accessKeyId, secretAccessKey: weak.secretAccessKey },
+    });
+    s.secrets.push(weak.secretAccessKey);
+    const before = snapshot(s);
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ok {3}aws: admin credentials: /m);
+    assert.match(r.stdout, /^FAIL aws: iam:ListAccessKeys: .* — fix: /m);
+    assert.deepEqual(snapshot(s), before);
+    assertNoSecrets(r, s.secrets);
+  });
+
+  test("a bad admin key: FAIL aws: admin credentials, exit 1; a missing KSM config: FAIL keeper: config", async () => {
+    const s = setup(1, {
+      configAdmin: { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "not-the-secret-at-all" },
+    });
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^FAIL aws: admin credentials: .* — fix: /m);
+    assert.ok(!r.stdout.includes("not-the-secret-at-all"));
+    const noConfig = await run(s, { KSM_CONFIG_FILE: join(home, "nope.json") }, ["--check"]);
+    assert.equal(noConfig.code, 1);
+    assert.match(noConfig.stdout, /^FAIL keeper: config: .*nope\.json.* — fix: /m);
+  });
+
+  test("the installed CLI: rekey keeper-script --check (stdin, then --record --json), same checks, exit 0/1", async () => {
+    const s = setup(1, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    const before = snapshot(s);
+    const r = await runScript(BIN, s.line, env, { args: ["keeper-script", "--check"] });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ok {3}aws: key limit: /m);
+    // --record: the engine's own sources; this fake holds many configurations, so the record names its own.
+    fake.editRecord(s.seeded.userUid, (d) => {
+      setFieldValue(d as unknown as KeeperRecord, "pam_configuration", s.seeded.configUid);
+    });
+    before.record = JSON.stringify(fake.recordData(s.seeded.userUid));
+    const rec = await runScript(BIN, "", env, {
+      args: ["keeper-script", "--check", "--record", s.seeded.userUid, "--json"],
+    });
+    assert.equal(rec.code, 0, rec.stdout + rec.stderr);
+    assert.ok((JSON.parse(rec.stdout) as unknown[]).length >= 6);
+    const two = setup(2, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    const bad = await runScript(BIN, two.line, env, { args: ["keeper-script", "--check"] });
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /^FAIL aws: key limit: /m);
+    assert.deepEqual(snapshot(s), before);
+    for (const x of [r, rec, bad]) assertNoSecrets(x, s.secrets);
+  });
+
+  test("a record Keeper does not share: FAIL keeper: user record readable, no AWS call", async () => {
+    const s = setup(1);
+    fake.records.delete(s.seeded.userUid);
+    const aws = proxy.count();
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^FAIL keeper: user record readable: .* — fix: share/m);
+    assert.equal(proxy.count(), aws);
+  });
+});
+
+describe("the template survives Keeper Commander's import", () => {
+  test("every field is still there when empty pairs are dropped, and the imported record rotates", async () => {
+    const csv = awsUserTemplateCsv({ login: "x" });
+    // Commander's import: a name/value pair whose value is empty is dropped.
+    const rows = parseCsv(csv) as string[][];
+    const commanderRows = rows.map((row) => {
+      const out = row.slice(0, 7);
+      for (let i = 7; i + 1 < row.length; i += 2) if (row[i + 1] !== "") out.push(row[i]!, row[i + 1]!);
+      return out;
+    });
+    const [imported] = parseCommanderCsv(stringifyCsv(commanderRows));
+    const labels = imported!.record.custom.map((f) => f.label);
+    for (const f of AWS_USER_TEMPLATE_FIELDS) assert.ok(labels.includes(f.label), `${f.label} survives`);
+
+    // The imported record, converted to a PAM User for a sandbox user, rotates through the bundle.
+    const s = setup(0, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    fake.editRecord(s.seeded.userUid, (d) => {
+      const r = d as unknown as KeeperRecord;
+      for (const f of imported!.record.custom)
+        setFieldValue(r, f.label!, String(f.value[0] ?? ""), { type: f.type });
+    });
+    assert.equal(getFieldValue(record(s.seeded.userUid), "aws_access_key_id"), "-");
+    const r = await run({ line: `${gatewayLineFor(fake, s.seeded, { newPassword: NEW_PASSWORD })}\n` });
+    assert.equal(r.code, 0, r.stderr);
+    const after = record(s.seeded.userUid);
+    const newId = getFieldValue(after, "aws_access_key_id") ?? "";
+    assert.match(newId, /^AKIA/);
+    assert.deepEqual(
+      sandbox.admin.listKeys(s.userName).map((k) => k.accessKeyId),
+      [newId],
+    );
+    assert.match(getFieldValue(after, "CreateDate") ?? "", /^\d{4}-/);
+    assertNoSecrets(r, s.secrets);
   });
 });
 

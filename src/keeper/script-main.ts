@@ -10,18 +10,31 @@
  * Its import graph must stay free of the SQLite vault (a native addon cannot be bundled): it reaches the vault
  * only through keeper/ksm-store.ts.
  */
+import "./node-version.js"; // first: exits on a too-old Node.js before anything else loads
 import { parseArgs } from "node:util";
 import { RekeyError, usageError } from "../errors.js";
 import { parseGatewayParams, readFirstLine } from "./gateway-params.js";
 import { formatScriptError, STDIN_TIMEOUT_MS } from "./script-output.js";
 
-const USAGE = `usage: node rekey-aws-access-key.mjs [--ksm-config PATH] [--json]
+const USAGE = `usage: node rekey-aws-access-key.mjs [--ksm-config PATH] [--json] [--transactional-save]
+       node rekey-aws-access-key.mjs --check [--record UID] [--ksm-config PATH] [--json]
 Reads the Keeper Gateway's base64 line on stdin, rotates the IAM user's access key and saves it in the PAM
-User record. KSM config: --ksm-config, else KSM_CONFIG_FILE, else /etc/keeper-gateway/gateway-config.json.
+User record. KSM config: --ksm-config, else KSM_CONFIG_FILE, else GATEWAY_CONFIG (base64), else the Keeper
+Gateway's file (/etc/keeper-gateway/gateway-config.json, then ~/.keeper/gateway-config.json).
+--transactional-save: save inside a KSM rotation transaction (default: a plain update, as the seed's script).
+--check: prove what a rotation needs (Keeper, the record, the admin credentials, iam:ListAccessKeys, the
+2-key limit) and change nothing; the line on stdin, or --record UID. Exit 0 when no check failed, else 1.
 `;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { "ksm-config"?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  let values: {
+    "ksm-config"?: string | undefined;
+    json?: boolean | undefined;
+    help?: boolean | undefined;
+    check?: boolean | undefined;
+    record?: string | undefined;
+    "transactional-save"?: boolean | undefined;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -29,6 +42,9 @@ async function main(argv: string[]): Promise<number> {
         "ksm-config": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        check: { type: "boolean" },
+        record: { type: "string" },
+        "transactional-save": { type: "boolean" },
       },
       strict: true,
     }));
@@ -39,6 +55,30 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (values.record && !values.check) {
+    process.stderr.write(
+      `${formatScriptError(usageError("--record goes with --check", USAGE.split("\n")[0]))}\n`,
+    );
+    return 2;
+  }
+  if (values.check) {
+    try {
+      const line = values.record
+        ? undefined
+        : await readFirstLine(process.stdin, { timeoutMs: STDIN_TIMEOUT_MS });
+      if (line !== undefined) parseGatewayParams(line);
+      const { checkKeeperScript, renderChecks, checkExitCode } = await import("./script-check.js");
+      const lines = await checkKeeperScript(line !== undefined ? { line } : { recordUid: values.record! }, {
+        ksmConfig: values["ksm-config"],
+        env: process.env,
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(lines, null, 2)}\n` : renderChecks(lines));
+      return checkExitCode(lines);
+    } catch (err) {
+      process.stderr.write(`${formatScriptError(err)}\n`);
+      return err instanceof RekeyError ? err.exitCode : 1;
+    }
   }
   try {
     const line = await readFirstLine(process.stdin, { timeoutMs: STDIN_TIMEOUT_MS });
@@ -51,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
       level && level !== "silent" ? (await import("../log.js")).createLogger({ level }) : undefined;
     const { rotation } = await runKeeperScript(line, {
       ksmConfig: values["ksm-config"],
+      transactionalSave: values["transactional-save"],
       env: process.env,
       logger,
     });
@@ -66,4 +107,7 @@ async function main(argv: string[]): Promise<number> {
 
 // The bundle carries its own AWS SDK and supports Node >= 20.19: the SDK's Node 20 notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the bundle is CommonJS (any file name runs it, and so does the single executable).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

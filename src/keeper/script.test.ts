@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { policyFor } from "../rotation/policy.js";
-import { adminWithPolicy, callerArn, uniqueName } from "../rotation/test-support.js";
+import { adminWithPolicy, assumableRole, callerArn, uniqueName } from "../rotation/test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import { FakeKeeper, gatewayLineFor, type SeedAwsRotationOptions } from "./fake-server/index.js";
@@ -106,6 +106,7 @@ for (const pendingView of ["new", "old"] as const) {
     await assert.rejects(
       runKeeperScript(w.line(), {
         ...w.opts,
+        transactionalSave: true,
         engine: {
           ...w.opts.engine,
           onCheckpoint: (step) => {
@@ -116,6 +117,7 @@ for (const pendingView of ["new", "old"] as const) {
       (e) => e === crash,
     );
     assert.equal(w.fake.pending.get(w.seeded.userUid)?.type, "rotation");
+    // The next run is a plain-save one (the default): it still settles the transaction the first left open.
     const { rotation } = await runKeeperScript(w.line(), w.opts);
     assert.equal(rotation.resumed?.outcome, "finished");
     assert.equal(w.fake.pending.size, 0);
@@ -151,4 +153,116 @@ test("delete-then-create whose save is refused: the old keys are gone, so the ne
   const { rotation } = await runKeeperScript(w.line(), w.opts);
   assert.equal(rotation.resumed?.outcome, "finished");
   assert.equal(w.keyOf(), keys[0]?.accessKeyId, "the journaled key is the one saved");
+});
+
+test("the default save is the seed's plain update: no KSM transaction is opened or finalized", async () => {
+  const w = world({ configAdmin: rootAdmin() });
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  assert.ok(rotation.created);
+  assert.equal(w.keyOf(), rotation.created.accessKeyId);
+  assert.equal(w.fake.calls("update_secret").length, 1);
+  assert.equal(w.fake.calls("finalize_secret_update").length, 0, "no completeTransaction");
+  assert.equal(w.fake.pending.size, 0, "no transaction opened");
+});
+
+test("rekey_save=transaction on the record: the save opens a rotation transaction and finalizes it", async () => {
+  const w = world({ configAdmin: rootAdmin(), userFields: { rekey_save: "transaction" } });
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  assert.equal(w.keyOf(), rotation.created?.accessKeyId);
+  assert.equal(w.fake.calls("finalize_secret_update").length, 1);
+  assert.equal(w.fake.pending.size, 0);
+});
+
+for (const step of ["journal", "save"] as const) {
+  test(`plain save, a run stopped at "${step}": the next run converges on one working key in the record`, async () => {
+    const w = world({ configAdmin: rootAdmin() });
+    const crash = new Error(`simulated crash at ${step}`);
+    await assert.rejects(
+      runKeeperScript(w.line(), {
+        ...w.opts,
+        engine: {
+          ...w.opts.engine,
+          onCheckpoint: (s) => {
+            if (s === step) throw crash;
+          },
+        },
+      }),
+      (e) => e === crash,
+    );
+    const { rotation } = await runKeeperScript(w.line(), w.opts);
+    assert.equal(rotation.resumed?.outcome, "finished");
+    const r = w.fake.recordData(w.seeded.userUid) as unknown as KeeperRecord;
+    const keyId = getFieldValue(r, "aws_access_key_id") ?? "";
+    assert.deepEqual(
+      sandbox.admin.listKeys(w.userName).map((k) => k.accessKeyId),
+      [keyId],
+    );
+    assert.match(
+      await callerArn(sandbox, keyId, getFieldValue(r, "aws_secret_access_key") ?? ""),
+      new RegExp(`:user/${w.userName}$`),
+    );
+    assert.equal(w.fake.calls("finalize_secret_update").length, 0, "never a transaction");
+  });
+}
+
+test("plain save whose answer is lost (the update landed): the next run sees the key in the record and finishes", async () => {
+  const w = world({ configAdmin: rootAdmin() });
+  w.fake.loseResponseOf("update_secret");
+  w.fake.beforeRequest = (endpoint) => {
+    if (endpoint === "update_secret") {
+      w.fake.failNext("get_secret", { statusCode: 503, body: "Service Unavailable" });
+      w.fake.beforeRequest = undefined;
+    }
+  };
+  await assert.rejects(runKeeperScript(w.line(), w.opts), /not known whether the save landed/);
+  assert.equal(sandbox.admin.listKeys(w.userName).length, 2, "every key kept");
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  assert.equal(rotation.resumed?.outcome, "finished");
+  assert.deepEqual(
+    sandbox.admin.listKeys(w.userName).map((k) => k.accessKeyId),
+    [w.keyOf()],
+  );
+});
+
+test("seed_credential_order=True: the PAM configuration's key is used before the attached record", async () => {
+  const attached = adminWithPolicy(sandbox, uniqueName("att"), policyFor({}));
+  const cfg = adminWithPolicy(sandbox, uniqueName("cfg"), policyFor({}));
+  const w = world({
+    configAdmin: cfg,
+    attachedAdmin: { kind: "aws", ...attached },
+    userFields: { seed_credential_order: "True" },
+  });
+  const { rotation } = await runKeeperScript(w.line(), w.opts);
+  assert.equal(rotation.credentialSource.kind, "pam-configuration");
+  assert.match(rotation.credentialSource.description, new RegExp(cfg.accessKeyId));
+  // rekey's default: the attached record first.
+  const d = world({ configAdmin: cfg, attachedAdmin: { kind: "aws", ...attached } });
+  const def = await runKeeperScript(d.line(), d.opts);
+  assert.equal(def.rotation.credentialSource.kind, "attached");
+});
+
+test("seed_assume_role_ambient=True: sts:AssumeRole is signed with the machine's credentials, not the record's key", async () => {
+  const { assumer, role } = assumableRole(sandbox);
+  const w = world({
+    attachedAdmin: {
+      kind: "aws",
+      roleArn: role.arn,
+      // The seed reads these but signs with ambient credentials: a key that does not exist proves it.
+      accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+      secretAccessKey: "not-a-real-secret",
+    },
+    userFields: { seed_assume_role_ambient: "True" },
+  });
+  const env = {
+    ...w.opts.env,
+    AWS_ACCESS_KEY_ID: assumer.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: assumer.secretAccessKey,
+  };
+  const { rotation } = await runKeeperScript(w.line(), { ...w.opts, env });
+  assert.equal(rotation.credentialSource.kind, "attached");
+  assert.match(
+    rotation.credentialSource.description,
+    new RegExp(`role ${role.arn} assumed with ambient credentials`),
+  );
+  assert.equal(w.keyOf(), rotation.created?.accessKeyId);
 });

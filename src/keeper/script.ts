@@ -3,14 +3,21 @@
  * rekey's rotation engine (keeper-protocol.md §1).
  *
  * 1. Parse the Gateway's stdin line (gateway-params.ts). Bad input fails here, before any Keeper or AWS call.
- * 2. Open the Keeper vault with the Gateway's KSM config (`--ksm-config`, KSM_CONFIG_FILE, default
- *    /etc/keeper-gateway/gateway-config.json) and read the PAM User record and the PAM configuration.
+ * 2. Open the Keeper vault with the Gateway's KSM config (`--ksm-config`, KSM_CONFIG_FILE, GATEWAY_CONFIG, the
+ *    Gateway's own files: ksm-config-path.ts) and read the PAM User record and the PAM configuration.
  * 3. Rotate with the engine: admin credentials from the records attached to the script (the seed's three
  *    shapes; never the PAM User record itself), else the PAM configuration's key (read through KSM, else its
  *    stdin copy), else the machine's own credentials (the AWS default chain). The record's
  *    delete_all_keys_before_rotating / rotation_strategy choose the mode; the configuration's regionNames
- *    the region. The new key is saved in the PAM User record (a Keeper rotation transaction, finalized)
- *    before any old key is deleted; the journal, lock and audit log are local (local-state.ts).
+ *    the region. The new key is saved in the PAM User record before any old key is deleted; the journal,
+ *    lock and audit log are local (local-state.ts).
+ *
+ * The save is, by default, what the seed's `secrets_manager.save` does: a plain KSM updateSecret (with
+ * rekey's revision check), not a KSM rotation transaction: the Gateway may hold its own transaction on the
+ * record while the script runs, and how Keeper treats a second one is not documented. `--transactional-save`
+ * or the record field `rekey_save` = `transaction` turn the transaction (finalized before any old key is
+ * touched) back on. Crash safety holds both ways: the journal says "created" until the save is confirmed, and
+ * a rerun saves the journaled key again (idempotent) or settles a transaction an earlier run left open.
  *
  * Nothing here prints a secret: the output names key ids, the record UID and its revision.
  */
@@ -22,21 +29,24 @@ import {
   rotateRecord,
   type SuppliedRecord,
 } from "../rotation/index.js";
+import { getFieldValue } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 import { flatToRecord, type GatewayParams, parseGatewayParams } from "./gateway-params.js";
-import { resolveKsmConfigPath } from "./ksm-config.js";
+import { describeKsmConfigSource, locateKsmConfig } from "./ksm-config.js";
 import { type OpenKeeperVaultOptions, openKeeperVault } from "./ksm-store.js";
 import { SCRIPT_ACTOR } from "./script-output.js";
 
 export { formatScriptError, SCRIPT_ACTOR, STDIN_TIMEOUT_MS } from "./script-output.js";
 
 export interface KeeperScriptOptions {
-  /** `--ksm-config PATH` (else KSM_CONFIG_FILE, else the Gateway's default). */
+  /** `--ksm-config PATH` (else KSM_CONFIG_FILE, GATEWAY_CONFIG, the Gateway's files: locateKsmConfig). */
   ksmConfig?: string | undefined;
   env: NodeJS.ProcessEnv;
   logger?: RotationLogger | undefined;
   /** Tests: the fake Keeper in-process (the SDK's queryFunction). */
   queryFunction?: OpenKeeperVaultOptions["queryFunction"];
+  /** `--transactional-save`: save inside a KSM rotation transaction (else the record's `rekey_save` field). */
+  transactionalSave?: boolean | undefined;
   /** Tests: extra engine options (fast retries, crash hooks). */
   engine?: Partial<RotateOptions> | undefined;
 }
@@ -57,9 +67,10 @@ export interface KeeperScriptResult {
  */
 export async function runKeeperScript(line: string, opts: KeeperScriptOptions): Promise<KeeperScriptResult> {
   const params = parseGatewayParams(line);
-  const configPath = resolveKsmConfigPath({ flag: opts.ksmConfig, env: opts.env });
+  const config = locateKsmConfig({ flag: opts.ksmConfig, env: opts.env });
+  const configPath = describeKsmConfigSource(config);
   const vault = await openKeeperVault({
-    configPath,
+    configPath: config,
     env: opts.env,
     ...(opts.queryFunction ? { queryFunction: opts.queryFunction } : {}),
   });
@@ -74,6 +85,7 @@ export async function runKeeperScript(line: string, opts: KeeperScriptOptions): 
         { hint: "share the record's shared folder with the Gateway's application, with edit rights" },
       );
     }
+    vault.transactionalSaves = wantsTransactionalSave(user, opts.transactionalSave);
     const rotation = await rotateRecord(vault, user, {
       ...(opts.engine ?? {}),
       userName: params.user,
@@ -91,6 +103,16 @@ export async function runKeeperScript(line: string, opts: KeeperScriptOptions): 
   } finally {
     await vault.close();
   }
+}
+
+/** The record field that selects the save: `rekey_save` = `transaction` (else a plain update). */
+export const SAVE_FIELD = "rekey_save";
+
+/** The transactional save: asked by the flag, or by the record's `rekey_save` = `transaction`. */
+export function wantsTransactionalSave(user: StoredRecord, flag: boolean | undefined): boolean {
+  if (flag) return true;
+  const v = (getFieldValue(user.record, SAVE_FIELD) ?? "").trim().toLowerCase();
+  return v === "transaction" || v === "transactional";
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
-import { FIELD } from "./settings.js";
+import { FIELD, readKeyState } from "./settings.js";
 
 /** A record that manages an IAM user's key: a pamUser, or the seed's template before conversion. */
 export function managesIamUser(record: KeeperRecord): boolean {
@@ -65,7 +65,7 @@ export function identityOf(record: KeeperRecord, configurations: readonly Stored
   return {
     login: (getFieldValue(record, FIELD.login) ?? "").trim().toLowerCase(),
     scope: accountKey(record, configurationFor(record, configurations)),
-    userId: (getFieldValue(record, FIELD.userId) ?? "").trim() || undefined,
+    userId: readKeyState(record).userId,
   };
 }
 

@@ -4,7 +4,10 @@
  * after it, finishing means deleting or deactivating the old ones.
  *
  * - SQLite: the record and the journal's move to "saved" commit in one transaction.
- * - Keeper (a store with `completeTransaction`): the journal first says a rotation transaction may be
+ * - Keeper, plain save (`transactionalSaves: false`, the Keeper drop-in's default, as the seed's
+ *   `secrets_manager.save`): a revision-checked update, then the journal's move to "saved"; a crash between
+ *   them is found by the next run comparing the record's key with the journaled one (executor.ts).
+ * - Keeper, transactional (a store with `completeTransaction`): the journal first says a rotation transaction may be
  *   open; the save opens it; it is finalized before any old key is touched. A run that finds the flag set
  *   settles it first: the record holds the new key → finalize; else roll back and save again.
  * - Refused for sure (`details.outcome = "not-saved"`, or a conflict every retry met) with no old key
@@ -21,7 +24,8 @@ const renew = (ctx: ExecContext) => ctx.lease.renew(ctx.lockTtlMs);
 
 /** Save the new key into the record; on a two-phase store, inside a rotation transaction that is then finalized. */
 export async function saveNewKey(ctx: ExecContext, j: RotationJournal): Promise<void> {
-  const twoPhase = typeof ctx.store.completeTransaction === "function";
+  const twoPhase =
+    typeof ctx.store.completeTransaction === "function" && ctx.store.transactionalSaves !== false;
   if (twoPhase) {
     // Said before the save: a crash right after it must find out that a transaction may be open.
     j.transaction = true;

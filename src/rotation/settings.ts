@@ -65,6 +65,19 @@ export function parseDuration(value: string, where: string): number {
   return ms;
 }
 
+/**
+ * Placeholders the `rekey template aws-user` CSV puts in the key fields before the first rotation: Keeper
+ * Commander's CSV import drops a custom field whose value is empty, so the template writes `-` instead.
+ * Wherever rekey reads a key field, a placeholder means "no key yet" (empty).
+ */
+export const NO_KEY_PLACEHOLDERS: readonly string[] = ["-", "none"];
+
+/** A field value with surrounding blanks removed; a placeholder (`-`, `none`) is the empty string. */
+export function keyFieldText(value: string | undefined): string {
+  const v = (value ?? "").trim();
+  return NO_KEY_PLACEHOLDERS.includes(v.toLowerCase()) ? "" : v;
+}
+
 export function splitList(value: string | undefined): string[] {
   if (!value) return [];
   return value
@@ -170,12 +183,14 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
 }
 
 export function readKeyState(record: KeeperRecord): RecordKeyState {
-  const at = (getFieldValue(record, FIELD.previousDeactivatedAt) ?? "").trim();
+  const at = keyFieldText(getFieldValue(record, FIELD.previousDeactivatedAt));
   const date = at ? new Date(at) : undefined;
   return {
-    currentKeyId: (getFieldValue(record, FIELD.keyId) ?? "").trim() || undefined,
-    userId: (getFieldValue(record, FIELD.userId) ?? "").trim() || undefined,
-    previousKeyIds: splitList(getFieldValue(record, FIELD.previousKeyIds)),
+    currentKeyId: keyFieldText(getFieldValue(record, FIELD.keyId)) || undefined,
+    userId: keyFieldText(getFieldValue(record, FIELD.userId)) || undefined,
+    previousKeyIds: splitList(getFieldValue(record, FIELD.previousKeyIds)).filter(
+      (k) => keyFieldText(k) !== "",
+    ),
     previousDeactivatedAt: date && !Number.isNaN(date.getTime()) ? date : undefined,
   };
 }

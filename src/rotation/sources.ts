@@ -21,7 +21,7 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
-import type { RotationSettings } from "./settings.js";
+import { keyFieldText, type RotationSettings } from "./settings.js";
 import type { SuppliedRecord } from "./types.js";
 
 export type SourceKind = "attached" | "pam-configuration" | "default-chain";
@@ -48,13 +48,62 @@ export interface SourceSet {
   pamConfig: PamConfigInfo | undefined;
 }
 
-const value = (r: KeeperRecord, name: string) => (getFieldValue(r, name) ?? "").trim();
+// A template placeholder (`-`) reads as empty, like a field Keeper left blank.
+const value = (r: KeeperRecord, name: string) => keyFieldText(getFieldValue(r, name));
+
+/**
+ * Seed compatibility switches, read from the PAM User record (a `True`/`yes`/`1` value turns one on):
+ * - `seed_credential_order`: the PAM configuration's key is tried before the attached records (the seed's
+ *   loop meets the configuration first, as the Gateway lists it first). rekey's default tries the records
+ *   attached on purpose first.
+ * - `seed_assume_role_ambient`: sts:AssumeRole is signed with the machine's ambient credentials (the
+ *   default chain), as the seed's boto3 call does; rekey's default signs it with the record's own key.
+ */
+export const SEED_SWITCHES = {
+  credentialOrder: "seed_credential_order",
+  assumeRoleAmbient: "seed_assume_role_ambient",
+} as const;
+
+export interface SeedCompat {
+  credentialOrder: boolean;
+  assumeRoleAmbient: boolean;
+}
+
+const truthy = (v: string) => ["true", "yes", "1", "on"].includes(v.toLowerCase());
+
+export function readSeedCompat(r: KeeperRecord): SeedCompat {
+  return {
+    credentialOrder: truthy(value(r, SEED_SWITCHES.credentialOrder)),
+    assumeRoleAmbient: truthy(value(r, SEED_SWITCHES.assumeRoleAmbient)),
+  };
+}
 
 /** The credential shape of one attached record (the seed's three shapes, in its order). */
-export function attachedSpec(r: KeeperRecord): { spec?: AdminCredentialSpec; problem?: string } {
+export function attachedSpec(
+  r: KeeperRecord,
+  opts: { ambientEnv?: Record<string, string | undefined> | undefined } = {},
+): { spec?: AdminCredentialSpec; problem?: string } {
   const roleArn = value(r, "role_arn");
   const keyId = value(r, "aws_access_key_id");
   const secret = value(r, "aws_secret_access_key");
+  if (roleArn && opts.ambientEnv) {
+    if (!/^arn:aws(-us-gov|-cn)?:iam::\d{12}:role\/.+$/.test(roleArn)) {
+      return {
+        problem: `role_arn "${roleArn}" is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`,
+      };
+    }
+    return {
+      spec: {
+        kind: "assume-role",
+        roleArn,
+        externalId: value(r, "external_id") || undefined,
+        sessionName: value(r, "role_session_name") || undefined,
+        accessKeyId: keyId,
+        secret: new Secret(secret),
+        ambientEnv: opts.ambientEnv,
+      },
+    };
+  }
   if (roleArn) {
     if (!keyId || !secret) {
       return {
@@ -98,7 +147,11 @@ function label(kind: string, s: SuppliedRecord): string {
   return `${kind} "${s.record.title}" (UID ${s.uid})`;
 }
 
-function suppliedCandidates(records: SuppliedRecord[], target: StoredRecord): CredentialCandidate[] {
+function suppliedCandidates(
+  records: SuppliedRecord[],
+  target: StoredRecord,
+  ambientEnv: Record<string, string | undefined> | undefined,
+): CredentialCandidate[] {
   // The Gateway lists the PAM User record among them: the user's own key is never its admin credential.
   const usable = records.filter((s) => s.uid !== target.uid);
   if (usable.length === 0) return [{ kind: "attached", label: "attached records", problem: "none attached" }];
@@ -106,7 +159,7 @@ function suppliedCandidates(records: SuppliedRecord[], target: StoredRecord): Cr
     kind: "attached" as const,
     label: label("attached record", s),
     recordUid: s.uid,
-    ...attachedSpec(s.record),
+    ...attachedSpec(s.record, { ambientEnv }),
   }));
 }
 
@@ -114,6 +167,7 @@ async function referencedCandidates(
   store: AsyncVaultStore,
   refs: string[],
   target: StoredRecord,
+  ambientEnv: Record<string, string | undefined> | undefined,
 ): Promise<CredentialCandidate[]> {
   if (refs.length === 0) {
     return [
@@ -150,7 +204,7 @@ async function referencedCandidates(
       kind: "attached",
       label: label("attached record", stored),
       recordUid: stored.uid,
-      ...attachedSpec(stored.record),
+      ...attachedSpec(stored.record, { ambientEnv }),
     });
   }
   return out;
@@ -170,13 +224,16 @@ export async function gatherSources(
   supplied: SuppliedSources = {},
 ): Promise<SourceSet> {
   const candidates: CredentialCandidate[] = [];
+  const seed = readSeedCompat(target.record);
+  const ambientEnv = seed.assumeRoleAmbient ? env : undefined;
 
   // 1. Attached records: supplied by the caller (unless --credentials names others), else the record's refs.
   if (supplied.credentialRecords && !settings.credentialsOverridden) {
-    candidates.push(...suppliedCandidates(supplied.credentialRecords, target));
+    candidates.push(...suppliedCandidates(supplied.credentialRecords, target, ambientEnv));
   } else {
-    candidates.push(...(await referencedCandidates(store, settings.credentialRefs, target)));
+    candidates.push(...(await referencedCandidates(store, settings.credentialRefs, target, ambientEnv)));
   }
+  const attachedCount = candidates.length;
 
   // 2. The PAM configuration: its region and account are used even when it holds no key.
   let pamConfig: PamConfigInfo | undefined;
@@ -232,6 +289,11 @@ export async function gatherSources(
     }
   } else if (!settings.credentialsOverridden) {
     candidates.push({ kind: "pam-configuration", label: "PAM configuration", problem: cfgProblem });
+  }
+
+  // seed_credential_order: the PAM configuration before the attached records, as the seed's loop.
+  if (seed.credentialOrder && candidates.length > attachedCount) {
+    candidates.unshift(...candidates.splice(attachedCount));
   }
 
   // 3. The default chain (env vars, profiles/SSO, ECS, EC2 instance role).

@@ -11,11 +11,16 @@ export interface AwsUserTemplateOptions {
   title?: string;
 }
 
+/**
+ * Every field has a non-empty value: Keeper Commander's CSV import drops a custom field whose value is empty,
+ * so the four key fields hold `-`, which rekey reads as "no key yet" (settings.ts NO_KEY_PLACEHOLDERS); the
+ * first rotation overwrites them.
+ */
 export const AWS_USER_TEMPLATE_FIELDS = [
-  { label: "aws_access_key_id", type: "text", value: "" },
-  { label: "aws_secret_access_key", type: "secret", value: "" },
-  { label: "CreateDate", type: "text", value: "" },
-  { label: "Access_Key_ID_Removed_during_previous_rotation", type: "text", value: "" },
+  { label: "aws_access_key_id", type: "text", value: "-" },
+  { label: "aws_secret_access_key", type: "secret", value: "-" },
+  { label: "CreateDate", type: "text", value: "-" },
+  { label: "Access_Key_ID_Removed_during_previous_rotation", type: "text", value: "-" },
   { label: "delete_all_keys_before_rotating", type: "text", value: "False" },
   { label: "NOOP", type: "text", value: "True" },
   { label: "Private Key Type", type: "text", value: "rsa-ssh" },

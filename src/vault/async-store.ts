@@ -95,6 +95,12 @@ export interface AsyncVaultStore {
    */
   completeTransaction?(uid: string, outcome: "commit" | "rollback", opts: { actor: string }): Promise<void>;
   /**
+   * false: a rotation saves with a plain revision-checked update even though the store has
+   * completeTransaction (which then only settles a transaction an earlier run may have left open).
+   * Absent or true: saves go through a rotation transaction when the store has one.
+   */
+  transactionalSaves?: boolean;
+  /**
    * Only on backends with file attachments (Keeper): the decrypted content and file name of attachment
    * `fileUid` of record `recordUid`, or undefined when the record (visible to this store) has no such
    * attachment. Throws when the attachment is listed but cannot be downloaded or decrypted.

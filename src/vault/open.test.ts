@@ -39,10 +39,8 @@ test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH, keeper:
     backend: "keeper",
     configPath: "/k/c.json",
   });
-  assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:" }), {
-    backend: "keeper",
-    configPath: "/etc/keeper-gateway/gateway-config.json",
-  });
+  // No path named: the config is looked for when the vault is opened (GATEWAY_CONFIG, the Gateway's files).
+  assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:" }), { backend: "keeper" });
   // A future URL may carry credentials: the message names the scheme only.
   assert.throws(
     () => resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db/rekey" }),

@@ -4,7 +4,8 @@
  * Environment:
  * - REKEY_HOME: directory of the local vault (`vault.db`), default `~/.rekey`.
  * - REKEY_VAULT: picks the backend. `sqlite:PATH` or a plain PATH: the local vault at PATH.
- *   `keeper:PATH_TO_KSM_CONFIG` (or `keeper:` for KSM_CONFIG_FILE / the Gateway's config): a Keeper vault
+ *   `keeper:PATH_TO_KSM_CONFIG` (or `keeper:` for KSM_CONFIG_FILE, GATEWAY_CONFIG or the Keeper Gateway's
+ *   config files, ksm-config-path.ts): a Keeper vault
  *   through Keeper Secrets Manager, reached through the async port (`openDefaultAsyncVault`); commands that
  *   need the synchronous local vault refuse it with a clear error. Other schemes (`postgres:`) are refused
  *   until they exist.
@@ -15,7 +16,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { conflict, RekeyError, usageError } from "../errors.js";
-import { keeperVaultConfigPath } from "../keeper/ksm-config-path.js";
+import { keeperVaultSpec } from "../keeper/ksm-config-path.js";
 import type { Secret } from "../secret.js";
 import { type AsyncVaultStore, asyncVaultStore } from "./async-store.js";
 import { resolveUnlockSource, type ScryptParams } from "./keys.js";
@@ -23,8 +24,11 @@ import type { VaultStore } from "./store.js";
 
 export type VaultLocation =
   | { backend: "sqlite"; path: string }
-  /** A Keeper vault, through the KSM config at `configPath`. */
-  | { backend: "keeper"; configPath: string };
+  /**
+   * A Keeper vault, through the KSM config at `configPath` (keeper:PATH, else KSM_CONFIG_FILE); without one,
+   * the config is looked for when the vault is opened (GATEWAY_CONFIG, the Keeper Gateway's files).
+   */
+  | { backend: "keeper"; configPath?: string };
 
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/; // 2+ chars, so a Windows drive letter ("C:") is a path
 
@@ -36,7 +40,7 @@ export function resolveVaultLocation(env: NodeJS.ProcessEnv = process.env): Vaul
   const scheme = SCHEME_RE.exec(spec)?.[1];
   if (scheme !== undefined) {
     if (scheme.toLowerCase() === "keeper") {
-      return { backend: "keeper", configPath: keeperVaultConfigPath(spec, env)! };
+      return { backend: "keeper", ...keeperVaultSpec(spec, env) };
     }
     if (scheme.toLowerCase() !== "sqlite") {
       throw usageError(
@@ -110,8 +114,12 @@ export async function openDefaultAsyncVault(opts: OpenDefaultVaultOptions): Prom
   const env = opts.env ?? process.env;
   const location = resolveVaultLocation(env);
   if (location.backend === "keeper") {
-    const { openKeeperVault } = await import("../keeper/ksm-store.js");
-    return openKeeperVault({ configPath: location.configPath, env });
+    const [{ openKeeperVault }, { locateKsmConfig }] = await Promise.all([
+      import("../keeper/ksm-store.js"),
+      import("../keeper/ksm-config-path.js"),
+    ]);
+    const config = locateKsmConfig({ flag: location.configPath, flagName: "REKEY_VAULT=keeper:PATH", env });
+    return openKeeperVault({ configPath: config, env });
   }
   return asyncVaultStore(await openDefaultVault(opts));
 }

@@ -42,8 +42,8 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
       logger: shared.logger!,
       env: ctx.env,
     });
-    if (out.failure !== undefined && out.entry.outcome === "failed") throw out.failure;
-    if (out.failure !== undefined && out.entry.outcome === "skipped") throw out.failure;
+    // A failed (or lost-race) attempt is recorded; the person who asked gets the error and its exit code.
+    if (out.failure !== undefined) throw out.failure;
     if (opts.json) printJson(ctx.stdout, { ...out.result, attempt: attemptSummary(out.entry) });
     else if (out.result) ctx.stdout.write(renderRotation(out.result) + renderDelivery(out.entry));
     if (interrupt.signal.aborted) {
