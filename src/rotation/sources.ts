@@ -86,26 +86,10 @@ export function attachedSpec(
   const roleArn = value(r, "role_arn");
   const keyId = value(r, "aws_access_key_id");
   const secret = value(r, "aws_secret_access_key");
-  if (roleArn && opts.ambientEnv) {
-    if (!/^arn:aws(-us-gov|-cn)?:iam::\d{12}:role\/.+$/.test(roleArn)) {
-      return {
-        problem: `role_arn "${roleArn}" is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`,
-      };
-    }
-    return {
-      spec: {
-        kind: "assume-role",
-        roleArn,
-        externalId: value(r, "external_id") || undefined,
-        sessionName: value(r, "role_session_name") || undefined,
-        accessKeyId: keyId,
-        secret: new Secret(secret),
-        ambientEnv: opts.ambientEnv,
-      },
-    };
-  }
   if (roleArn) {
-    if (!keyId || !secret) {
+    // The seed signs AssumeRole with the machine's ambient credentials (seed_assume_role_ambient);
+    // rekey's default signs it with the record's own key, which must then be there.
+    if (!opts.ambientEnv && (!keyId || !secret)) {
       return {
         problem:
           "has role_arn but no aws_access_key_id/aws_secret_access_key to sign sts:AssumeRole with " +
@@ -125,6 +109,7 @@ export function attachedSpec(
         sessionName: value(r, "role_session_name") || undefined,
         accessKeyId: keyId,
         secret: new Secret(secret),
+        ...(opts.ambientEnv ? { ambientEnv: opts.ambientEnv } : {}),
       },
     };
   }
