@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Sandbox } from "../sandbox/index.js";
+import { seededRng } from "../sandbox/random.js";
 import type { SqliteVaultStore } from "../vault/sqlite-store.js";
 import type { TempVault } from "../vault/test-support.js";
 import { CRASH_STEPS, type CrashStep } from "./checkpoint.js";
@@ -52,18 +53,6 @@ after(() => fx.close());
 
 class SimulatedCrash extends Error {}
 
-/** A seeded generator (mulberry32), so a failing run can be replayed with the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function killedChild(uid: string, step: CrashStep): Promise<number | null> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -84,7 +73,7 @@ function killedChild(uid: string, step: CrashStep): Promise<number | null> {
 
 test("randomized: 100 rotations per strategy under post-action faults, stale lists, crashes and SIGKILLs converge after repair", async (t) => {
   const seed = Number(process.env.REKEY_CHAOS_SEED ?? 20261130);
-  const random = rng(seed);
+  const random = seededRng(seed); // replayable: REKEY_CHAOS_SEED
   const users = STRATEGIES.flatMap((strategy) =>
     Array.from({ length: USERS }, () => {
       const name = uniqueName(`chaos-${strategy.slice(0, 3)}`);

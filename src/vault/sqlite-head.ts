@@ -18,6 +18,7 @@ import {
   emptyState,
   formatHeadLine,
   type HeadKey,
+  type JournalRow,
   parseHeadLine,
   parseStoredHead,
   serializeHead,
@@ -31,16 +32,6 @@ const tampered = (path: string, what: string) =>
     `vault ${path} failed its integrity check: ${what}`,
     "rows were deleted, added or rolled back outside rekey: restore the vault file from a backup, and run `rekey audit verify` to see what else changed",
   );
-
-interface JournalHeadRow {
-  id: string;
-  record_uid: string;
-  kind: string;
-  created_at: string;
-  updated_at: string;
-  dek: Buffer;
-  body: Buffer;
-}
 
 /** The audit log's signed head {count, hash} as stored beside the log (checked by its own MAC). */
 export function auditHeadOf(sql: SqlDb, auditKey: Buffer): { count: number; hash: string } {
@@ -72,7 +63,7 @@ export function computeState(sql: SqlDb, key: HeadKey, auditKey: Buffer): VaultS
     s.records.n++;
     s.records.x = xorHex(s.records.x, key.recordMac(r.uid, r.revision));
   }
-  for (const j of sql.iterate<JournalHeadRow>("SELECT * FROM journal")) {
+  for (const j of sql.iterate<JournalRow>("SELECT * FROM journal")) {
     s.journal.n++;
     s.journal.x = xorHex(s.journal.x, key.journalMac(j));
   }

@@ -44,7 +44,7 @@ import type {
   VaultStore,
 } from "./store.js";
 import { type JournalMeta, toJsonBytes, VaultCipher, type VersionMeta } from "./vault-cipher.js";
-import { formatHeadLine, HeadKey, type VaultState, xorHex } from "./vault-head.js";
+import { formatHeadLine, HeadKey, type JournalRow, type VaultState, xorHex } from "./vault-head.js";
 
 interface CurrentRow extends VersionRow {
   title_mac: Buffer;
@@ -60,16 +60,6 @@ interface VersionRow {
   saved_at: string;
   actor: string;
   deleted: number;
-  dek: Buffer;
-  body: Buffer;
-}
-
-interface JournalRow {
-  id: string;
-  record_uid: string;
-  kind: string;
-  created_at: string;
-  updated_at: string;
   dek: Buffer;
   body: Buffer;
 }

@@ -22,6 +22,17 @@
 import { createHash } from "node:crypto";
 import { aad, hmac, sameBytes } from "./crypto.js";
 
+/** A row of the vault's `journal` table as SQLite returns it (the head MACs the whole row). */
+export interface JournalRow {
+  id: string;
+  record_uid: string;
+  kind: string;
+  created_at: string;
+  updated_at: string;
+  dek: Buffer;
+  body: Buffer;
+}
+
 export const HEAD_PREFIX = "rekey-head-v1";
 
 export interface VaultState {
@@ -72,15 +83,7 @@ export class HeadKey {
     return hmac(this.#key, aad("rekey.head.record.v1", uid, revision));
   }
 
-  journalMac(j: {
-    id: string;
-    record_uid: string;
-    kind: string;
-    created_at: string;
-    updated_at: string;
-    dek: Buffer;
-    body: Buffer;
-  }): Buffer {
+  journalMac(j: JournalRow): Buffer {
     const meta = aad("rekey.head.journal.v1", j.id, j.record_uid, j.kind, j.created_at, j.updated_at);
     return hmac(this.#key, meta, aad(j.dek.length), j.dek, j.body);
   }
