@@ -45,6 +45,7 @@ import type {
   SaveOptions,
   StoredRecord,
 } from "../vault/store.js";
+import type { EditPermissionWatch } from "./edit-permission.js";
 import { type KsmConfigSource, loadKsmConfig } from "./ksm-config.js";
 import { mapKsmError } from "./ksm-errors.js";
 import {
@@ -85,6 +86,8 @@ export interface OpenKeeperVaultOptions {
   notice?: (message: string) => void;
   queryFunction?: SecretManagerOptions["queryFunction"];
   throttleSleep?: SecretManagerOptions["throttleSleep"];
+  /** Read each record's edit right from Keeper's answers into this (`--check`; edit-permission.ts). */
+  editPermissions?: EditPermissionWatch;
 }
 
 /**
@@ -115,7 +118,11 @@ export async function openKeeperVault(opts: OpenKeeperVaultOptions): Promise<Kee
     hostname: loaded.config.hostname,
     configPath: loaded.path,
     ...(state ? { state } : {}),
-    ...(opts.queryFunction ? { queryFunction: opts.queryFunction } : {}),
+    ...(opts.editPermissions
+      ? { queryFunction: opts.editPermissions.wrap(opts.queryFunction) }
+      : opts.queryFunction
+        ? { queryFunction: opts.queryFunction }
+        : {}),
     ...(opts.throttleSleep ? { throttleSleep: opts.throttleSleep } : {}),
   });
 }

@@ -440,7 +440,7 @@ describe("--check: proves what a rotation needs, changes nothing", () => {
     assert.match(r.stdout, /^ok {3}keeper: config: /m);
     assert.match(r.stdout, /^ok {3}keeper: answers: /m);
     assert.match(r.stdout, /^ok {3}keeper: user record readable: /m);
-    assert.match(r.stdout, /^warn keeper: user record editable: .* — fix: /m);
+    assert.match(r.stdout, /^ok {3}keeper: user record editable: /m);
     assert.match(
       r.stdout,
       new RegExp(`^ok {3}aws: admin credentials: .*${admin.accessKeyId}.*GetCallerIdentity`, "m"),
@@ -491,6 +491,21 @@ describe("--check: proves what a rotation needs, changes nothing", () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: 2 key/m);
     assert.match(r.stdout, /^FAIL aws: key limit: .* — fix: /m);
+    assert.deepEqual(snapshot(s), before);
+    assertNoSecrets(r, s.secrets);
+  });
+
+  test("a user record the application may only read: FAIL keeper: user record editable, exit 1", async () => {
+    const s = setup(1, {
+      configAdmin: { accessKeyId: sandbox.root.accessKeyId, secretAccessKey: sandbox.root.secretAccessKey },
+    });
+    s.secrets.push(sandbox.root.secretAccessKey);
+    fake.records.get(s.seeded.userUid)!.editable = false;
+    const before = snapshot(s);
+    const r = await run(s, {}, ["--check"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ok {3}keeper: user record readable: /m);
+    assert.match(r.stdout, /^FAIL keeper: user record editable: .*read-only.* — fix: .*Can Edit/m);
     assert.deepEqual(snapshot(s), before);
     assertNoSecrets(r, s.secrets);
   });

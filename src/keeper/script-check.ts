@@ -8,9 +8,9 @@
  * Exit code: 0 when no check failed (warnings allowed), 1 when any failed. Never a secret: key ids, UIDs,
  * ARNs only.
  *
- * Keeper write permission cannot be proven without writing: Keeper's get_secret answer carries
- * `isEditable` per record, but the official JS SDK (KeeperRecord) drops it, so this check says "not
- * proven" (warn) and names the fix instead of writing to the record.
+ * Keeper write permission is read, without writing, from the `isEditable` flag of Keeper's get_secret
+ * answer (edit-permission.ts: the JS SDK drops it from KeeperRecord); only an answer without the flag
+ * leaves it "not proven" (warn).
  */
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { openCredentials } from "../aws/credentials.js";
@@ -20,6 +20,7 @@ import { rotateRecord } from "../rotation/index.js";
 import { normalize, prepare } from "../rotation/session.js";
 import type { RotateOptions, SuppliedRecord } from "../rotation/types.js";
 import type { StoredRecord } from "../vault/store.js";
+import { EditPermissionWatch } from "./edit-permission.js";
 import { type GatewayParams, parseGatewayParams } from "./gateway-params.js";
 import {
   describeKsmConfigSource,
@@ -70,10 +71,12 @@ export async function checkKeeperScript(input: CheckInput, opts: KeeperScriptOpt
   }
 
   let vault: KeeperVault;
+  const permissions = new EditPermissionWatch();
   try {
     vault = await openKeeperVault({
       configPath,
       env: opts.env,
+      editPermissions: permissions,
       ...(opts.queryFunction ? { queryFunction: opts.queryFunction } : {}),
     });
   } catch (err) {
@@ -102,14 +105,24 @@ export async function checkKeeperScript(input: CheckInput, opts: KeeperScriptOpt
       return out;
     }
     ok("keeper", "user record readable", `${user.uid} ("${user.record.title}"), revision ${user.revision}`);
-    out.push({
-      status: "warn",
-      area: "keeper",
-      check: "user record editable",
-      detail:
-        "not proven without a write: the KSM SDK does not expose the record's edit permission (isEditable)",
-      fix: "make sure the application's share of the record's shared folder has \"Can Edit\"",
-    });
+    const editable = permissions.editable.get(user.uid);
+    if (editable === true) ok("keeper", "user record editable", "Keeper says the application may edit it");
+    else if (editable === false) {
+      fail(
+        "keeper",
+        "user record editable",
+        `record ${user.uid} is read-only for the KSM application: the new key could not be saved`,
+        'give the application "Can Edit" on the record\'s shared folder (Secrets Manager > Applications > Edit)',
+      );
+    } else {
+      out.push({
+        status: "warn",
+        area: "keeper",
+        check: "user record editable",
+        detail: "not proven: Keeper's answer did not state the record's edit right (isEditable)",
+        fix: "make sure the application's share of the record's shared folder has \"Can Edit\"",
+      });
+    }
 
     let credentialRecords: SuppliedRecord[] | undefined;
     let pamConfig: SuppliedRecord | null | undefined;
