@@ -19,6 +19,13 @@ export interface NewKey extends KeyMeta {
   secret: Secret;
 }
 
+export interface KeyLastUsed {
+  date: Date;
+  /** The service it was last used with ("N/A" when unknown), for messages. */
+  service: string;
+  region: string;
+}
+
 export interface IamUser {
   userName: string;
   /** The stable id (AIDA...): a deleted and re-created user keeps its name but gets a new one. */
@@ -62,6 +69,11 @@ export interface IamKeyPort {
   updateKey(userName: string, keyId: string, status: KeyStatus): Promise<"updated" | "absent">;
   /** iam:DeleteAccessKey; "absent" if it was already gone (idempotent). */
   deleteKey(userName: string, keyId: string): Promise<"deleted" | "absent">;
+  /**
+   * iam:GetAccessKeyLastUsed: when the key last signed a successful request (IAM reports it to the minute,
+   * and may take a while to show a use); null when never used; "denied" when the credentials may not ask.
+   */
+  lastUsed(userName: string, keyId: string): Promise<KeyLastUsed | null | "denied">;
   /** One sts:GetCallerIdentity made with `creds` (not the admin's): proves a key works. */
   whoAmI(creds: KeyCredentials, probe?: ProbeOptions): Promise<CallerIdentity>;
   /** Free sockets (the process can exit). */

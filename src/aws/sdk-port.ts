@@ -7,6 +7,7 @@
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
   GetUserCommand,
   IAMClient,
   type IAMClientConfig,
@@ -242,6 +243,23 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
         return "deleted";
       } catch (err) {
         if (isKeyNotFound(err)) return "absent";
+        throw err;
+      }
+    },
+
+    async lastUsed(userName, keyId) {
+      try {
+        const out = await callAws(
+          (abortSignal) => iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: keyId }), { abortSignal }),
+          ctx("iam:GetAccessKeyLastUsed", userName, keyId),
+          { ...base, idempotent: true },
+        );
+        const u = out.AccessKeyLastUsed;
+        if (!u?.LastUsedDate) return null;
+        return { date: u.LastUsedDate, service: u.ServiceName ?? "N/A", region: u.Region ?? "N/A" };
+      } catch (err) {
+        const code = (err as AwsCallError).code;
+        if (code === "AccessDenied" || code === "AccessDeniedException") return "denied";
         throw err;
       }
     },

@@ -243,9 +243,21 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     path: ["rotate"],
-    args: ["<record>"],
-    summary: "rotate the access key of the IAM user a pamUser record names",
+    args: ["[record]"],
+    summary:
+      "rotate the access key of the IAM user a pamUser record names (or many: --all, --folder, --older-than, --due)",
     options: [
+      { flags: "--all", description: "every managed pamUser record" },
+      { flags: "--folder <folder>", description: "the pamUser records in this folder (UID or name)" },
+      {
+        flags: "--older-than <age>",
+        description: "only records whose current key is older than this (e.g. 90d), or that hold none",
+      },
+      {
+        flags: "--due",
+        description: "only records whose schedule says they are due now (as `rekey status`)",
+      },
+      { flags: "--concurrency <n>", description: "with several records: rotations at once (default 4)" },
       {
         flags: "--strategy <strategy>",
         description: "create-then-delete | delete-then-create | graceful (default: the record's setting)",
@@ -420,5 +432,101 @@ export const COMMANDS: CommandSpec[] = [
       ...KNOB_FLAGS.map(({ flags, description }) => ({ flags, description })),
     ],
     load: () => import("./commands/sandbox.js"),
+  },
+  {
+    path: ["credential-process"],
+    args: ["<record>"],
+    summary:
+      "print the record's current key as AWS credential_process JSON (for ~/.aws/config; audited, never logged)",
+    options: [
+      {
+        flags: "--ttl <duration>",
+        description: "how long SDKs may cache the key before asking again (Expiration), default 15m",
+      },
+    ],
+    load: () => import("./commands/credential-process.js"),
+  },
+  {
+    path: ["aws-profile", "add"],
+    args: ["<profile>", "<record>"],
+    summary:
+      "write an AWS config profile whose credential_process is `rekey credential-process RECORD` (never the secret)",
+    options: [
+      {
+        flags: "--config-file <path>",
+        description: "the AWS config file (default AWS_CONFIG_FILE, else ~/.aws/config)",
+      },
+      { flags: "--region <region>", description: "also set the profile's region" },
+      { flags: "--force", description: "replace the profile if it exists" },
+      json,
+    ],
+    load: () => import("./commands/aws-profile-add.js"),
+  },
+  {
+    path: ["exec"],
+    args: ["<record>", "<command...>"],
+    summary:
+      "run a command with the record's current key in its environment only (rekey exec RECORD -- CMD ARGS...)",
+    options: [{ flags: "--region <region>", description: "also set AWS_REGION / AWS_DEFAULT_REGION" }],
+    load: () => import("./commands/exec.js"),
+  },
+  {
+    path: ["env"],
+    args: ["<record>"],
+    summary: "print `export AWS_ACCESS_KEY_ID=...` lines for eval (refuses a terminal unless --force)",
+    options: [
+      { flags: "--region <region>", description: "also export AWS_REGION / AWS_DEFAULT_REGION" },
+      { flags: "--force", description: "print to a terminal anyway" },
+    ],
+    load: () => import("./commands/env.js"),
+  },
+  {
+    path: ["discover"],
+    summary:
+      "list the account's IAM users and their keys (last use, managed or not); --import adopts the unmanaged ones",
+    options: [
+      { flags: "--credentials <record>", description: "admin credential record (default: the usual order)" },
+      { flags: "--path-prefix <prefix>", description: "only IAM users under this path, e.g. /apps/" },
+      { flags: "--endpoint-url <url>", description: "IAM and STS endpoint (e.g. the sandbox)" },
+      { flags: "--region <region>", description: "AWS region (partition) to use" },
+      {
+        flags: "--import",
+        description: "create a pamUser record for each unmanaged user (no secret needed)",
+      },
+      { flags: "--folder <folder>", description: "with --import: put the records in this folder" },
+      { flags: "--schedule <schedule>", description: "with --import: the records' rotation schedule" },
+      json,
+    ],
+    load: () => import("./commands/discover.js"),
+  },
+  {
+    path: ["vault", "backup"],
+    args: ["<file>"],
+    summary: "write a consistent copy of the live vault to FILE (mode 0600; safe while a gateway runs)",
+    options: [{ flags: "--force", description: "replace FILE if it exists" }, json],
+    load: () => import("./commands/vault-backup.js"),
+  },
+  {
+    path: ["vault", "restore"],
+    args: ["<file>"],
+    summary: "replace the vault with a backup, after checking it opens and is intact (the old vault is kept)",
+    options: [{ flags: "--force", description: "restore although a gateway or rotation holds a lock" }, json],
+    load: () => import("./commands/vault-restore.js"),
+  },
+  {
+    path: ["record", "restore"],
+    args: ["<record>"],
+    summary: "bring an old version of a record back as a new revision (keeps the key IAM has now)",
+    options: [
+      { flags: "--version <n>", description: "the version to restore (see rekey record history)" },
+      json,
+    ],
+    load: () => import("./commands/record-restore.js"),
+  },
+  {
+    path: ["completion"],
+    args: ["<shell>"],
+    summary: "print a shell completion script: bash or zsh (e.g. source <(rekey completion bash))",
+    load: () => import("./commands/completion.js"),
   },
 ];
