@@ -89,6 +89,17 @@ export function renderStatus(rows: readonly UserStatus[], now: Date): string {
         );
       if (r.lastOutcome)
         notes.push(`${r.lastOutcome.outcome}${r.lastOutcome.error ? `: ${r.lastOutcome.error}` : ""}`);
+      const p = r.previousKeys;
+      if (p) {
+        const when = p.nextStepAt ? `next step ${p.nextStepAt}` : "deleted at the next rotation";
+        notes.push(
+          p.phase === "held"
+            ? `OLD KEY ${p.keyIds.join(", ")} HELD: still in use (checked ${p.since}); ${when}`
+            : p.phase === "overlap"
+              ? `old key ${p.keyIds.join(", ")} Active for the overlap; ${when}`
+              : `old key ${p.keyIds.join(", ")} inactive since ${p.since}; ${when}`,
+        );
+      }
       const last = notes.join("; ");
       return [
         r.title,

@@ -320,6 +320,16 @@ export const COMMANDS: CommandSpec[] = [
         flags: "--no-user-id-check",
         description: "leave out iam:GetUser (the UserId check is then skipped)",
       },
+      {
+        flags: "--no-last-use-check",
+        description:
+          "leave out iam:GetAccessKeyLastUsed (an old key still in use is then deleted without being held)",
+      },
+      {
+        flags: "--adopt",
+        description: "allow adopting users (deactivates the keys found: iam:UpdateAccessKey)",
+      },
+      { flags: "--discover", description: "allow `rekey discover` (iam:ListUsers)" },
     ],
     load: () => import("./commands/policy.js"),
   },

@@ -17,7 +17,14 @@ export function rekey(
   opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): CliResult {
   const res = spawnSync(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "silent", ...opts.env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REKEY_LOG_LEVEL: "silent",
+      // The sandbox reports last use to the millisecond (AWS: to the minute).
+      REKEY_LAST_USE_RESOLUTION_MS: "1",
+      ...opts.env,
+    },
     input: opts.input ?? "",
     encoding: "utf8",
     cwd: opts.cwd,
@@ -89,7 +96,14 @@ export async function rekeyAsync(
   opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<AsyncCliResult> {
   const run = spawnNode([BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "silent", ...opts.env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REKEY_LOG_LEVEL: "silent",
+      // The sandbox reports last use to the millisecond (AWS: to the minute).
+      REKEY_LAST_USE_RESOLUTION_MS: "1",
+      ...opts.env,
+    },
     input: opts.input ?? "",
     timeoutMs: 60_000,
   });

@@ -221,6 +221,8 @@ function cellValue(v: unknown): string {
 export function recordToCells(
   r: KeeperRecord,
   place: { folderPath?: string[]; sharedFolder?: string } = {},
+  /** The record's UID: written as `$record_uid` so an import keeps it (and what refers to it). */
+  uid?: string,
 ): string[] {
   const taken = new Set<RecordField>();
   const std = (type: string) => {
@@ -239,6 +241,7 @@ export function recordToCells(
     place.sharedFolder ?? "",
   ];
   if (r.type !== "login") cells.push("$type", r.type);
+  if (uid) cells.push("$record_uid", uid);
   const emit = (f: RecordField, isCustom: boolean) => {
     const name =
       isCustom && f.type === "text" && f.label && !f.label.startsWith("$")

@@ -9,7 +9,9 @@
  * record's, and the vault's current key is never replaced by the file's (after a rotation the file holds
  * a deleted key). A row with `$record_uid` updates that record.
  */
+
 import { conflict } from "../errors.js";
+import { isKeyStateField } from "../rotation/key-state-fields.js";
 import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../rotation/settings.js";
 import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
@@ -27,17 +29,6 @@ export interface ImportedRecord {
   /** Why something of the row was not taken (the vault's key kept), for the user. */
   notices: string[];
 }
-
-/** The key state a rotation writes: the vault's truth once a record has a key, never taken from a file. */
-const KEY_STATE_FIELDS: readonly string[] = [
-  FIELD.keyId,
-  FIELD.secret,
-  FIELD.createDate,
-  FIELD.removed,
-  FIELD.userId,
-  FIELD.previousKeyIds,
-  FIELD.previousDeactivatedAt,
-];
 
 const describe = (s: StoredRecord) => `"${s.record.title}" (${s.uid})`;
 
@@ -159,7 +150,8 @@ function mergeRow(current: KeeperRecord, incoming: KeeperRecord, notices: string
   for (const f of [...incoming.fields, ...incoming.custom]) {
     if (isEmpty(f)) continue;
     const name = f.label ?? f.type;
-    if (keepKey && KEY_STATE_FIELDS.includes(name)) continue;
+    // The key state a rotation writes is the vault's truth once a record has a key, never taken from a file.
+    if (keepKey && isKeyStateField(name)) continue;
     const section = out.fields.some((x) => sameField(f, x)) ? out.fields : out.custom;
     const at = section.findIndex((x) => sameField(f, x));
     if (at >= 0) section[at] = { ...section[at]!, value: structuredClone(f.value) };

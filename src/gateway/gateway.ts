@@ -69,6 +69,8 @@ export interface GatewayStats {
   /** Attempts recorded by this gateway, by outcome. */
   succeeded: number;
   "script-failed": number;
+  /** An old key kept because an application still used it. */
+  held: number;
   failed: number;
   skipped: number;
   /** Jobs that found the record's lease held by another gateway. */
@@ -118,6 +120,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const stats: GatewayStats = {
     succeeded: 0,
     "script-failed": 0,
+    held: 0,
     failed: 0,
     skipped: 0,
     busy: 0,

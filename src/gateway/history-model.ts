@@ -19,7 +19,12 @@ export const TRIGGERS = ["schedule", "manual", "startup-catch-up"] as const;
  * failed, so the applications it feeds may not have the new key. A failure everywhere (exit code,
  * webhook, status), never retried (a retry would rotate again); the slot is settled.
  */
-export const OUTCOMES = ["succeeded", "script-failed", "failed", "skipped"] as const;
+/**
+ * "held": an application still used an old key after the new key existed (IAM's last use), so rekey kept
+ * that key: either the rotation saved the new key and holds the old one (retired later, by the gateway's
+ * recheck), or the rotation waits because the previous rotation's key is still in use (retried).
+ */
+export const OUTCOMES = ["succeeded", "script-failed", "held", "failed", "skipped"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -75,6 +80,8 @@ export const rotationAttemptSchema = z.object({
     .default(null),
   /** Why it was skipped (lock held elsewhere, no longer managed...). */
   skippedReason: z.string().optional(),
+  /** For "held": which old key is still in use, and its last use. */
+  heldReason: z.string().optional(),
   /** This attempt settled its slot: succeeded, or failed for the last time. */
   final: z.boolean(),
   /** For a failed, non-final attempt: when the retry is due. */
@@ -154,7 +161,9 @@ export function lastSettledAt(entries: readonly RotationAttempt[]): Date | null 
 
 /** True when the attempt rotated the key (its scripts may still have failed). */
 export function rotatedKey(e: RotationAttempt): boolean {
-  return e.outcome === "succeeded" || e.outcome === "script-failed";
+  return (
+    e.outcome === "succeeded" || e.outcome === "script-failed" || (e.outcome === "held" && !!e.keyIds.created)
+  );
 }
 
 /** True for the outcomes that are failures everywhere (exit code, webhook, status). */
@@ -173,7 +182,8 @@ export function lastSucceeded(entries: readonly RotationAttempt[]): RotationAtte
  */
 export function pendingRetry(entries: readonly RotationAttempt[]): { attempt: number; at: Date } | null {
   const last = latest(entries.filter((e) => e.outcome !== "skipped"));
-  if (last?.outcome !== "failed" || last.final || !last.nextAttemptAt) return null;
+  if ((last?.outcome !== "failed" && last?.outcome !== "held") || last.final || !last.nextAttemptAt)
+    return null;
   return { attempt: last.attempt + 1, at: new Date(last.nextAttemptAt) };
 }
 

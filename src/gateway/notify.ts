@@ -15,7 +15,13 @@ import { redactText, type Secret } from "../secret.js";
 import { backoffDelay } from "./backoff.js";
 
 /** "rotation.script-failed": the key was rotated, but a post-rotation script (the delivery) failed. */
-export const ROTATION_EVENTS = ["rotation.succeeded", "rotation.script-failed", "rotation.failed"] as const;
+/** "rotation.held": an old key is kept because an application still uses it (see the record's status). */
+export const ROTATION_EVENTS = [
+  "rotation.succeeded",
+  "rotation.script-failed",
+  "rotation.held",
+  "rotation.failed",
+] as const;
 export type RotationEventName = (typeof ROTATION_EVENTS)[number];
 
 /** What a webhook is told. Never holds a secret. */
@@ -105,7 +111,9 @@ export function webhookBody(n: RotationNotice, format: WebhookConfig["format"]):
     ? `:white_check_mark: rekey rotated the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`
     : n.event === "rotation.script-failed"
       ? `:warning: rekey rotated the access key of IAM user *${e(n.user)}* (${e(n.record.title)}), but a post-rotation script failed`
-      : `:x: rekey could not rotate the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`;
+      : n.event === "rotation.held"
+        ? `:hourglass: rekey kept an old access key of IAM user *${e(n.user)}* (${e(n.record.title)}): an application still uses it`
+        : `:x: rekey could not rotate the access key of IAM user *${e(n.user)}* (${e(n.record.title)})`;
   const detail = ok
     ? keys.join("; ")
     : `${e(n.error ?? "unknown error")}${keys.length ? `\n${keys.join("; ")}` : ""}`;

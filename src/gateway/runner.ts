@@ -266,6 +266,7 @@ async function attemptOnce(
   let outcome: Outcome = "succeeded";
   let error: RotationAttempt["error"] = null;
   let skippedReason: string | undefined;
+  let heldReason: string | undefined;
   let failure: unknown;
   let result: RotationResult | undefined;
   const log = { recordUid: job.uid, trigger: job.trigger, attempt: job.attempt };
@@ -323,8 +324,12 @@ async function attemptOnce(
         scripts = await runScripts(current, getFieldValue(current.record, "password") ?? "");
       }
       const failed = describeScriptFailures(scripts);
+      if (result.retained?.held && outcome === "succeeded") {
+        outcome = "held";
+        heldReason = result.retained.why;
+      }
       // Reported as a failure, never undone: the new key is in IAM and in the vault.
-      if (failed && outcome === "succeeded") {
+      if (failed && (outcome === "succeeded" || outcome === "held")) {
         outcome = "script-failed";
         error = {
           message: `the key was rotated, but ${failed}`,
@@ -339,6 +344,11 @@ async function attemptOnce(
       // Lost a race with another process: not a failure, never retried blindly.
       outcome = "skipped";
       skippedReason = (err as Error).message;
+    } else if (err instanceof RekeyError && err.details?.held === true) {
+      // The previous rotation's key is still in use: nothing changed; retried like a failure.
+      outcome = "held";
+      heldReason = err.message;
+      error = { message: err.message, kind: err.kind, ...(err.hint ? { hint: err.hint } : {}) };
     } else {
       outcome = "failed";
       error =
@@ -352,7 +362,7 @@ async function attemptOnce(
   // Lost a lock race: not final, so the slot stays open and is re-planned from the vault.
   let final = !isLockHeld(failure);
   let nextAttemptAt: string | null = null;
-  if (outcome === "failed" && !job.final) {
+  if ((outcome === "failed" || (outcome === "held" && !keyIds.created)) && !job.final) {
     const d = retryDecision(deps.retry, job.attempt, endedAt, deps.random, failure);
     if (d.retry) {
       final = false;
@@ -375,6 +385,7 @@ async function attemptOnce(
     scripts,
     error,
     ...(skippedReason ? { skippedReason } : {}),
+    ...(heldReason ? { heldReason } : {}),
     final,
     nextAttemptAt,
   });
@@ -484,13 +495,14 @@ async function savePassword(
  * stays quiet.
  */
 export function noticeFor(e: RotationAttempt): RotationNotice | undefined {
-  if (e.outcome === "skipped" || (e.outcome === "failed" && !e.final)) return undefined;
+  if (e.outcome === "skipped" || ((e.outcome === "failed" || e.outcome === "held") && !e.final))
+    return undefined;
   return {
     event: `rotation.${e.outcome}`,
     record: { uid: e.recordUid, title: e.recordTitle ?? "" },
     user: e.user ?? "",
     keyIds: e.keyIds,
-    ...(e.error ? { error: e.error.message } : {}),
+    ...(e.error ? { error: e.error.message } : e.heldReason ? { error: e.heldReason } : {}),
     at: e.endedAt ?? e.startedAt,
   };
 }

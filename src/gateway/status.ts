@@ -2,12 +2,14 @@
  * `rekey status`: every pamUser record with its key, schedule, last and next rotation and last outcome,
  * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
  */
+
+import { graceExpiresAt } from "../rotation/grace.js";
 import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
 import { duplicateGroups } from "../rotation/same-user.js";
 import { readKeyState } from "../rotation/settings.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
-import { getFieldValue } from "../vault/record.js";
+import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
 import { lastSucceeded, parseAttempt, type RotationAttempt } from "./history-model.js";
 import { configurationFor, isScriptsOnly, loginOf } from "./records.js";
@@ -38,6 +40,17 @@ export interface UserStatus {
    * or is running right now. `rekey repair` (or the next rotation) finishes or undoes it.
    */
   interrupted: { journalId: string; phase: string; since: string } | null;
+  /**
+   * Keys replaced by a rotation and not yet deleted (rotation/retire.ts): "held" (an application still used
+   * one after the new key existed), "overlap" (kept Active on purpose), "inactive" (deactivated, waiting
+   * for its grace or the next rotation). `nextStepAt`: when a gateway or `rekey repair` takes the next step.
+   */
+  previousKeys: {
+    keyIds: string[];
+    phase: "held" | "overlap" | "inactive";
+    since: string | null;
+    nextStepAt: string | null;
+  } | null;
   lastOutcome: {
     outcome: RotationAttempt["outcome"];
     at: string;
@@ -124,6 +137,7 @@ export async function computeStatus(
         nextRotation,
         sameUserAs: sameUser.get(s.uid) ?? [],
         interrupted: journals.get(s.uid) ?? null,
+        previousKeys: previousKeysOf(r),
         lastOutcome: last
           ? {
               outcome: last.outcome,
@@ -131,12 +145,26 @@ export async function computeStatus(
               trigger: last.trigger,
               attempt: last.attempt,
               final: last.final,
-              error: last.error?.message ?? null,
+              error: last.error?.message ?? last.heldReason ?? null,
               nextAttemptAt: last.nextAttemptAt,
             }
           : null,
       };
     });
+}
+
+function previousKeysOf(r: KeeperRecord): UserStatus["previousKeys"] {
+  const st = readKeyState(r);
+  if (st.previousKeyIds.length === 0) return null;
+  const next = graceExpiresAt(r);
+  const phase = st.previousHeldAt ? "held" : st.previousDeactivatedAt ? "inactive" : "overlap";
+  const since = st.previousHeldAt ?? st.previousDeactivatedAt ?? st.previousSince;
+  return {
+    keyIds: st.previousKeyIds,
+    phase,
+    since: since ? since.toISOString() : null,
+    nextStepAt: next ? next.toISOString() : null,
+  };
 }
 
 /** "3d", "5h", "12m", "40s": a short age for tables. */

@@ -5,6 +5,7 @@
  * (tested with ListAccessKeys) → UserId check → finish or undo an interrupted rotation of this
  * record → list → plan → (graceful: permission probe) → run (journaled; executor.ts).
  */
+import type { KeyMeta } from "../aws/port.js";
 import { conflict, RekeyError } from "../errors.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
@@ -14,6 +15,7 @@ import { type ExecContext, runRotation } from "./executor.js";
 import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
 import { planRotation, planSteps, type RotationPlan } from "./plan.js";
 import { repairJournal } from "./repair.js";
+import { describeLastUse, usedSince } from "./retire.js";
 import { duplicateRefusal, managesIamUser, sameUserRecords } from "./same-user.js";
 import {
   checkUserIdentity,
@@ -24,7 +26,7 @@ import {
   prepare,
   takeLock,
 } from "./session.js";
-import { readKeyState } from "./settings.js";
+import { ADOPT_DEFAULT_OVERLAP_MS, type RecordKeyState, readKeyState } from "./settings.js";
 import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } from "./types.js";
 
 /**
@@ -190,20 +192,36 @@ export async function rotateLocked(
   const latest = resumed ? ((await store.getRecord(stored.uid)) ?? stored) : stored;
   const keys = resumed ? await admin.port.listKeys(settings.userName) : admin.keys;
   const keyState = readKeyState(latest.record);
+  const rotatedBefore = await wasRotatedBefore(store, latest);
+  const adopting = adoptionOf(settings, keyState, rotatedBefore, keys, n.force);
+  const releasable = await releaseRetained(
+    ctx,
+    settings.userName,
+    keyState,
+    keys,
+    n.force,
+    n.lastUseResolutionMs,
+  );
   const outcome = planRotation({
     userName: settings.userName,
     strategy: settings.strategy,
     keys,
     currentKeyId: keyState.currentKeyId,
     previousKeyIds: keyState.previousKeyIds,
+    releasable,
     force: n.force,
     verify: opts.verify ?? settings.strategy === "graceful",
-    rotatedBefore: await wasRotatedBefore(store, latest),
+    rotatedBefore,
     currentDeletedByUs: supersedes !== undefined,
   });
   if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);
   const plan = outcome.plan;
   warnings.push(...plan.notes);
+  if (adopting) {
+    warnings.push(
+      `adopting IAM user "${settings.userName}": the key(s) it had (${keys.map((k) => k.accessKeyId).join(", ")}) stay Active for the overlap, then Inactive for the grace, then are deleted, each step only when IAM shows no use since the last check`,
+    );
+  }
   await probeDeactivation(ctx, plan);
   ctx.record = latest;
   await runRotation(ctx, plan, {
@@ -212,8 +230,75 @@ export async function rotateLocked(
     knownKeyIds: keys.map((k) => k.accessKeyId),
     currentKeyId: keyState.currentKeyId,
     supersedes,
+    retirePolicy: {
+      overlapMs: settings.overlapMs ?? (adopting ? ADOPT_DEFAULT_OVERLAP_MS : 0),
+      mode: settings.strategy === "graceful" || adopting ? "deactivate" : "delete",
+      force: n.force,
+    },
   });
   return result(stored, prep, admin, ctx, { userId, warnings, resumed, dryRun: false });
+}
+
+/**
+ * The record adopts the keys it finds (`adopt_existing_keys=True`, no key in the vault, never rotated):
+ * they stay Active through the overlap instead of being replaced at once. Delete-then-create would delete
+ * them before anything else, so adoption refuses it (unless --force).
+ */
+function adoptionOf(
+  settings: Prepared["settings"],
+  state: RecordKeyState,
+  rotatedBefore: boolean,
+  keys: KeyMeta[],
+  force: boolean,
+): boolean {
+  if (!settings.adopt || state.currentKeyId || rotatedBefore || keys.length === 0) return false;
+  if (settings.strategy === "delete-then-create" && !force) {
+    throw conflict(
+      `record is set to adopt the keys IAM user "${settings.userName}" has (adopt_existing_keys=True), but its strategy delete-then-create would delete them before the new key exists; nothing was changed`,
+      "use create-then-delete or graceful for the first rotation (--strategy graceful), or --force to delete them",
+    );
+  }
+  return true;
+}
+
+/**
+ * Previous keys still Active (held because in use, or in their overlap) must go before a new rotation can
+ * replace the current key (IAM allows 2 keys). Those IAM shows unused since the last check are released
+ * (deleted before the create); one still in use stops the rotation, so that no application loses its key.
+ */
+async function releaseRetained(
+  ctx: ExecContext,
+  userName: string,
+  state: RecordKeyState,
+  keys: KeyMeta[],
+  force: boolean,
+  resolutionMs: number,
+): Promise<string[]> {
+  const active = keys.filter(
+    (k) =>
+      k.status === "Active" &&
+      state.previousKeyIds.includes(k.accessKeyId) &&
+      k.accessKeyId !== state.currentKeyId,
+  );
+  if (active.length === 0 || force) return active.map((k) => k.accessKeyId);
+  const since = state.previousSince ?? state.previousHeldAt ?? new Date(0);
+  const inUse: string[] = [];
+  for (const k of active) {
+    const use = await ctx.port.lastUsed(userName, k.accessKeyId);
+    if (usedSince(use, since, resolutionMs)) inUse.push(`${k.accessKeyId} (${describeLastUse(use)})`);
+  }
+  if (inUse.length > 0) {
+    throw new RekeyError(
+      "conflict",
+      `the previous key ${inUse.join(", ")} of IAM user "${userName}" is still in use since ${since.toISOString()}: ` +
+        "a new rotation would have to delete it, and the application using it would break; nothing was changed",
+      {
+        hint: "move the application to the vault's current key (rekey credential-process / exec), or run again with --force to delete it anyway",
+        details: { held: true },
+      },
+    );
+  }
+  return active.map((k) => k.accessKeyId);
 }
 
 /**
@@ -314,6 +399,9 @@ async function dryRun(
       keys,
       currentKeyId: keyState.currentKeyId,
       previousKeyIds: keyState.previousKeyIds,
+      releasable: keys
+        .filter((k) => k.status === "Active" && keyState.previousKeyIds.includes(k.accessKeyId))
+        .map((k) => k.accessKeyId),
       force: n.force,
       verify: opts.verify ?? settings.strategy === "graceful",
       rotatedBefore: await wasRotatedBefore(store, stored),
@@ -381,5 +469,6 @@ export function result(
     steps: [...(r?.steps ?? [])],
     warnings: [...extra.warnings, ...(r?.warnings ?? [])],
     resumed: extra.resumed,
+    retained: r?.retained,
   };
 }

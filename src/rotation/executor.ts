@@ -24,8 +24,9 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newUid } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Checkpoint } from "./checkpoint.js";
-import { journalOp, type RotationJournal, writeJournal } from "./journal.js";
+import { journalOp, type RetainedKeys, type RotationJournal, writeJournal } from "./journal.js";
 import type { KeyAction, RotationPlan } from "./plan.js";
+import { describeLastUse, type LastUse, usedSince } from "./retire.js";
 import { saveNewKey, settleTransaction } from "./save.js";
 import type { RotationLogger, StepReport } from "./types.js";
 import { verifyNewKey } from "./verify.js";
@@ -40,6 +41,8 @@ export interface ExecReport {
   /** The record's revision after the save. */
   revision: number | undefined;
   warnings: string[];
+  /** Replaced keys kept after the save (overlap, or held because still in use). */
+  retained: { keyIds: string[]; held: boolean; why: string } | undefined;
 }
 
 export function newReport(): ExecReport {
@@ -52,6 +55,7 @@ export function newReport(): ExecReport {
     verified: undefined,
     revision: undefined,
     warnings: [],
+    retained: undefined,
   };
 }
 
@@ -78,6 +82,8 @@ export interface ExecContext {
   signal?: AbortSignal | undefined;
   /** How long IAM may take to show a change in ListAccessKeys (see settleUncertainCreates). */
   consistencyWindowMs: number;
+  /** How precisely IAM reports a key's last use (retire.ts). */
+  lastUseResolutionMs: number;
 }
 
 /**
@@ -111,6 +117,8 @@ export interface RunMeta {
    * this rotation's in one commit, carrying what it deleted, so the fact survives this run failing too.
    */
   supersedes?: { journalId: string; removed: string[] } | undefined;
+  /** How the replaced keys retire (default: as before, deleted or deactivated right after the save, after a last-use check). */
+  retirePolicy?: RotationJournal["retirePolicy"];
 }
 
 /** Start a planned rotation: intent → deletions before → create → journal the secret → continue. */
@@ -137,6 +145,8 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
     transaction: false,
     inheritedRemoved: meta.supersedes?.removed ?? [],
     uncertainCreates: [],
+    retirePolicy: meta.retirePolicy,
+    retained: undefined,
   };
   if (ctx.signal?.aborted)
     throw stopped(ctx, `nothing was changed: IAM user "${meta.userName}" and the vault are as they were`);
@@ -189,6 +199,7 @@ export async function runRotation(ctx: ExecContext, plan: RotationPlan, meta: Ru
     secret: created.secret,
     createDate: created.createDate.toISOString(),
   };
+  j.createdSeenAt = ctx.now().toISOString();
   j.phase = "created";
   try {
     await writeJournal(ctx.store, j);
@@ -341,12 +352,77 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
         await undoCreate(ctx, j, v.reason);
       }
     }
+    await decideRetained(ctx, j);
     await saveNewKey(ctx, j);
     ctx.report.steps.push({ step: "save", keyId: newKey.accessKeyId, status: "done" });
     ctx.logger.info({ recordUid: ctx.recordUid, keyId: newKey.accessKeyId }, "record saved with the new key");
     ctx.checkpoint("save");
   }
   await finishAfterSave(ctx, j);
+}
+
+/**
+ * Right before the save: which replaced keys are kept after it (retire.ts). With an overlap they all stay
+ * Active until it ends. Otherwise IAM is asked when each was last used: a use since the new key was created
+ * means an application has not moved to it yet, so the keys are held (kept Active) instead of deleted or
+ * deactivated, and checked again later. Journaled, so a resumed rotation keeps the decision.
+ */
+async function decideRetained(ctx: ExecContext, j: RotationJournal): Promise<void> {
+  const policy = j.retirePolicy;
+  if (!policy || j.retained) return;
+  const candidates = [...j.deleteAfter, ...j.deactivateAfter]
+    .map((d) => d.keyId)
+    .filter((id) => !j.removed.includes(id) && !j.deactivated.includes(id));
+  if (candidates.length === 0) return;
+  // A use after the create returned is a use of the old key while the new one existed (IAM's CreateDate is
+  // to the second, earlier than the moment the key was there).
+  const created = new Date(j.createdSeenAt ?? j.newKey!.createDate);
+  let retained: RetainedKeys | undefined;
+  if (policy.overlapMs > 0) {
+    const until = new Date(created.getTime() + policy.overlapMs);
+    retained = {
+      keyIds: candidates,
+      mode: policy.mode,
+      since: created.toISOString(),
+      activeUntil: until.toISOString(),
+      why: `kept Active for the overlap, until ${until.toISOString()}`,
+    };
+  } else if (!policy.force) {
+    const uses = new Map<string, LastUse>();
+    for (const id of candidates) {
+      renew(ctx);
+      uses.set(id, await ctx.port.lastUsed(j.userName, id));
+    }
+    const denied = candidates.filter((id) => uses.get(id) === "denied");
+    if (denied.length > 0) {
+      ctx.report.warnings.push(
+        `could not ask IAM when ${denied.join(", ")} was last used (iam:GetAccessKeyLastUsed is not allowed): ` +
+          "the old key was retired without that check; add the permission (rekey policy prints it)",
+      );
+    }
+    const inUse = candidates.filter((id) => usedSince(uses.get(id)!, created, ctx.lastUseResolutionMs));
+    if (inUse.length > 0) {
+      const now = ctx.now().toISOString();
+      retained = {
+        keyIds: candidates,
+        mode: policy.mode,
+        since: now,
+        heldAt: now,
+        why: `held: old key still in use (${inUse.map((id) => `${id} ${describeLastUse(uses.get(id)!)}`).join("; ")}, after the new key was created)`,
+      };
+    }
+  }
+  if (!retained) return;
+  const kept = new Set(retained.keyIds);
+  j.deleteAfter = j.deleteAfter.filter((d) => !kept.has(d.keyId));
+  j.deactivateAfter = j.deactivateAfter.filter((d) => !kept.has(d.keyId));
+  j.retained = retained;
+  await writeJournal(ctx.store, j);
+  ctx.report.retained = { keyIds: retained.keyIds, held: !!retained.heldAt, why: retained.why };
+  ctx.logger.info(
+    { recordUid: ctx.recordUid, keyIds: retained.keyIds, held: !!retained.heldAt },
+    retained.why,
+  );
 }
 
 /**

@@ -63,6 +63,28 @@ export interface RotationJournal {
    * Kept until a listing taken after IAM's consistency window has settled it (orphans deleted).
    */
   uncertainCreates: string[];
+  /**
+   * How the replaced keys retire (retire.ts), set by the engine: the overlap to keep them Active, whether
+   * they end deactivated or deleted, and whether to skip the last-use check (--force).
+   */
+  retirePolicy: { overlapMs: number; mode: "delete" | "deactivate"; force: boolean } | undefined;
+  /**
+   * Decided right before the save (journaled, so a resumed rotation does not decide again): the replaced
+   * keys kept after the save, Active, for the overlap or because an application still uses them.
+   */
+  retained: RetainedKeys | undefined;
+  /** When CreateAccessKey returned (this machine's clock): a later use of an old key is a use after the new one existed. */
+  createdSeenAt?: string | undefined;
+}
+
+export interface RetainedKeys {
+  keyIds: string[];
+  mode: "delete" | "deactivate";
+  since: string;
+  activeUntil?: string | undefined;
+  heldAt?: string | undefined;
+  /** Why, for the result and status ("still in use: last used ..."). */
+  why: string;
 }
 
 const keyAction = z.object({ keyId: z.string(), reason: z.string() });
@@ -90,6 +112,20 @@ const stateSchema = z.object({
   transaction: z.optional(z.boolean()),
   inheritedRemoved: z.optional(z.array(z.string())),
   uncertainCreates: z.optional(z.array(z.string())),
+  createdSeenAt: z.optional(z.string()),
+  retirePolicy: z.optional(
+    z.object({ overlapMs: z.number(), mode: z.enum(["delete", "deactivate"]), force: z.boolean() }),
+  ),
+  retained: z.optional(
+    z.object({
+      keyIds: z.array(z.string()),
+      mode: z.enum(["delete", "deactivate"]),
+      since: z.string(),
+      activeUntil: z.optional(z.string()),
+      heldAt: z.optional(z.string()),
+      why: z.string(),
+    }),
+  ),
 });
 
 /** The state as the store keeps it (the secret revealed: the store encrypts it). */
@@ -123,6 +159,9 @@ export function toState(j: RotationJournal): Record<string, unknown> {
     ...(j.transaction ? { transaction: true } : {}),
     ...(j.inheritedRemoved.length ? { inheritedRemoved: j.inheritedRemoved } : {}),
     ...(j.uncertainCreates.length ? { uncertainCreates: j.uncertainCreates } : {}),
+    ...(j.createdSeenAt ? { createdSeenAt: j.createdSeenAt } : {}),
+    ...(j.retirePolicy ? { retirePolicy: j.retirePolicy } : {}),
+    ...(j.retained ? { retained: j.retained } : {}),
   };
 }
 
@@ -164,6 +203,9 @@ export function fromEntry(entry: JournalEntry): RotationJournal {
     transaction: s.transaction ?? false,
     inheritedRemoved: s.inheritedRemoved ?? [],
     uncertainCreates: s.uncertainCreates ?? [],
+    createdSeenAt: s.createdSeenAt,
+    retirePolicy: s.retirePolicy,
+    retained: s.retained,
   };
 }
 

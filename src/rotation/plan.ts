@@ -22,6 +22,11 @@ export interface PlanInput {
   currentKeyId?: string | undefined;
   /** Keys a graceful rotation deactivated earlier (aws_previous_access_key_id). */
   previousKeyIds?: string[] | undefined;
+  /**
+   * Previous keys still Active (held or in their overlap) that IAM shows unused since the last check (or
+   * --force): deleted before the create, whatever the strategy.
+   */
+  releasable?: string[] | undefined;
   force?: boolean | undefined;
   /** Prove the new key works before any old key is deleted or deactivated. */
   verify: boolean;
@@ -119,7 +124,10 @@ export function planRotation(input: PlanInput): PlanOutcome {
     }
 
     case "create-then-delete": {
-      const disposable = keys.filter((k) => k.accessKeyId !== current && k.status === "Inactive");
+      const released = new Set(input.releasable ?? []);
+      const disposable = keys.filter(
+        (k) => k.accessKeyId !== current && (k.status === "Inactive" || released.has(k.accessKeyId)),
+      );
       if (disposable.length < need) {
         return {
           ok: false,
@@ -132,9 +140,15 @@ export function planRotation(input: PlanInput): PlanOutcome {
             "(deletes every key, then creates one) or rotation_strategy=graceful on the record",
         };
       }
-      const deleteBefore = disposable.slice(0, need).map((k) => ({
+      const first = [
+        ...disposable.filter((k) => released.has(k.accessKeyId)),
+        ...disposable.filter((k) => !released.has(k.accessKeyId)).slice(0, Math.max(0, need - released.size)),
+      ];
+      const deleteBefore = first.map((k) => ({
         keyId: k.accessKeyId,
-        reason: `inactive and not the vault's current key: deleted first to make room (IAM allows ${MAX_KEYS_PER_USER} keys per user)`,
+        reason: released.has(k.accessKeyId)
+          ? "the previous key, no longer used since the last rotation: retired before creating"
+          : `inactive and not the vault's current key: deleted first to make room (IAM allows ${MAX_KEYS_PER_USER} keys per user)`,
       }));
       for (const d of deleteBefore) notes.push(`deleted inactive key ${d.keyId} first: ${d.reason}`);
       const gone = new Set(deleteBefore.map((d) => d.keyId));
@@ -159,11 +173,20 @@ export function planRotation(input: PlanInput): PlanOutcome {
 
     case "graceful": {
       // "An inactive previous key is deleted at the next rotation": always, room needed or not.
+      const released = new Set(input.releasable ?? []);
       const deleteBefore: KeyAction[] = keys
-        .filter((k) => k.accessKeyId !== current && previous.has(k.accessKeyId) && k.status === "Inactive")
+        .filter(
+          (k) =>
+            k.accessKeyId !== current &&
+            previous.has(k.accessKeyId) &&
+            (k.status === "Inactive" || released.has(k.accessKeyId)),
+        )
         .map((k) => ({
           keyId: k.accessKeyId,
-          reason: "the previous key, deactivated by the last graceful rotation",
+          reason:
+            k.status === "Inactive"
+              ? "the previous key, deactivated by the last graceful rotation"
+              : "the previous key, no longer used since the last rotation: retired before creating",
         }));
       let missing = need - deleteBefore.length;
       if (missing > 0) {

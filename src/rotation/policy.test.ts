@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { policyFor, policyJson } from "./policy.js";
 
-test("policy: the seed's three actions (+ GetUser) for the default strategy", () => {
+test("policy: the seed's three actions (+ GetUser, GetAccessKeyLastUsed) for the default strategy", () => {
   const p = policyFor({ account: "123456789012" });
   assert.equal(p.Version, "2012-10-17");
   assert.equal(p.Statement.length, 1);
@@ -11,14 +11,27 @@ test("policy: the seed's three actions (+ GetUser) for the default strategy", ()
     "iam:ListAccessKeys",
     "iam:DeleteAccessKey",
     "iam:GetUser",
+    "iam:GetAccessKeyLastUsed",
   ]);
   assert.equal(p.Statement[0]?.Resource, "arn:aws:iam::123456789012:user/*");
-  assert.deepEqual(policyFor({ checkUserId: false }).Statement[0]?.Action, [
+  assert.deepEqual(policyFor({ checkUserId: false, checkLastUse: false }).Statement[0]?.Action, [
     "iam:CreateAccessKey",
     "iam:ListAccessKeys",
     "iam:DeleteAccessKey",
   ]);
   assert.deepEqual(policyFor({ strategy: "delete-then-create" }), policyFor({}));
+});
+
+test("policy: adoption adds UpdateAccessKey; discover adds a ListUsers statement", () => {
+  assert.ok(policyFor({ adopt: true }).Statement[0]?.Action.includes("iam:UpdateAccessKey"));
+  assert.ok(!policyFor({}).Statement[0]?.Action.includes("iam:UpdateAccessKey"));
+  const d = policyFor({ discover: true, account: "123456789012" });
+  assert.deepEqual(d.Statement[1], {
+    Sid: "RekeyDiscoverUsers",
+    Effect: "Allow",
+    Action: ["iam:ListUsers"],
+    Resource: "arn:aws:iam::123456789012:user/*",
+  });
 });
 
 test("policy: graceful adds UpdateAccessKey; partitions and any account", () => {

@@ -1,8 +1,10 @@
 /**
  * The least-privilege IAM policy for rekey's admin credentials (pure; `rekey policy` prints it).
  * The seed's three actions are enough for create-then-delete and delete-then-create;
- * graceful adds iam:UpdateAccessKey (deactivate), and iam:GetUser enables the UserId check
- * (detects a deleted and re-created user). sts:GetCallerIdentity needs no permission.
+ * graceful (and adoption, which deactivates the keys it found) adds iam:UpdateAccessKey; iam:GetUser
+ * enables the UserId check (detects a deleted and re-created user); iam:GetAccessKeyLastUsed lets rekey
+ * hold an old key an application still uses (retire.ts); `rekey discover` needs iam:ListUsers (its own
+ * statement: it is not scoped to a user). sts:GetCallerIdentity needs no permission.
  */
 
 import type { Partition } from "../aws/endpoints.js";
@@ -16,6 +18,12 @@ export interface PolicyOptions {
   partition?: Partition | undefined;
   /** Include iam:GetUser for the UserId check (default true). */
   checkUserId?: boolean | undefined;
+  /** Include iam:GetAccessKeyLastUsed: hold an old key still in use (default true). */
+  checkLastUse?: boolean | undefined;
+  /** Adopted records (adopt_existing_keys): deactivate the keys found (iam:UpdateAccessKey). */
+  adopt?: boolean | undefined;
+  /** `rekey discover`: iam:ListUsers on the account. */
+  discover?: boolean | undefined;
 }
 
 export interface IamPolicyDocument {
@@ -24,7 +32,13 @@ export interface IamPolicyDocument {
 }
 
 export function policyFor(opts: PolicyOptions = {}): IamPolicyDocument {
-  const { strategy = "create-then-delete", account, partition = "aws", checkUserId = true } = opts;
+  const {
+    strategy = "create-then-delete",
+    account,
+    partition = "aws",
+    checkUserId = true,
+    checkLastUse = true,
+  } = opts;
   if (account !== undefined && !/^\d{12}$/.test(account)) {
     throw usageError(
       `"${account}" is not an AWS account id`,
@@ -32,19 +46,26 @@ export function policyFor(opts: PolicyOptions = {}): IamPolicyDocument {
     );
   }
   const actions = ["iam:CreateAccessKey", "iam:ListAccessKeys", "iam:DeleteAccessKey"];
-  if (strategy === "graceful") actions.push("iam:UpdateAccessKey");
+  if (strategy === "graceful" || opts.adopt) actions.push("iam:UpdateAccessKey");
   if (checkUserId) actions.push("iam:GetUser");
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "RekeyRotateAccessKeys",
-        Effect: "Allow",
-        Action: actions,
-        Resource: `arn:${partition}:iam::${account ?? "*"}:user/*`,
-      },
-    ],
-  };
+  if (checkLastUse) actions.push("iam:GetAccessKeyLastUsed");
+  const statements: IamPolicyDocument["Statement"] = [
+    {
+      Sid: "RekeyRotateAccessKeys",
+      Effect: "Allow",
+      Action: actions,
+      Resource: `arn:${partition}:iam::${account ?? "*"}:user/*`,
+    },
+  ];
+  if (opts.discover) {
+    statements.push({
+      Sid: "RekeyDiscoverUsers",
+      Effect: "Allow",
+      Action: ["iam:ListUsers"],
+      Resource: `arn:${partition}:iam::${account ?? "*"}:user/*`,
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
 }
 
 /** The policy as `rekey policy` prints it. */

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import type { Secret } from "../secret.js";
 import { cloneRecord, findField, type KeeperRecord, setFieldValue } from "../vault/record.js";
+import type { RetainedKeys } from "./journal.js";
 import { FIELD } from "./settings.js";
 
 export interface RecordUpdate {
@@ -20,6 +21,46 @@ export interface RecordUpdate {
   deactivatedKeyIds: string[];
   deactivatedAt: Date;
   userId: string | undefined;
+  /** Replaced keys kept Active after the save (overlap, or held: still in use); retire.ts. */
+  retained?: RetainedKeys | undefined;
+}
+
+/** The previous-key state fields, cleared when no previous key is left (only those that exist). */
+const PREVIOUS_FIELDS = [
+  FIELD.previousKeyIds,
+  FIELD.previousDeactivatedAt,
+  FIELD.previousSince,
+  FIELD.previousActiveUntil,
+  FIELD.previousHeldAt,
+  FIELD.previousRetire,
+] as const;
+
+/** Write the previous-key state (retire.ts); an empty key list clears the fields that exist. */
+export function setPreviousKeyState(
+  r: KeeperRecord,
+  s: {
+    keyIds: string[];
+    deactivatedAt?: Date | undefined;
+    since?: Date | undefined;
+    activeUntil?: Date | undefined;
+    heldAt?: Date | undefined;
+    retire?: "delete" | "deactivate" | undefined;
+  },
+): void {
+  if (s.keyIds.length === 0) {
+    for (const label of PREVIOUS_FIELDS) if (findField(r, label)) setFieldValue(r, label, "");
+    return;
+  }
+  const put = (label: string, value: string | undefined) => {
+    if (value) setFieldValue(r, label, value, { type: "text" });
+    else if (findField(r, label)) setFieldValue(r, label, "");
+  };
+  put(FIELD.previousKeyIds, s.keyIds.join(", "));
+  put(FIELD.previousDeactivatedAt, s.deactivatedAt?.toISOString());
+  put(FIELD.previousSince, s.since?.toISOString());
+  put(FIELD.previousActiveUntil, s.activeUntil?.toISOString());
+  put(FIELD.previousHeldAt, s.heldAt?.toISOString());
+  put(FIELD.previousRetire, s.retire);
 }
 
 export function newDummyPassword(): string {
@@ -38,13 +79,23 @@ export function applyRotation(
   setFieldValue(r, FIELD.removed, u.removedKeyIds.join(", "), { type: "text" });
   setFieldValue(r, FIELD.password, password); // a missing one is created as a `password` field
   if (u.userId) setFieldValue(r, FIELD.userId, u.userId, { type: "text" });
-  if (u.deactivatedKeyIds.length > 0) {
-    setFieldValue(r, FIELD.previousKeyIds, u.deactivatedKeyIds.join(", "), { type: "text" });
-    setFieldValue(r, FIELD.previousDeactivatedAt, u.deactivatedAt.toISOString(), { type: "text" });
+  const kept = u.retained;
+  if (kept && kept.keyIds.length > 0) {
+    setPreviousKeyState(r, {
+      keyIds: kept.keyIds,
+      since: new Date(kept.since),
+      activeUntil: kept.activeUntil ? new Date(kept.activeUntil) : undefined,
+      heldAt: kept.heldAt ? new Date(kept.heldAt) : undefined,
+      retire: kept.mode,
+    });
+  } else if (u.deactivatedKeyIds.length > 0) {
+    setPreviousKeyState(r, {
+      keyIds: u.deactivatedKeyIds,
+      deactivatedAt: u.deactivatedAt,
+    });
   } else {
     // Only clear fields that exist: a record that never used graceful keeps its shape.
-    if (findField(r, FIELD.previousKeyIds)) setFieldValue(r, FIELD.previousKeyIds, "");
-    if (findField(r, FIELD.previousDeactivatedAt)) setFieldValue(r, FIELD.previousDeactivatedAt, "");
+    setPreviousKeyState(r, { keyIds: [] });
   }
   return r;
 }

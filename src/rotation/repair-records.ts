@@ -6,17 +6,18 @@
 import { RekeyError } from "../errors.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
+import { cloneRecord } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { rotateLocked } from "./engine.js";
 import type { ExecContext } from "./executor.js";
 import { graceDue } from "./grace.js";
 import { pendingJournals } from "./journal.js";
-import { expiredPreviousKeys } from "./plan.js";
-import { forgetPreviousKeys } from "./record-update.js";
+import { setPreviousKeyState } from "./record-update.js";
 import { repairJournal } from "./repair.js";
+import { decideRetirement, describeLastUse, type LastUse } from "./retire.js";
 import { checkUserIdentity, execContext, type Normalized, normalize, prepare, takeLock } from "./session.js";
-import { readKeyState, readSettings } from "./settings.js";
+import { readKeyState, readSettings, retireSettingsFor } from "./settings.js";
 import type { RepairOptions, RepairOutcomeKind, RepairRecordResult, RepairResult } from "./types.js";
 
 /**
@@ -143,6 +144,12 @@ async function repairOne(
   return out;
 }
 
+/**
+ * The next step of the record's previous keys when one is due (retire.ts): deactivate after the overlap,
+ * delete after the grace, each only when IAM shows no use since the last check; otherwise hold (and
+ * re-activate a deactivated key an application turned out to need). The record's state is saved with the
+ * steps taken.
+ */
 async function expireGraceKeys(
   ctx: ExecContext,
   store: AsyncVaultStore,
@@ -154,47 +161,81 @@ async function expireGraceKeys(
   const current = await store.getRecord(uid);
   if (!current || !graceDue(current.record, n.now())) return;
   const state = readKeyState(current.record);
+  const settings = readSettings(current.record);
+  const retireSettings = { ...retireSettingsFor(settings), resolutionMs: n.lastUseResolutionMs };
   const keys = await ctx.port.listKeys(userName);
-  const expired = expiredPreviousKeys({
-    keys,
-    currentKeyId: state.currentKeyId,
-    previousKeyIds: state.previousKeyIds,
-    deactivatedAt: state.previousDeactivatedAt,
-    graceMs: readSettings(current.record).graceMs,
-    now: n.now(),
-  });
-  const deleted: string[] = [];
-  for (const e of expired) {
-    ctx.lease.renew(ctx.lockTtlMs);
-    await ctx.port.deleteKey(userName, e.keyId);
-    deleted.push(e.keyId);
-    ctx.report.deleted.push(e.keyId);
-    ctx.report.steps.push({ step: "delete", keyId: e.keyId, reason: e.reason, status: "done" });
+  const lastUse = new Map<string, LastUse>();
+  let d = decideRetirement({ keys, state, settings: retireSettings, lastUse, now: n.now(), force: n.force });
+  if (d.needLastUse.length > 0) {
+    for (const id of d.needLastUse) {
+      ctx.lease.renew(ctx.lockTtlMs);
+      const use = await ctx.port.lastUsed(userName, id);
+      lastUse.set(id, use);
+      if (use === "denied") {
+        out.warnings.push(
+          `could not ask IAM when ${id} was last used (iam:GetAccessKeyLastUsed is not allowed): retired without that check; add the permission (rekey policy prints it)`,
+        );
+      }
+    }
+    d = decideRetirement({ keys, state, settings: retireSettings, lastUse, now: n.now(), force: n.force });
   }
-  // Forget previous ids that are deleted now or already gone from IAM.
-  const alive = new Set(keys.map((k) => k.accessKeyId));
-  const remaining = state.previousKeyIds.filter((id) => alive.has(id) && !deleted.includes(id));
-  const forgotten = state.previousKeyIds.filter((id) => !remaining.includes(id));
-  if (forgotten.length === 0) return;
+  const deleted: string[] = [];
+  for (const a of d.actions) {
+    ctx.lease.renew(ctx.lockTtlMs);
+    if (a.kind === "delete") {
+      await ctx.port.deleteKey(userName, a.keyId);
+      deleted.push(a.keyId);
+      ctx.report.deleted.push(a.keyId);
+      ctx.report.steps.push({ step: "delete", keyId: a.keyId, reason: a.reason, status: "done" });
+    } else {
+      await ctx.port.updateKey(userName, a.keyId, a.kind === "deactivate" ? "Inactive" : "Active");
+      if (a.kind === "deactivate") ctx.report.deactivated.push(a.keyId);
+      ctx.report.steps.push({ step: "deactivate", keyId: a.keyId, reason: a.reason, status: "done" });
+      if (a.kind === "reactivate") ctx.report.warnings.push(`re-activated ${a.keyId}: ${a.reason}`);
+    }
+  }
+  if (d.held.length > 0) {
+    const why = `held: old key still in use (${d.held.map((h) => `${h.keyId} ${describeLastUse(h.lastUse)}`).join("; ")})`;
+    ctx.report.retained = { keyIds: d.held.map((h) => h.keyId), held: true, why };
+    out.held = why;
+  }
+  const s = d.state;
+  const unchanged =
+    s.previousKeyIds.join() === state.previousKeyIds.join() &&
+    s.previousHeldAt?.getTime() === state.previousHeldAt?.getTime() &&
+    s.previousSince?.getTime() === state.previousSince?.getTime() &&
+    s.previousActiveUntil?.getTime() === state.previousActiveUntil?.getTime() &&
+    s.previousDeactivatedAt?.getTime() === state.previousDeactivatedAt?.getTime();
+  if (unchanged) return;
+  const record = cloneRecord(current.record);
+  setPreviousKeyState(record, {
+    keyIds: s.previousKeyIds,
+    deactivatedAt: s.previousDeactivatedAt,
+    since: s.previousSince,
+    activeUntil: s.previousActiveUntil,
+    heldAt: s.previousHeldAt,
+    retire: s.previousKeyIds.length ? state.previousRetire : undefined,
+  });
   await store.commit(
     [
-      {
-        op: "saveRecord",
-        uid,
-        record: forgetPreviousKeys(current.record, forgotten, remaining),
-        expectedRevision: current.revision,
-      },
+      { op: "saveRecord", uid, record, expectedRevision: current.revision },
       {
         op: "audit",
         event: {
-          action: "rotation.grace-expired",
+          action: d.held.length > 0 ? "rotation.old-key-held" : "rotation.grace-expired",
           recordUid: uid,
           actor: n.actor,
-          details: { userName, deleted },
+          details: {
+            userName,
+            deleted,
+            deactivated: d.actions.filter((a) => a.kind === "deactivate").map((a) => a.keyId),
+            reactivated: d.actions.filter((a) => a.kind === "reactivate").map((a) => a.keyId),
+            held: d.held.map((h) => h.keyId),
+          },
         },
       },
     ],
     { actor: n.actor },
   );
-  if (out.outcome === "nothing") out.outcome = "grace-expired";
+  if (out.outcome === "nothing") out.outcome = d.held.length > 0 ? "held" : "grace-expired";
 }

@@ -65,6 +65,7 @@ async function saveRecord(ctx: ExecContext, j: RotationJournal, twoPhase: boolea
         deactivatedKeyIds: j.deactivateAfter.map((d) => d.keyId),
         deactivatedAt: savedAt,
         userId: j.userId,
+        retained: j.retained,
       },
       ctx.password?.reveal(),
     );

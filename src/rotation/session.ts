@@ -32,6 +32,8 @@ function deadlineSignal(opts: RotateOptions): AbortSignal {
   return opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
 }
 
+import { DEFAULT_LAST_USE_RESOLUTION_MS } from "./retire.js";
+
 export interface Normalized {
   env: Record<string, string | undefined>;
   logger: RotationLogger;
@@ -49,6 +51,8 @@ export interface Normalized {
   /** Ctrl-C (the caller's signal) or the rotation's deadline, whichever comes first. */
   signal: AbortSignal;
   consistencyWindowMs: number;
+  /** How precisely IAM reports a key's last use (retire.ts): 60 000 (to the minute) unless told otherwise. */
+  lastUseResolutionMs: number;
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -79,7 +83,27 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
       opts.consistencyWindowMs === undefined
         ? DEFAULT_CONSISTENCY_WINDOW_MS
         : Math.max(0, opts.consistencyWindowMs),
+    lastUseResolutionMs: lastUseResolution(opts, env),
   };
+}
+
+/**
+ * IAM reports a key's last use to the minute (AWS's examples: `10:45:00Z`), so a use in the minute a key
+ * was replaced counts as a use after it. An endpoint that reports exact times (rekey's sandbox) may say so
+ * with REKEY_LAST_USE_RESOLUTION_MS (or the option), making the check exact.
+ */
+function lastUseResolution(opts: RotateOptions, env: Record<string, string | undefined>): number {
+  if (opts.lastUseResolutionMs !== undefined) return Math.max(1, opts.lastUseResolutionMs);
+  const v = env.REKEY_LAST_USE_RESOLUTION_MS;
+  if (v === undefined || v === "") return DEFAULT_LAST_USE_RESOLUTION_MS;
+  const ms = Number(v);
+  if (!Number.isInteger(ms) || ms < 1 || ms > DEFAULT_LAST_USE_RESOLUTION_MS) {
+    throw usageError(
+      `REKEY_LAST_USE_RESOLUTION_MS=${v} is not a whole number of milliseconds from 1 to 60000`,
+      "leave it unset for AWS (IAM reports last use to the minute)",
+    );
+  }
+  return ms;
 }
 
 export interface Prepared {
@@ -183,6 +207,7 @@ export function execContext(
     report: newReport(),
     signal: n.signal,
     consistencyWindowMs: n.consistencyWindowMs,
+    lastUseResolutionMs: n.lastUseResolutionMs,
   };
 }
 

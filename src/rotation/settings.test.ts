@@ -121,17 +121,28 @@ test("key state from the record", () => {
     aws_user_id: "AIDA1",
     aws_previous_access_key_id: "AKIA0, AKIAX",
     aws_previous_key_deactivated_at: "2024-01-01T00:00:00.000Z",
+    aws_previous_key_since: "2024-01-01T00:00:00.000Z",
+    aws_previous_key_held_at: "not a date",
+    aws_previous_key_retire: "Deactivate",
   });
   assert.deepEqual(readKeyState(r), {
     currentKeyId: "AKIA1",
     userId: "AIDA1",
     previousKeyIds: ["AKIA0", "AKIAX"],
     previousDeactivatedAt: new Date("2024-01-01T00:00:00.000Z"),
+    previousSince: new Date("2024-01-01T00:00:00.000Z"),
+    previousActiveUntil: undefined,
+    previousHeldAt: undefined,
+    previousRetire: "deactivate",
   });
   assert.deepEqual(readKeyState(user({ login: "a" })), {
     currentKeyId: undefined,
     userId: undefined,
     previousKeyIds: [],
     previousDeactivatedAt: undefined,
+    previousSince: undefined,
+    previousActiveUntil: undefined,
+    previousHeldAt: undefined,
+    previousRetire: undefined,
   });
 });

@@ -8,11 +8,19 @@
  * - `rotation_strategy`: create-then-delete (default) | delete-then-create | graceful.
  * - `delete_all_keys_before_rotating`: the seed's flag; True/yes/1 (any case) = delete-then-create.
  * - `old_key_grace`: how long graceful keeps a deactivated key, e.g. `7d`, `12h`, `1d12h`.
+ * - `old_key_overlap`: how long the previous key stays Active after the new key is saved (default 0;
+ *   adoption's default 7d), before it is deactivated (graceful, adoption) or deleted.
+ * - `old_key_recheck`: how long a previous key held because it is still in use waits before IAM is
+ *   asked again about its last use (default 1h).
+ * - `adopt_existing_keys`: True (set by `rekey discover --import`): the first rotation keeps the keys it
+ *   finds Active for the overlap, then Inactive for the grace (defaults 7d each), then deletes them.
  * - `aws_region`: region for STS and the partition (IAM itself is global).
  *
  * Key state written by rotations: the seed's `aws_access_key_id`, `aws_secret_access_key`,
  * `CreateDate`, `Access_Key_ID_Removed_during_previous_rotation`, and rekey's `aws_user_id`,
- * `aws_previous_access_key_id`, `aws_previous_key_deactivated_at` (graceful).
+ * `aws_previous_access_key_id`, `aws_previous_key_deactivated_at` (graceful), and the retirement of
+ * previous keys (retire.ts): `aws_previous_key_since`, `aws_previous_key_active_until`,
+ * `aws_previous_key_held_at`, `aws_previous_key_retire`.
  */
 import { RekeyError, usageError } from "../errors.js";
 import { getFieldValue, type KeeperRecord, parseStrictBool } from "../vault/record.js";
@@ -36,7 +44,20 @@ export const FIELD = {
   userId: "aws_user_id",
   previousKeyIds: "aws_previous_access_key_id",
   previousDeactivatedAt: "aws_previous_key_deactivated_at",
+  overlap: "old_key_overlap",
+  recheck: "old_key_recheck",
+  adopt: "adopt_existing_keys",
+  previousSince: "aws_previous_key_since",
+  previousActiveUntil: "aws_previous_key_active_until",
+  previousHeldAt: "aws_previous_key_held_at",
+  previousRetire: "aws_previous_key_retire",
 } as const;
+
+/** Adoption's defaults (`adopt_existing_keys`): time for applications to move to rekey's key. */
+export const ADOPT_DEFAULT_OVERLAP_MS = 7 * 86_400_000;
+export const ADOPT_DEFAULT_GRACE_MS = 7 * 86_400_000;
+/** How long a held previous key waits before its last use is checked again (`old_key_recheck`). */
+export const DEFAULT_RECHECK_MS = 3_600_000;
 
 export function isStrategy(s: string): s is Strategy {
   return (STRATEGIES as readonly string[]).includes(s);
@@ -105,6 +126,11 @@ export interface RotationSettings {
   credentialsOverridden: boolean;
   pamConfigurationRef: string | undefined;
   graceMs: number | undefined;
+  /** `old_key_overlap` (undefined: none set; adoption then uses its default). */
+  overlapMs: number | undefined;
+  recheckMs: number;
+  /** `adopt_existing_keys=True`. */
+  adopt: boolean;
   region: string | undefined;
 }
 
@@ -114,6 +140,14 @@ export interface RecordKeyState {
   userId: string | undefined;
   previousKeyIds: string[];
   previousDeactivatedAt: Date | undefined;
+  /** A use of a previous key at or after this time means an application still uses it. */
+  previousSince: Date | undefined;
+  /** Previous keys stay Active until then (the overlap). */
+  previousActiveUntil: Date | undefined;
+  /** The last check that found a previous key still in use (the key is held). */
+  previousHeldAt: Date | undefined;
+  /** What ends a previous key's Active life: "deactivate" (then grace, then delete) or "delete". */
+  previousRetire: "delete" | "deactivate" | undefined;
 }
 
 /** Read and validate a record's settings; every error names the record and the field. */
@@ -159,6 +193,14 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
   const graceText = (getFieldValue(record, FIELD.grace) ?? "").trim();
   const graceMs = graceText ? parseDuration(graceText, `${name}, field ${FIELD.grace}`) : undefined;
 
+  const overlapText = (getFieldValue(record, FIELD.overlap) ?? "").trim();
+  const overlapMs = overlapText ? parseDuration(overlapText, `${name}, field ${FIELD.overlap}`) : undefined;
+  const recheckText = (getFieldValue(record, FIELD.recheck) ?? "").trim();
+  const recheckMs = recheckText
+    ? parseDuration(recheckText, `${name}, field ${FIELD.recheck}`)
+    : DEFAULT_RECHECK_MS;
+  const adopt = parseStrictBool(getFieldValue(record, FIELD.adopt), `${name}, field ${FIELD.adopt}`);
+
   const region = (getFieldValue(record, FIELD.region) ?? "").trim() || undefined;
   if (region && !/^[a-z]{2,}(-[a-z]+)+-\d+$/.test(region)) {
     throw usageError(
@@ -178,19 +220,36 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
     credentialsOverridden: overridden,
     pamConfigurationRef: (getFieldValue(record, FIELD.pamConfiguration) ?? "").trim() || undefined,
     graceMs,
+    overlapMs,
+    recheckMs,
+    adopt,
     region,
   };
 }
 
-export function readKeyState(record: KeeperRecord): RecordKeyState {
-  const at = keyFieldText(getFieldValue(record, FIELD.previousDeactivatedAt));
+/** The clocks of previous keys' retirement (retire.ts); adopted records' grace defaults to 7d. */
+export function retireSettingsFor(s: RotationSettings): { graceMs: number | undefined; recheckMs: number } {
+  return { graceMs: s.graceMs ?? (s.adopt ? ADOPT_DEFAULT_GRACE_MS : undefined), recheckMs: s.recheckMs };
+}
+
+function dateField(record: KeeperRecord, label: string): Date | undefined {
+  const at = keyFieldText(getFieldValue(record, label));
   const date = at ? new Date(at) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+export function readKeyState(record: KeeperRecord): RecordKeyState {
+  const retire = keyFieldText(getFieldValue(record, FIELD.previousRetire)).toLowerCase();
   return {
     currentKeyId: keyFieldText(getFieldValue(record, FIELD.keyId)) || undefined,
     userId: keyFieldText(getFieldValue(record, FIELD.userId)) || undefined,
     previousKeyIds: splitList(getFieldValue(record, FIELD.previousKeyIds)).filter(
       (k) => keyFieldText(k) !== "",
     ),
-    previousDeactivatedAt: date && !Number.isNaN(date.getTime()) ? date : undefined,
+    previousDeactivatedAt: dateField(record, FIELD.previousDeactivatedAt),
+    previousSince: dateField(record, FIELD.previousSince),
+    previousActiveUntil: dateField(record, FIELD.previousActiveUntil),
+    previousHeldAt: dateField(record, FIELD.previousHeldAt),
+    previousRetire: retire === "delete" || retire === "deactivate" ? retire : undefined,
   };
 }

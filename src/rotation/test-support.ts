@@ -67,6 +67,8 @@ export function fastOptions(sandbox: Sandbox, extra: RotateOptions = {}): Rotate
     verifyTimeoutMs: 5_000,
     // The sandbox lists consistently unless told otherwise (staleListMs): a short settling wait.
     consistencyWindowMs: 200,
+    // The sandbox reports last use to the millisecond (AWS: to the minute).
+    lastUseResolutionMs: 1,
     actor: "test",
     ...extra,
   };

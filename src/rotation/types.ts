@@ -106,6 +106,8 @@ export interface RotateOptions {
    * whose answer was lost, rekey waits this long before the listing that settles it.
    */
   consistencyWindowMs?: number | undefined;
+  /** How precisely IAM reports last use (default 60 000 ms, or REKEY_LAST_USE_RESOLUTION_MS); retire.ts. */
+  lastUseResolutionMs?: number | undefined;
 }
 
 export type StepName = "delete" | "create" | "verify" | "save" | "deactivate" | "orphan-delete";
@@ -145,6 +147,11 @@ export interface RotationResult {
   /** Planned (dry-run) or done steps, in order. */
   steps: StepReport[];
   warnings: string[];
+  /**
+   * Replaced keys kept Active after the save: for the overlap, or held because IAM shows an application
+   * still used them after the new key was created (`held`); they are retired later (retire.ts).
+   */
+  retained: { keyIds: string[]; held: boolean; why: string } | undefined;
   /** A pending rotation found and finished or rolled back first. */
   resumed:
     | {
@@ -166,7 +173,9 @@ export interface RepairRecordResult {
   recordUid: string;
   recordTitle: string | undefined;
   /** What repair did: finished an interrupted rotation, rolled it back, rotated again, deleted expired keys, or nothing. */
-  outcome: RepairOutcomeKind | "grace-expired" | "nothing" | "failed";
+  outcome: RepairOutcomeKind | "grace-expired" | "held" | "nothing" | "failed";
+  /** A previous key kept because IAM shows it still in use (why, with its last use). */
+  held?: string | undefined;
   orphansDeleted: string[];
   deleted: string[];
   deactivated: string[];

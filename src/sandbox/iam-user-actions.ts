@@ -8,7 +8,7 @@ import { keyNotFound, validationError } from "./errors.js";
 import { accessKeyMetadataXml, accessKeyXml, rootUserXml, userXml } from "./iam-xml.js";
 import { type Account, type User, userArn } from "./model.js";
 import { ParamReader, paginate, RULES } from "./params.js";
-import { el, isoDate, members, node } from "./query-protocol.js";
+import { el, members, node } from "./query-protocol.js";
 import type { SandboxState } from "./state.js";
 
 export function userRef(state: SandboxState, account: Account, name: string): ResourceRef {
@@ -151,7 +151,11 @@ const getAccessKeyLastUsed: ActionHandler = (ctx) => {
   else if (ctx.principal.kind !== "root") throw keyNotFound(id);
   const used = key.lastUsed;
   const lastUsed = used
-    ? el("LastUsedDate", isoDate(used.date)) + el("ServiceName", used.service) + el("Region", used.region)
+    ? // To the millisecond (AWS reports to the minute): tests then see exactly when a key was used, and say
+      // so to rekey with REKEY_LAST_USE_RESOLUTION_MS=1.
+      el("LastUsedDate", new Date(used.date).toISOString()) +
+      el("ServiceName", used.service) +
+      el("Region", used.region)
     : el("ServiceName", "N/A") + el("Region", "N/A");
   return el("UserName", key.userName ?? undefined) + node("AccessKeyLastUsed", lastUsed);
 };

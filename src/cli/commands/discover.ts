@@ -1,7 +1,277 @@
-import { usageError } from "../../errors.js";
+/**
+ * `rekey discover`: the account's IAM users, their keys and each key's last use, and which record of the
+ * vault manages each user; `--import` creates a pamUser record adopting each unmanaged user (no secret is
+ * known or needed), all in one vault transaction.
+ *
+ * Admin credentials come in rotation's order, from the same code (rotation/sources.ts): `--credentials
+ * RECORD` (then only it), else the vault's only pamAwsConfiguration, else the AWS default chain. The first
+ * source that may list the users wins; one failing for a credential reason (unknown key, access denied)
+ * is noted and the next tried, as in a rotation.
+ */
+import { openCredentials } from "../../aws/credentials.js";
+import {
+  type AccountDiscovery,
+  describeUsers,
+  type IamUserSummary,
+  openAccountDiscovery,
+} from "../../aws/discover.js";
+import { partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../../aws/endpoints.js";
+import type { CallerIdentity } from "../../aws/port.js";
+import { RekeyError, usageError } from "../../errors.js";
+import { parseSchedule, type Schedule } from "../../gateway/schedule.js";
+import { createLogger } from "../../log.js";
+import { pickRegion } from "../../rotation/session.js";
+import { FIELD, type RotationSettings, readSettings } from "../../rotation/settings.js";
+import { type CredentialCandidate, gatherSources, type SourceSet } from "../../rotation/sources.js";
+import type { AsyncVaultStore } from "../../vault/async-store.js";
+import { newRecord, setFieldValue } from "../../vault/record.js";
+import type { StoredRecord, VaultStore } from "../../vault/store.js";
+import { type CommandContext, line, printJson } from "../context.js";
+import {
+  adoptionRecord,
+  importTitle,
+  managingRecords,
+  renderUsers,
+  summaryLine,
+  type UserView,
+  userJson,
+} from "../discover-view.js";
 import type { CommandRun } from "../registry.js";
+import { resolveFolder } from "../resolve.js";
 
-// Placeholder: being written this session.
-export const run: CommandRun = async () => {
-  throw usageError("not implemented yet", "");
+const PERMISSIONS = "iam:ListUsers, iam:ListAccessKeys and iam:GetAccessKeyLastUsed";
+
+export const run: CommandRun = async (ctx, _args, opts) => {
+  const doImport = opts.import === true;
+  const folderRef = typeof opts.folder === "string" ? opts.folder : undefined;
+  const scheduleText = typeof opts.schedule === "string" ? opts.schedule : undefined;
+  if (!doImport && (folderRef !== undefined || scheduleText !== undefined)) {
+    throw usageError(
+      `${folderRef !== undefined ? "--folder" : "--schedule"} applies to the records --import creates`,
+      "add --import, or drop the option to only list the users",
+    );
+  }
+  const pathPrefix = typeof opts.pathPrefix === "string" ? opts.pathPrefix : undefined;
+  if (pathPrefix !== undefined && !/^\/[\u0021-\u007e]*$/.test(pathPrefix)) {
+    throw usageError(
+      `--path-prefix "${pathPrefix}" is not an IAM path prefix`,
+      "an IAM path starts with a slash, e.g. --path-prefix /apps/",
+    );
+  }
+  // Parsed before the vault opens: a typo costs no passphrase prompt.
+  const schedule = scheduleText === undefined ? undefined : parseSchedule(scheduleText);
+  const region = typeof opts.region === "string" ? opts.region : undefined;
+  if (region !== undefined) partitionOf(region);
+  const credentials = typeof opts.credentials === "string" ? opts.credentials : undefined;
+
+  // --import writes to rekey's local vault only, as import csv and record add do (vault() refuses Keeper).
+  const local = doImport ? await ctx.vault() : undefined;
+  const folderUid = local && folderRef !== undefined ? resolveFolder(local, folderRef).uid : null;
+  const store = await ctx.asyncVault();
+
+  const { sources, settings } = await adminSources(store, credentials, ctx.env);
+  const endpoints = resolveEndpoints({
+    region: pickRegion(region, settings, sources, ctx.env),
+    endpointUrl: typeof opts.endpointUrl === "string" ? opts.endpointUrl : undefined,
+    env: ctx.env,
+  });
+  const found = await listAccount(ctx, sources.candidates, endpoints, pathPrefix);
+  let views: UserView[];
+  try {
+    const described = await describeUsers(found.discovery, found.users);
+    const records = await store.listRecords();
+    views = described.map((u) => ({ ...u, managedBy: managingRecords(u, records, found.identity.account) }));
+  } finally {
+    found.discovery.close();
+  }
+
+  const now = new Date();
+  const account = found.identity.account;
+  if (!local) {
+    if (opts.json)
+      return printJson(
+        ctx.stdout,
+        views.map((u) => userJson(u, now)),
+      );
+    ctx.stdout.write(renderUsers(views, now));
+    line(ctx.stdout, summaryLine(views, account, found.via, { importHint: true }));
+    return;
+  }
+
+  const { created, skipped } = importUsers(local, views, {
+    account,
+    actor: ctx.actor,
+    folderUid,
+    region,
+    credentials,
+    schedule,
+  });
+  for (const c of created) c.view.managedBy = [{ uid: c.stored.uid, title: c.stored.record.title }];
+  if (opts.json) {
+    return printJson(ctx.stdout, {
+      account,
+      users: views.map((u) => userJson(u, now)),
+      created: created.map((c) => ({
+        uid: c.stored.uid,
+        title: c.stored.record.title,
+        userName: c.view.userName,
+      })),
+      skipped,
+    });
+  }
+  ctx.stdout.write(renderUsers(views, now));
+  line(ctx.stdout, summaryLine(views, account, found.via, { importHint: false }));
+  for (const s of skipped) line(ctx.stdout, `skipped ${s.userName}: ${s.reason}`);
+  for (const c of created)
+    line(
+      ctx.stdout,
+      `created pamUser "${c.stored.record.title}" ${c.stored.uid} for IAM user ${c.view.userName}`,
+    );
+  line(ctx.stdout, `${created.length} record(s) created, ${skipped.length} user(s) skipped`);
+  if (created.length > 0) {
+    line(
+      ctx.stdout,
+      "next: `rekey rotate --all --dry-run` shows each first rotation; run it, or let `rekey gateway` rotate them on schedule. " +
+        "The keys found stay Active through the adoption overlap (adopt_existing_keys).",
+    );
+  }
 };
+
+/**
+ * Rotation's credential sources for no particular record: gatherSources (the one implementation of the
+ * order) given a stand-in record that has only a login, so `--credentials` alone, else the vault's only PAM
+ * configuration then the default chain. The stand-in's "no rotation_credentials" entry is dropped: discover
+ * has no record whose credentials it could have named.
+ */
+async function adminSources(
+  store: AsyncVaultStore,
+  credentials: string | undefined,
+  env: Record<string, string | undefined>,
+): Promise<{ sources: SourceSet; settings: RotationSettings }> {
+  const record = newRecord("pamUser", "rekey discover");
+  setFieldValue(record, FIELD.login, "rekey-discover");
+  const standIn: StoredRecord = {
+    uid: "",
+    folderUid: null,
+    revision: 0,
+    record,
+    createdAt: "",
+    updatedAt: "",
+  };
+  const settings = readSettings(record, { credentials });
+  const set = await gatherSources(store, standIn, settings, env);
+  const sources = settings.credentialsOverridden
+    ? set
+    : { ...set, candidates: set.candidates.filter((c) => c.kind !== "attached") };
+  return { sources, settings };
+}
+
+interface Listed {
+  discovery: AccountDiscovery;
+  identity: CallerIdentity;
+  users: IamUserSummary[];
+  via: string;
+}
+
+function isCredentialFailure(err: unknown): boolean {
+  return err instanceof RekeyError && err.kind === "auth";
+}
+
+/** The first source that authenticates and may list the users; one error naming every source otherwise. */
+async function listAccount(
+  ctx: CommandContext,
+  candidates: CredentialCandidate[],
+  endpoints: ResolvedEndpoints,
+  pathPrefix: string | undefined,
+): Promise<Listed> {
+  const logger = createLogger({ level: ctx.env.REKEY_LOG_LEVEL ?? "warn" });
+  const tried: string[] = [];
+  for (const c of candidates) {
+    if (!c.spec) {
+      tried.push(`${c.label}: ${c.problem ?? "not usable"}`);
+      continue;
+    }
+    let discovery: AccountDiscovery | undefined;
+    try {
+      const opened = await openCredentials(c.spec, { endpoints, logger });
+      const via = `${c.label}: ${opened.via}`;
+      discovery = openAccountDiscovery({
+        endpoints,
+        credentials: opened.credentials,
+        principal: via,
+        logger,
+      });
+      const identity = await discovery.callerIdentity();
+      const users = await discovery.listUsers(pathPrefix);
+      return { discovery, identity, users, via };
+    } catch (err) {
+      discovery?.close();
+      if (!isCredentialFailure(err)) throw err;
+      tried.push(`${c.label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new RekeyError(
+    "auth",
+    `no usable AWS admin credentials to list the account's IAM users; tried:\n${tried.map((t) => `  - ${t}`).join("\n")}`,
+    {
+      hint:
+        `the admin identity needs ${PERMISSIONS}: give --credentials a record holding its key ` +
+        "(aws_access_key_id/aws_secret_access_key, and role_arn to assume a role), or set accessKeyId/accessSecretKey on the PAM configuration",
+      details: { tried },
+    },
+  );
+}
+
+interface ImportOptions {
+  account: string;
+  actor: string;
+  folderUid: string | null;
+  region: string | undefined;
+  credentials: string | undefined;
+  schedule: Schedule | undefined;
+}
+
+/**
+ * One pamUser record per unmanaged user, and one `discover.import` audit event (also when none was
+ * created: the attempt is on record), in one transaction: a failure leaves nothing half-imported. Who
+ * manages whom is decided again inside the transaction, on the records as they are then, so a record
+ * created meanwhile (another import) is not doubled.
+ */
+function importUsers(store: VaultStore, views: UserView[], o: ImportOptions) {
+  return store.transaction(() => {
+    const records = store.listRecords();
+    const taken = new Set(records.map((r) => r.record.title));
+    const created: Array<{ view: UserView; stored: StoredRecord }> = [];
+    const skipped: Array<{ userName: string; reason: string }> = [];
+    for (const u of views) {
+      const managers = managingRecords(u, records, o.account);
+      if (managers.length > 0) {
+        u.managedBy = managers;
+        const list = managers.map((m) => `"${m.title}" (${m.uid})${m.note ? `, ${m.note}` : ""}`);
+        skipped.push({ userName: u.userName, reason: `already managed by ${list.join(", ")}` });
+        continue;
+      }
+      const record = adoptionRecord(u, {
+        title: importTitle(u.userName, o.account, taken),
+        region: o.region,
+        credentials: o.credentials,
+        schedule: o.schedule,
+      });
+      created.push({
+        view: u,
+        stored: store.createRecord(record, { folderUid: o.folderUid, actor: o.actor }),
+      });
+    }
+    store.appendAudit({
+      action: "discover.import",
+      recordUid: null,
+      actor: o.actor,
+      details: {
+        account: o.account,
+        count: created.length,
+        records: created.map((c) => c.stored.uid),
+      },
+    });
+    return { created, skipped };
+  });
+}

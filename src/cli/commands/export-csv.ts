@@ -12,7 +12,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const folders = store.listFolders();
   const type = typeof opts.type === "string" ? opts.type : undefined;
   const records = store.listRecords(type ? { type } : undefined);
-  const rows = records.map((r) => recordToCells(r.record, folderPlace(folders, r.folderUid)));
+  const rows = records.map((r) => recordToCells(r.record, folderPlace(folders, r.folderUid), r.uid));
   // A cell a spreadsheet would run as a formula is quoted, unless --raw (formula-cells.ts).
   const safe = opts.raw === true ? { rows, count: 0 } : neutralizeRows(rows);
   if (safe.count > 0) {

@@ -17,6 +17,9 @@ export const run: CommandRun = async (ctx, _args, opts) => {
       account,
       partition: partition as "aws" | "aws-us-gov" | "aws-cn",
       checkUserId: opts.userIdCheck !== false,
+      checkLastUse: opts.lastUseCheck !== false,
+      adopt: opts.adopt === true,
+      discover: opts.discover === true,
     })}\n`,
   );
 };
