@@ -93,10 +93,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         env: { AWS_EC2_METADATA_DISABLED: "true" },
         verify: true,
         verifyIntervalMs: 200,
+        // The sandbox reports a key's last use to the millisecond (IAM: to the minute), so rotation 2 can
+        // tell that the key rotation 1 verified has not been used since rotation 2 created its key.
+        lastUseResolutionMs: 1,
         actor: "rekey demo",
       });
       rotations.push(r);
-      const gone = [...r.deleted.map((k) => `deleted ${k}`), ...r.deactivated.map((k) => `deactivated ${k}`)];
+      const gone = [
+        ...r.deleted.map((k) => `deleted ${k}`),
+        ...r.deactivated.map((k) => `deactivated ${k}`),
+        ...(r.retained ? [`kept ${r.retained.keyIds.join(", ")} (${r.retained.why})`] : []),
+      ];
       say(
         `${4 + n}. rotation ${n} (${r.strategy}, credentials: ${r.credentialSource.description}): new key ${r.created?.accessKeyId}` +
           `${r.verified ? `, verified as ${r.verified.arn} (attempt ${r.verified.attempts})` : ""}${gone.length ? `, ${gone.join(", ")}` : ""}`,

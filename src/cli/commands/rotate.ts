@@ -1,23 +1,35 @@
 import { RekeyError } from "../../errors.js";
+import type { GatewayConfig } from "../../gateway/config.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import { parseStrategy, type RotateOptions } from "../../rotation/index.js";
-import { type CommandContext, printJson } from "../context.js";
+import { type CommandContext, line, printJson } from "../context.js";
+import {
+  describeSelectors,
+  type FleetSelectors,
+  parseConcurrency,
+  parseTarget,
+  selectRecords,
+} from "../fleet-select.js";
 import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
 import { sharedRotateOptions } from "../rotate-options.js";
 import { renderRotation } from "../rotation-view.js";
 
-export const run: CommandRun = async (ctx, [ref], opts) => {
+export const run: CommandRun = async (ctx, args, opts) => {
+  const target = parseTarget(args[0], opts);
+  const concurrency = target.kind === "many" ? parseConcurrency(opts.concurrency) : 1;
   const shared = sharedRotateOptions(ctx, opts);
   const options: Partial<RotateOptions> = {
     ...shared,
     strategy: typeof opts.strategy === "string" ? parseStrategy(opts.strategy, "--strategy") : undefined,
     verify: typeof opts.verify === "boolean" ? opts.verify : undefined,
   };
+  if (target.kind === "many") return rotateMany(ctx, opts, target.selectors, concurrency, options);
   const store = await ctx.asyncVault();
+  const ref = target.ref;
   if (opts.dryRun === true) {
     const { rotateRecord } = await import("../../rotation/index.js");
-    const result = await rotateRecord(store, ref!, { ...options, dryRun: true });
+    const result = await rotateRecord(store, ref, { ...options, dryRun: true });
     if (opts.json) printJson(ctx.stdout, result);
     else ctx.stdout.write(renderRotation(result));
     return;
@@ -35,7 +47,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
     const out = await rotateManually({
       store,
       config,
-      ref: ref!,
+      ref,
       rotate: { ...withoutUndefined(options), signal: interrupt.signal },
       scripts: opts.scripts !== false,
       actor: ctx.actor,
@@ -62,6 +74,98 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
     interrupt.dispose();
   }
 };
+
+/**
+ * Many records (--all, --folder, --older-than, --due): select them from one listing (fleet-select.ts),
+ * rotate each through the single rotation's path, `concurrency` at once (fleet-rotate.ts), then print
+ * one summary. The exit code is fleetVerdict's (fleet-rotate.ts).
+ */
+async function rotateMany(
+  ctx: CommandContext,
+  opts: Record<string, unknown>,
+  selectors: FleetSelectors,
+  concurrency: number,
+  options: Partial<RotateOptions>,
+): Promise<void> {
+  const fleet = await import("../fleet-rotate.js");
+  const store = await ctx.asyncVault();
+  const now = new Date();
+  const [records, folders, status] = await Promise.all([
+    store.listRecords(),
+    selectors.folder === undefined ? [] : store.listFolders(),
+    // --due: exactly what `rekey status` says (the gateway's scheduler, unjittered).
+    selectors.due ? import("../../gateway/status.js").then((m) => m.computeStatus(store, now)) : undefined,
+  ]);
+  const selected = selectRecords({ records, folders, status }, selectors, now);
+  if (selected.length === 0) {
+    if (opts.json) printJson(ctx.stdout, []);
+    else line(ctx.stdout, `no record matches: ${describeSelectors(selectors)}; nothing was rotated`);
+    return;
+  }
+  const dryRun = opts.dryRun === true;
+  let config: GatewayConfig | undefined;
+  if (!dryRun) {
+    const { loadGatewayConfig } = await import("../../gateway/config.js");
+    config = loadGatewayConfig(
+      { config: typeof opts.config === "string" ? opts.config : undefined },
+      ctx.env,
+    ).config;
+  }
+  // A status line only where a person watches it: a terminal, and no JSON or debug log sharing stderr.
+  const progress =
+    process.stderr.isTTY === true && !opts.json && !opts.verbose
+      ? fleet.terminalProgress(ctx.stderr, dryRun)
+      : undefined;
+  // Log lines (warnings) are written around the progress line, not into it.
+  const logger = progress ? progress.around(options.logger!) : options.logger!;
+  const interrupt = onInterrupt(
+    ctx,
+    "no new rotation starts; the running ones finish or undo their step in flight",
+  );
+  let results: Awaited<ReturnType<typeof fleet.rotateFleet>>;
+  try {
+    results = await fleet.rotateFleet({
+      store,
+      records: selected,
+      concurrency,
+      signal: interrupt.signal,
+      rotate: { ...(dryRun ? options : withoutUndefined(options)), logger },
+      dryRun,
+      config,
+      scripts: opts.scripts !== false,
+      actor: ctx.actor,
+      logger,
+      env: ctx.env,
+      onProgress: progress ? (p) => progress.update(p) : undefined,
+    });
+  } finally {
+    progress?.clear();
+    interrupt.dispose();
+  }
+  if (opts.json) printJson(ctx.stdout, results);
+  else {
+    if (dryRun) for (const r of results) if (r.plan) ctx.stdout.write(renderRotation(r.plan));
+    ctx.stdout.write(fleet.renderFleetSummary(results));
+  }
+  const verdict = fleet.fleetVerdict(results, interrupt.signal.aborted);
+  if (!verdict) return;
+  const bad = results.filter((r) => r.exitCode !== 0);
+  const notStarted = results.filter((r) => r.outcome === "not started").length;
+  throw new RekeyError(
+    verdict.kind,
+    verdict.kind === "interrupted"
+      ? `interrupted: ${notStarted} of ${results.length} record(s) not started; the others are in the summary above`
+      : `${bad.length} of ${results.length} record(s) did not succeed; the exit code is that of "${verdict.record?.recordTitle}" (${verdict.record?.outcome}: ${verdict.record?.error?.message ?? ""})`,
+    {
+      hint:
+        verdict.kind === "interrupted"
+          ? "rotate the rest: run the same command again (with --due or --older-than, the records just rotated are not selected again)"
+          : bad.length === 1 && verdict.record?.error?.hint
+            ? verdict.record.error.hint
+            : "see the summary above (--json for every error in full) and `rekey history RECORD`; fix the cause, then rotate those records again",
+    },
+  );
+}
 
 /** A flag left unset must not hide the gateway configuration's value. */
 function withoutUndefined<T extends object>(o: T): Partial<T> {
@@ -99,15 +203,16 @@ function renderDelivery(e: RotationAttempt): string {
  * (the engine says which, in the error it throws); a second one exits at once, leaving the journal for
  * `rekey repair`.
  */
-function onInterrupt(ctx: CommandContext): { signal: AbortSignal; dispose(): void } {
+function onInterrupt(
+  ctx: CommandContext,
+  stopping = "stopping after the step in flight (finishing or undoing it)",
+): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let count = 0;
   const handler = (signal: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      ctx.stderr.write(
-        `rekey: ${signal}: stopping after the step in flight (finishing or undoing it); press Ctrl-C again to exit at once\n`,
-      );
+      ctx.stderr.write(`rekey: ${signal}: ${stopping}; press Ctrl-C again to exit at once\n`);
       controller.abort();
       return;
     }
