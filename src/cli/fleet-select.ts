@@ -8,11 +8,12 @@
  */
 import { conflict, notFound, usageError } from "../errors.js";
 import { parseCreateDate } from "../gateway/scheduler.js";
-import type { UserStatus } from "../gateway/status.js";
+import { dueNow, type UserStatus } from "../gateway/status.js";
 import { managesIamUser } from "../rotation/same-user.js";
 import { FIELD, parseDuration, readKeyState } from "../rotation/settings.js";
 import { getFieldValue } from "../vault/record.js";
 import type { Folder, StoredRecord } from "../vault/store.js";
+import { pickFolder } from "./resolve.js";
 
 export interface FleetSelectors {
   all: boolean;
@@ -86,27 +87,6 @@ export function parseConcurrency(value: unknown): number {
   return n;
 }
 
-/**
- * A folder by UID, else by unique name: the same matching as resolveFolder (resolve.ts), on a folder
- * listing from either store (the local vault or a Keeper vault).
- */
-export function pickFolder(folders: readonly Folder[], ref: string): Folder {
-  const byUid = folders.find((f) => f.uid === ref);
-  if (byUid) return byUid;
-  const matches = folders.filter((f) => f.name === ref);
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) {
-    throw notFound(
-      `no folder with UID or name "${ref}"`,
-      "list them with: rekey folder list, or create it: rekey folder add NAME",
-    );
-  }
-  throw conflict(
-    `the folder name "${ref}" is ambiguous: ${matches.map((m) => m.uid).join(", ")}`,
-    "address the folder by its UID",
-  );
-}
-
 /** The folder and every folder under it (a Keeper record usually sits in a sub-folder of a shared one). */
 export function folderTree(folders: readonly Folder[], root: Folder): Set<string> {
   const tree = new Set([root.uid]);
@@ -120,14 +100,6 @@ export function folderTree(folders: readonly Folder[], root: Folder): Set<string
     }
   }
   return tree;
-}
-
-/**
- * "due now" exactly as `rekey status` shows it (gateway-view.ts renderStatus): status's next rotation
- * (gateway/status.ts computeStatus, the gateway's own scheduler) is at or before now.
- */
-export function dueNow(row: Pick<UserStatus, "nextRotation">, now: Date): boolean {
-  return row.nextRotation !== null && Date.parse(row.nextRotation) <= now.getTime();
 }
 
 /** The current key's CreateDate, or null when the record holds no key or no (valid) date for it. */

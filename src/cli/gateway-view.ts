@@ -1,6 +1,6 @@
 /** How gateway history and status are shown on a terminal: ids, times, outcomes; never secrets. */
 import type { RotationAttempt } from "../gateway/history-model.js";
-import { shortAge, type UserStatus } from "../gateway/status.js";
+import { dueNow, shortAge, type UserStatus } from "../gateway/status.js";
 import { printable } from "./printable.js";
 import { renderTable } from "./table.js";
 
@@ -73,11 +73,7 @@ export function renderStatus(rows: readonly UserStatus[], now: Date): string {
   return renderTable(
     ["RECORD", "USER", "KEY", "AGE", "SCHEDULE", "LAST ROTATION", "NEXT ROTATION", "LAST OUTCOME"],
     rows.map((r) => {
-      const next = !r.nextRotation
-        ? "on demand"
-        : Date.parse(r.nextRotation) <= now.getTime()
-          ? "due now"
-          : r.nextRotation;
+      const next = !r.nextRotation ? "on demand" : dueNow(r, now) ? "due now" : r.nextRotation;
       const notes: string[] = [];
       if (r.interrupted)
         notes.push(

@@ -247,8 +247,14 @@ export const COMMANDS: CommandSpec[] = [
     summary:
       "rotate the access key of the IAM user a pamUser record names (or many: --all, --folder, --older-than, --due)",
     options: [
-      { flags: "--all", description: "every managed pamUser record" },
-      { flags: "--folder <folder>", description: "the pamUser records in this folder (UID or name)" },
+      {
+        flags: "--all",
+        description: "every record that manages an IAM user (pamUser, or the seed's template)",
+      },
+      {
+        flags: "--folder <folder>",
+        description: "the records in this folder (UID or name), sub-folders included",
+      },
       {
         flags: "--older-than <age>",
         description: "only records whose current key is older than this (e.g. 90d), or that hold none",

@@ -9,7 +9,13 @@ export const resolveRecord = findRecordSync;
 export const resolveRecordAsync = findRecord;
 
 export function resolveFolder(store: VaultStore, ref: string): Folder {
-  const folders = store.listFolders();
+  return pickFolder(store.listFolders(), ref);
+}
+
+/**
+ * A folder by UID, else by unique name: on a folder listing from either store (the local vault or a Keeper vault).
+ */
+export function pickFolder(folders: readonly Folder[], ref: string): Folder {
   const byUid = folders.find((f) => f.uid === ref);
   if (byUid) return byUid;
   const matches = folders.filter((f) => f.name === ref);

@@ -153,6 +153,11 @@ export async function computeStatus(
     });
 }
 
+/** "due now" as `rekey status` shows it: the next rotation is at or before now (also `rotate --due`). */
+export function dueNow(row: Pick<UserStatus, "nextRotation">, now: Date): boolean {
+  return row.nextRotation !== null && Date.parse(row.nextRotation) <= now.getTime();
+}
+
 function previousKeysOf(r: KeeperRecord): UserStatus["previousKeys"] {
   const st = readKeyState(r);
   if (st.previousKeyIds.length === 0) return null;
