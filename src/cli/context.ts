@@ -19,6 +19,13 @@ export interface CommandContext {
   actor: string;
   /** True when stdin and stderr are terminals: we may prompt. */
   interactive: boolean;
+  /** True when stdout is a terminal: a command that prints a secret for a pipe (rekey env) refuses it. */
+  stdoutIsTerminal: boolean;
+  /**
+   * The process's exit code when the command returns normally (0 unless set): `rekey exec` passes on its
+   * child's. An error thrown still exits with its kind's code.
+   */
+  exitCode: number;
   /** Opens (once) the local vault named by the environment; the caller must not close it. A Keeper vault (REKEY_VAULT=keeper:...) is refused with a clear error. */
   vault(): Promise<VaultStore>;
   /** Opens (once) the vault named by the environment as the async port: the local vault or a Keeper vault. The caller must not close it. */

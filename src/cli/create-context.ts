@@ -27,6 +27,8 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     env,
     actor,
     interactive,
+    stdoutIsTerminal: process.stdout.isTTY === true,
+    exitCode: 0,
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },
     vault,

@@ -72,6 +72,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandE
     try {
       const mod = await spec.load();
       await mod.run(ctx, args, opts);
+      code = ctx.exitCode;
     } finally {
       await ctx.close();
     }

@@ -473,6 +473,11 @@ export const COMMANDS: CommandSpec[] = [
         description: "the AWS config file (default AWS_CONFIG_FILE, else ~/.aws/config)",
       },
       { flags: "--region <region>", description: "also set the profile's region" },
+      {
+        flags: "--ttl <duration>",
+        description:
+          "the credential-process --ttl written into the profile (how long SDKs cache the key), default 15m",
+      },
       { flags: "--force", description: "replace the profile if it exists" },
       json,
     ],
