@@ -6,7 +6,7 @@
  * Selectors combine as AND; `--all` alone means "every record that manages an IAM user" and, with other
  * selectors, adds no restriction.
  */
-import { conflict, notFound, usageError } from "../errors.js";
+import { usageError } from "../errors.js";
 import { parseCreateDate } from "../gateway/scheduler.js";
 import { dueNow, type UserStatus } from "../gateway/status.js";
 import { managesIamUser } from "../rotation/same-user.js";
