@@ -20,6 +20,8 @@ export interface CommandContext {
   /** True when stdin and stderr are terminals: we may prompt. */
   interactive: boolean;
   /** True when stdout is a terminal: a command that prints a secret for a pipe (rekey env) refuses it. */
+  /** True when stderr is a terminal (progress lines are drawn there only then). */
+  stderrIsTerminal: boolean;
   stdoutIsTerminal: boolean;
   /**
    * The process's exit code when the command returns normally (0 unless set): `rekey exec` passes on its

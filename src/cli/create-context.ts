@@ -28,6 +28,7 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     actor,
     interactive,
     stdoutIsTerminal: process.stdout.isTTY === true,
+    stderrIsTerminal: process.stderr.isTTY === true,
     exitCode: 0,
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },

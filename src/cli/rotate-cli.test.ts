@@ -106,15 +106,21 @@ test("policy prints the least-privilege policy per strategy", () => {
     "iam:ListAccessKeys",
     "iam:DeleteAccessKey",
     "iam:GetUser",
+    "iam:GetAccessKeyLastUsed",
   ]);
   assert.equal(base.Statement[0].Resource, "arn:aws:iam::123456789012:user/*");
-  const graceful = JSON.parse(rekey(["policy", "--strategy", "graceful", "--no-user-id-check"]).stdout);
+  const graceful = JSON.parse(
+    rekey(["policy", "--strategy", "graceful", "--no-user-id-check", "--no-last-use-check"]).stdout,
+  );
   assert.deepEqual(graceful.Statement[0].Action, [
     "iam:CreateAccessKey",
     "iam:ListAccessKeys",
     "iam:DeleteAccessKey",
     "iam:UpdateAccessKey",
   ]);
+  const onboarding = JSON.parse(rekey(["policy", "--adopt", "--discover"]).stdout);
+  assert.ok(onboarding.Statement[0].Action.includes("iam:UpdateAccessKey"));
+  assert.deepEqual(onboarding.Statement[1].Action, ["iam:ListUsers"]);
   const bad = rekey(["policy", "--account", "12"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /12-digit/);

@@ -126,6 +126,20 @@ test("Slack format: {text, blocks}, escaped, without secrets", async () => {
   assert.equal(body.blocks[0].type, "section");
   const ok = webhookBody(succeeded, "slack") as { text: string };
   assert.match(ok.text, /new key `AKIANEWKEY0000000001`; deleted `AKIAOLDKEY0000000001`/);
+  const held = webhookBody(
+    {
+      ...succeeded,
+      event: "rotation.held",
+      keyIds: { ...succeeded.keyIds, deleted: [] },
+      error:
+        "held: old key still in use (AKIAOLDKEY0000000001 last used 2026-01-01T00:00:00.000Z (sts, us-east-1))",
+    },
+    "slack",
+  ) as { text: string };
+  assert.match(
+    held.text,
+    /^:hourglass: rekey kept an old access key of IAM user \*alice\*.*still uses it: held: old key still in use \(AKIAOLDKEY0000000001/,
+  );
 });
 
 test("a 4xx other than 429 is final", async () => {
@@ -203,7 +217,12 @@ test("notifyAll sends to the webhooks subscribed to the event", async () => {
 test("config: defaults, and bad URLs refused", () => {
   const c = webhookConfigSchema.parse({ url: "https://hooks.example.com/x" });
   assert.equal(c.format, "json");
-  assert.deepEqual(c.events, ["rotation.succeeded", "rotation.script-failed", "rotation.failed"]);
+  assert.deepEqual(c.events, [
+    "rotation.succeeded",
+    "rotation.script-failed",
+    "rotation.held",
+    "rotation.failed",
+  ]);
   assert.equal(c.maxAttempts, 5);
   assert.throws(() => webhookConfigSchema.parse({ url: "ftp://example.com" }));
   assert.throws(() => webhookConfigSchema.parse({ url: "not a url" }));

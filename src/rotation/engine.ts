@@ -266,6 +266,14 @@ function adoptionOf(
  * replace the current key (IAM allows 2 keys). Those IAM shows unused since the last check are released
  * (deleted before the create); one still in use stops the rotation, so that no application loses its key.
  */
+/**
+ * The record's previous keys are Active because rekey kept them so (held, or in their overlap). One that
+ * rekey deactivated and someone re-activated is not: the planner refuses to delete it without --force.
+ */
+function keptByRekey(state: RecordKeyState): boolean {
+  return !state.previousDeactivatedAt && !!(state.previousHeldAt || state.previousActiveUntil);
+}
+
 async function releaseRetained(
   ctx: ExecContext,
   userName: string,
@@ -274,6 +282,7 @@ async function releaseRetained(
   force: boolean,
   resolutionMs: number,
 ): Promise<string[]> {
+  if (!keptByRekey(state)) return [];
   const active = keys.filter(
     (k) =>
       k.status === "Active" &&
@@ -399,9 +408,11 @@ async function dryRun(
       keys,
       currentKeyId: keyState.currentKeyId,
       previousKeyIds: keyState.previousKeyIds,
-      releasable: keys
-        .filter((k) => k.status === "Active" && keyState.previousKeyIds.includes(k.accessKeyId))
-        .map((k) => k.accessKeyId),
+      releasable: keptByRekey(keyState)
+        ? keys
+            .filter((k) => k.status === "Active" && keyState.previousKeyIds.includes(k.accessKeyId))
+            .map((k) => k.accessKeyId)
+        : [],
       force: n.force,
       verify: opts.verify ?? settings.strategy === "graceful",
       rotatedBefore: await wasRotatedBefore(store, stored),

@@ -115,7 +115,11 @@ export function decideRetirement(input: {
   const later = (at: number) => {
     if (!out.nextAt || at < out.nextAt.getTime()) out.nextAt = new Date(at);
   };
-  const active = previous.filter((id) => byId.get(id)!.status === "Active");
+  // An Active key rekey had deactivated was re-activated by someone: left alone (never retired again
+  // without --force: only the next rotation, forced, may delete it).
+  const active = state.previousDeactivatedAt
+    ? []
+    : previous.filter((id) => byId.get(id)!.status === "Active");
   const inactive = previous.filter((id) => byId.get(id)!.status === "Inactive");
 
   // Step 1, Active keys: wait for the overlap's end and the recheck time, then ask, then act or hold.

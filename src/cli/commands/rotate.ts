@@ -113,7 +113,7 @@ async function rotateMany(
   }
   // A status line only where a person watches it: a terminal, and no JSON or debug log sharing stderr.
   const progress =
-    process.stderr.isTTY === true && !opts.json && !opts.verbose
+    ctx.stderrIsTerminal && !opts.json && !opts.verbose
       ? fleet.terminalProgress(ctx.stderr, dryRun)
       : undefined;
   // Log lines (warnings) are written around the progress line, not into it.
