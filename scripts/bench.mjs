@@ -115,7 +115,9 @@ try {
     env,
     `${key.SecretAccessKey}\n`,
   );
-  const rotateEnv = { ...env, AWS_EC2_METADATA_DISABLED: "true" };
+  // The sandbox reports last use to the millisecond: without this, each rotation would hold the key the
+  // previous one just verified (IAM's minute precision) and the next would refuse.
+  const rotateEnv = { ...env, AWS_EC2_METADATA_DISABLED: "true", REKEY_LAST_USE_RESOLUTION_MS: "1" };
   bench(
     "rekey rotate (create-then-delete)",
     () => rekey(["rotate", "bench-user", "--endpoint-url", endpoint], rotateEnv).ms,
@@ -162,6 +164,7 @@ try {
       NODE_EXTRA_CA_CERTS: keeper.caFile,
       AWS_ENDPOINT_URL: endpoint,
       AWS_EC2_METADATA_DISABLED: "true",
+      REKEY_LAST_USE_RESOLUTION_MS: "1",
     };
     bench("keeper script bundle (Gateway run, rotation)", () => {
       const t0 = process.hrtime.bigint();
