@@ -12,7 +12,7 @@ import {
   gatewayLineFor,
   seedAwsRotation,
   serveFakeKeeperHttps,
-} from "../src/keeper/fake-server/index.js";
+} from "../src/testing/fake-keeper/index.js";
 
 const rl = createInterface({ input: process.stdin });
 const first: string = await new Promise((resolve) => rl.once("line", resolve));

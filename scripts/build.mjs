@@ -113,7 +113,7 @@ const keeper = await build({
   format: "cjs",
   banner: { js: keeperBanner },
   plugins: [keeperBuiltinDynamicImports],
-  entryPoints: ["src/keeper/script-main.ts"],
+  entryPoints: ["src/keeper-script/script-main.ts"],
   outfile: KEEPER_SCRIPT,
   external: [],
   // Smaller to read from disk and to parse at every cold start; names stay readable in stack traces.
@@ -122,7 +122,7 @@ const keeper = await build({
   metafile: true,
 });
 const forbidden = Object.keys(keeper.metafile.inputs).filter((p) =>
-  /(?:^|\/)(?:vault\/sqlite-[^/]*|better-sqlite3\/)/.test(p),
+  /(?:^|\/)(?:stores\/sqlite\/|better-sqlite3\/)/.test(p),
 );
 if (forbidden.length > 0) {
   rmSync(KEEPER_SCRIPT, { force: true });

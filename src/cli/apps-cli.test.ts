@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { FakeKeeper, serveFakeKeeperHttps } from "../keeper/fake-server/index.js";
-import { seedSandboxRotation, writeKsmConfig } from "../keeper/script-test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { addKeyRecords, BIN, freshHome, rekeyAsync, spawnNode } from "./run-cli.test-helper.js";
+import { addKeyRecords, BIN, freshHome, rekeyAsync, spawnNode } from "../testing/cli.js";
+import { FakeKeeper, serveFakeKeeperHttps } from "../testing/fake-keeper/index.js";
+import { seedSandboxRotation, writeKsmConfig } from "../testing/keeper-script.js";
 
 let sandbox: Sandbox;
 before(async () => {

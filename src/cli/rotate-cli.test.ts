@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { crashEnv, testHooksFile } from "../rotation/checkpoint.test-helper.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { addKeyRecords, freshHome, rekey, rekeyAsync } from "./run-cli.test-helper.js";
+import { crashEnv, testHooksFile } from "../testing/checkpoint.js";
+import { addKeyRecords, freshHome, rekey, rekeyAsync } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 before(async () => {

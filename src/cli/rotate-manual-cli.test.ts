@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { addKeyRecords, BIN, freshHome, rekeyAsync, spawnNode } from "./run-cli.test-helper.js";
+import { addKeyRecords, BIN, freshHome, rekeyAsync, spawnNode } from "../testing/cli.js";
 
 let sandbox: Sandbox;
 const hooks: Array<{ event: string; user: string; error?: string }> = [];

@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "csv-parse/sync";
-import { freshHome, rekey } from "./run-cli.test-helper.js";
+import { freshHome, rekey } from "../testing/cli.js";
 
 interface Listed {
   uid: string;

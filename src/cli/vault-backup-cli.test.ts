@@ -8,9 +8,9 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
-import { newLockOwner } from "../vault/sqlite-locks.js";
-import { openVault } from "../vault/sqlite-open.js";
-import { freshHome, rekey, rekeyAsync, spawnNode } from "./run-cli.test-helper.js";
+import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
+import { openVault } from "../stores/sqlite/sqlite-open.js";
+import { freshHome, rekey, rekeyAsync, spawnNode } from "../testing/cli.js";
 
 interface Home {
   home: string;
@@ -79,7 +79,7 @@ test("backup while another process keeps writing: each copy is consistent, verif
   const writer = spawnNode(["--import", "tsx", "--input-type=module", "-e", writerCode], {
     env: {
       PATH: process.env.PATH,
-      OPEN_URL: pathToFileURL(resolve(import.meta.dirname, "../vault/sqlite-open.ts")).href,
+      OPEN_URL: pathToFileURL(resolve(import.meta.dirname, "../stores/sqlite/sqlite-open.ts")).href,
       VAULT: h.vault,
       KEY_FILE: h.keyFile,
       UID: uid,

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { RekeyError } from "../errors.js";
+import { type TempVault, tempVault } from "../testing/vault.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
-import { type TempVault, tempVault } from "../vault/test-support.js";
 import { parseCommanderCsv } from "./commander-csv.js";
 import { importCsvRecords } from "./import-records.js";
 

@@ -43,7 +43,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   }
   const [{ startSandbox }, { initVault }, { rotateRecord, policyFor }] = await Promise.all([
     import("../sandbox/index.js"),
-    import("../vault/sqlite-open.js"),
+    import("../stores/sqlite/sqlite-open.js"),
     import("../rotation/index.js"),
   ]);
 

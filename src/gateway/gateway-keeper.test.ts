@@ -8,10 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, type TestContext, test } from "node:test";
-import { FakeKeeper, serveFakeKeeperTrusted } from "../keeper/fake-server/index.js";
-import { openKeeperVault } from "../keeper/ksm-store.js";
-import { rotateWithAdmin, seedSandboxRotation } from "../keeper/script-test-support.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import { openKeeperVault } from "../stores/keeper/ksm-store.js";
+import { FakeKeeper, serveFakeKeeperTrusted } from "../testing/fake-keeper/index.js";
+import { rotateWithAdmin, seedSandboxRotation } from "../testing/keeper-script.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import { gatewayConfigSchema } from "./config.js";
 import { createGateway, type Gateway } from "./gateway.js";

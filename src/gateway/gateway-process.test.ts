@@ -10,13 +10,13 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BIN, freshHome, type NodeChild, rekeyAsync, spawnNode } from "../cli/run-cli.test-helper.js";
+import { buildGatewayParams, GATEWAY_PARAM_KEYS } from "../pam-protocol/script-params.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import { openVault } from "../stores/sqlite/sqlite-open.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import { BIN, freshHome, type NodeChild, rekeyAsync, spawnNode } from "../testing/cli.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
-import { openVault } from "../vault/sqlite-open.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
 import { parseAttempt, type RotationAttempt } from "./history-model.js";
-import { buildGatewayParams, GATEWAY_PARAM_KEYS } from "./params.js";
 import { parseSchedule } from "./schedule.js";
 import { setRecordSchedule } from "./schedule-field.js";
 

@@ -12,8 +12,8 @@
  * A marker whose record lease a live gateway holds is that gateway's work in progress: left alone.
  */
 
+import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
 import { getFieldValue } from "../vault/record.js";
-import { newLockOwner } from "../vault/sqlite-locks.js";
 import {
   parseAttempt,
   type RotationAttempt,

@@ -12,10 +12,15 @@
  * Secrets: the line goes to the script's stdin only; every secret value of the records and passwords is
  * redacted from what the script prints before the result is kept (script-runner.ts).
  */
+
+import {
+  buildGatewayParams,
+  type GatewayParamsInput,
+  secretsOfParams,
+} from "../pam-protocol/script-params.js";
 import type { AsyncVaultStore, Attachment } from "../vault/async-store.js";
 import type { StoredRecord } from "../vault/store.js";
 import type { ScriptResult } from "./history-model.js";
-import { buildGatewayParams, type GatewayParamsInput, secretsOfParams } from "./params.js";
 import { MAX_SCRIPT_BYTES, readScriptFile } from "./script-file.js";
 import { type RunScriptOptions, runScript } from "./script-runner.js";
 import { scriptsInRunOrder } from "./scripts.js";

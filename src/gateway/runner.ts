@@ -28,9 +28,9 @@ import {
   type RotationLogger,
   type RotationResult,
 } from "../rotation/index.js";
+import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
-import { newLockOwner } from "../vault/sqlite-locks.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Clock } from "./clock.js";
 import { type GatewayConfig, ms } from "./config.js";

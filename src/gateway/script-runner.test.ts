@@ -3,14 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
-import { Secret } from "../secret.js";
-import { newRecord, setFieldValue } from "../vault/record.js";
 import {
   buildGatewayParams,
   GATEWAY_PARAM_KEYS,
   type GatewayParamsInput,
   secretsOfParams,
-} from "./params.js";
+} from "../pam-protocol/script-params.js";
+import { Secret } from "../secret.js";
+import { newRecord, setFieldValue } from "../vault/record.js";
 import { runScript } from "./script-runner.js";
 
 const work = mkdtempSync(join(tmpdir(), "rekey-runner-test-"));

@@ -14,13 +14,8 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Sandbox } from "../sandbox/index.js";
 import { seededRng } from "../sandbox/random.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import type { TempVault } from "../vault/test-support.js";
-import { CRASH_STEPS, type CrashStep } from "./checkpoint.js";
-import { crashEnv } from "./checkpoint.test-helper.js";
-import { rotateRecord } from "./engine.js";
-import { repairRecords } from "./repair-records.js";
-import type { Strategy } from "./settings.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import { crashEnv } from "../testing/checkpoint.js";
 import {
   addRecord,
   assertConverged,
@@ -30,9 +25,14 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import type { TempVault } from "../testing/vault.js";
+import { CRASH_STEPS, type CrashStep } from "./checkpoint.js";
+import { rotateRecord } from "./engine.js";
+import { repairRecords } from "./repair-records.js";
+import type { Strategy } from "./settings.js";
 
-const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../testing/crash-child.ts", import.meta.url));
 const STRATEGIES: Strategy[] = ["create-then-delete", "delete-then-create", "graceful"];
 const USERS = 20;
 const ROUNDS = 5;

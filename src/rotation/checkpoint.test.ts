@@ -3,8 +3,8 @@ import { chmodSync, copyFileSync, mkdtempSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { testHooksFile } from "../testing/checkpoint.js";
 import { TEST_HOOKS_MAGIC, testHooksEnabled } from "./checkpoint.js";
-import { testHooksFile } from "./checkpoint.test-helper.js";
 
 test("the crash hook's test switch: only a 0600 file of ours holding the magic line turns it on", () => {
   const dir = mkdtempSync(join(tmpdir(), "rekey-switch-"));

@@ -6,7 +6,7 @@
  * The hook must never kill a production rotation halfway (a stray variable in a unit file, or one an
  * attacker managed to set): it is honoured only when `REKEY_TEST_HOOKS` also names the test switch,
  * a regular file owned by this user, accessible by nobody else, holding exactly TEST_HOOKS_MAGIC (the
- * test runs make one, checkpoint.test-helper.ts). Otherwise REKEY_TEST_CRASH_AT is ignored.
+ * test runs make one, src/testing/checkpoint.ts). Otherwise REKEY_TEST_CRASH_AT is ignored.
  *
  * Steps, in the order a rotation reaches them:
  * - `intent`        the intent is journaled; no AWS change yet

@@ -9,12 +9,8 @@ import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import type { TempVault } from "../vault/test-support.js";
-import { CRASH_ENV, type CrashStep } from "./checkpoint.js";
-import { crashEnv } from "./checkpoint.test-helper.js";
-import type { Strategy } from "./settings.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import { crashEnv } from "../testing/checkpoint.js";
 import {
   addRecord,
   assertConverged,
@@ -23,9 +19,13 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import type { TempVault } from "../testing/vault.js";
+import { getFieldValue } from "../vault/record.js";
+import { CRASH_ENV, type CrashStep } from "./checkpoint.js";
+import type { Strategy } from "./settings.js";
 
-const CHILD = fileURLToPath(new URL("./crash-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../testing/crash-child.ts", import.meta.url));
 const LOCK_TTL_MS = 500;
 
 let sandbox: Sandbox;

@@ -3,10 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
-import { policyFor } from "./policy.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   adminWithPolicy,
@@ -18,7 +15,10 @@ import {
   type RotationFixture,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { getFieldValue } from "../vault/record.js";
+import { rotateRecord } from "./engine.js";
+import { policyFor } from "./policy.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { IamKeyPort } from "../aws/port.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { repairRecords, rotateRecord } from "./index.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   callerArn,
@@ -19,7 +17,9 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { getFieldValue } from "../vault/record.js";
+import { repairRecords, rotateRecord } from "./index.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -7,10 +7,7 @@ import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { isSecretField } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
-import { repairRecords } from "./repair-records.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   adminWithPolicy,
@@ -22,7 +19,10 @@ import {
   type RotationFixture,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { isSecretField } from "../vault/record.js";
+import { rotateRecord } from "./engine.js";
+import { repairRecords } from "./repair-records.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -6,10 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
-import { policyFor } from "./policy.js";
-import { STRATEGIES, type Strategy } from "./settings.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   adminWithPolicy,
@@ -21,7 +18,10 @@ import {
   type RotationFixture,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { rotateRecord } from "./engine.js";
+import { policyFor } from "./policy.js";
+import { STRATEGIES, type Strategy } from "./settings.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -9,13 +9,7 @@ import { after, before, test } from "node:test";
 import { AwsCallError } from "../aws/errors.js";
 import type { IamKeyPort } from "../aws/port.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import type { CrashStep } from "./checkpoint.js";
-import { rotateRecord } from "./engine.js";
-import { fromEntry } from "./journal.js";
-import { repairRecords } from "./repair-records.js";
-import type { Strategy } from "./settings.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   assertConverged,
@@ -25,7 +19,13 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { getFieldValue } from "../vault/record.js";
+import type { CrashStep } from "./checkpoint.js";
+import { rotateRecord } from "./engine.js";
+import { fromEntry } from "./journal.js";
+import { repairRecords } from "./repair-records.js";
+import type { Strategy } from "./settings.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue, setFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   fastOptions,
@@ -18,7 +16,9 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { getFieldValue, setFieldValue } from "../vault/record.js";
+import { rotateRecord } from "./engine.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -3,10 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { findField, getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
-import { repairRecords } from "./repair-records.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   assertConverged,
@@ -16,7 +13,10 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { findField, getFieldValue } from "../vault/record.js";
+import { rotateRecord } from "./engine.js";
+import { repairRecords } from "./repair-records.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -29,7 +29,7 @@ export const silentLogger: RotationLogger = {
 
 /**
  * A record the caller hands to the engine instead of the engine reading it from the store: the Keeper
- * Gateway passes the records attached to the script (flattened dictionaries, see keeper/gateway-params.ts).
+ * Gateway passes the records attached to the script (flattened dictionaries, see pam-protocol/gateway-params.ts).
  */
 export interface SuppliedRecord {
   uid: string;

@@ -8,10 +8,7 @@ import { after, before, test } from "node:test";
 import { AwsCallError } from "../aws/errors.js";
 import type { IamKeyPort } from "../aws/port.js";
 import type { Sandbox } from "../sandbox/index.js";
-import { getFieldValue } from "../vault/record.js";
-import type { SqliteVaultStore } from "../vault/sqlite-store.js";
-import { rotateRecord } from "./engine.js";
-import { repairRecords } from "./repair-records.js";
+import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   assertConverged,
@@ -21,7 +18,10 @@ import {
   recordKey,
   rotationFixture,
   uniqueName,
-} from "./test-support.js";
+} from "../testing/rotation.js";
+import { getFieldValue } from "../vault/record.js";
+import { rotateRecord } from "./engine.js";
+import { repairRecords } from "./repair-records.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

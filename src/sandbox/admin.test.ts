@@ -4,8 +4,8 @@ import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { HttpRequest } from "@smithy/core/protocols";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { type Creds, cleanEnv, iamClient, Sha256, stsClient } from "../testing/sandbox-clients.js";
 import { type Sandbox, type SandboxDocument, startSandbox } from "./index.js";
-import { type Creds, cleanEnv, iamClient, Sha256, stsClient } from "./test-support.js";
 
 async function admin(
   sandbox: Sandbox,

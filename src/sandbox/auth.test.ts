@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ListUsersCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { cleanEnv, iamClient, rejectsAws, signedFetch, stsClient } from "../testing/sandbox-clients.js";
 import { type Sandbox, startSandbox } from "./index.js";
-import { cleanEnv, iamClient, rejectsAws, signedFetch, stsClient } from "./test-support.js";
 
 const INVALID = "The security token included in the request is invalid.";
 

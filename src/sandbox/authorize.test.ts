@@ -8,8 +8,8 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
+import { allow, cleanEnv, iamClient, rejectsAws } from "../testing/sandbox-clients.js";
 import { type Sandbox, startSandbox } from "./index.js";
-import { allow, cleanEnv, iamClient, rejectsAws } from "./test-support.js";
 
 const A = "123456789012";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { cleanEnv, stsClient } from "../testing/sandbox-clients.js";
 import { runSandboxCommand } from "./command.js";
 import type { Sandbox } from "./index.js";
-import { cleanEnv, stsClient } from "./test-support.js";
 
 function capture() {
   let text = "";

@@ -9,12 +9,12 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { cleanEnv, iamClient, rejectsAws, stsClient } from "../testing/sandbox-clients.js";
 import { drawAfterAction } from "./faults.js";
 import { iamActions, MUTATING_IAM_ACTIONS } from "./iam-actions.js";
 import { type Sandbox, startSandbox } from "./index.js";
 import { DEFAULT_KNOBS } from "./knobs.js";
 import { seededRng } from "./random.js";
-import { cleanEnv, iamClient, rejectsAws, stsClient } from "./test-support.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

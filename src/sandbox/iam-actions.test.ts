@@ -26,8 +26,8 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { allow, cleanEnv, iamClient, rejectsAws, stsClient } from "../testing/sandbox-clients.js";
 import { type Sandbox, startSandbox } from "./index.js";
-import { allow, cleanEnv, iamClient, rejectsAws, stsClient } from "./test-support.js";
 
 const ACCOUNT = "123456789012";
 const trustAccount = JSON.stringify({

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { ListUsersCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import { cleanEnv, iamClient, stsClient } from "../testing/sandbox-clients.js";
 import { startSandbox } from "./index.js";
-import { cleanEnv, iamClient, stsClient } from "./test-support.js";
 
 describe("startSandbox", () => {
   it("starts on a free loopback port well under a second, with generated root credentials", async () => {

@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, test } from "node:test";
+import { cleanEnv } from "../testing/sandbox-clients.js";
 import { runSandboxCommand } from "./command.js";
 import { DEFAULT_MAX_CONNECTIONS, type Sandbox, startSandbox } from "./index.js";
-import { cleanEnv } from "./test-support.js";
 
 let sandbox: Sandbox;
 let port: number;

@@ -7,8 +7,8 @@ import {
   ListUsersCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { cleanEnv, iamClient, rejectsAws, stsClient } from "../testing/sandbox-clients.js";
 import { type Sandbox, startSandbox } from "./index.js";
-import { cleanEnv, iamClient, rejectsAws, stsClient } from "./test-support.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

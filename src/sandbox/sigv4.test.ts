@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HttpRequest } from "@smithy/core/protocols";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { Sha256 } from "../testing/sandbox-clients.js";
 import {
   canonicalPath,
   canonicalQuery,
@@ -15,7 +16,6 @@ import {
   sha256Hex,
   signaturesEqual,
 } from "./sigv4.js";
-import { Sha256 } from "./test-support.js";
 
 describe("sigv4 canonicalisation", () => {
   const paths: Array<[string, string]> = [

@@ -11,9 +11,9 @@ import {
 } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import { cleanEnv, iamClient, stsClient } from "../testing/sandbox-clients.js";
 import { type SandboxDocument, startSandbox } from "./index.js";
 import { writeFileAtomic } from "./state-file.js";
-import { cleanEnv, iamClient, stsClient } from "./test-support.js";
 
 describe("state file and seed file", () => {
   let dir: string;

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CreateUserCommand, GetUserCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { allow, type Creds, cleanEnv, iamClient, rejectsAws, stsClient } from "../testing/sandbox-clients.js";
 import { type Sandbox, startSandbox } from "./index.js";
-import { allow, type Creds, cleanEnv, iamClient, rejectsAws, stsClient } from "./test-support.js";
 
 const A = "123456789012";
 const B = "210987654321";

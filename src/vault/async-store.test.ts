@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { RekeyError } from "../errors.js";
+import { type TempVault, tempVault } from "../testing/vault.js";
 import { asyncVaultStore, isAsyncVaultStore, toAsyncStore } from "./async-store.js";
 import { getFieldValue, newRecord, setFieldValue } from "./record.js";
-import { type TempVault, tempVault } from "./test-support.js";
 
 let v: TempVault | undefined;
 afterEach(() => {

@@ -2,7 +2,7 @@
  * The vault port for backends that do network I/O: `VaultStore` (store.ts) with every method returning a
  * promise, and `transaction(fn)` replaced by `commit(ops)`, a declared list of writes. The rotation engine
  * talks only to this port; `toAsyncStore` adapts a synchronous store (the local SQLite vault), and
- * KeeperVault (keeper/ksm-store.ts) implements it natively.
+ * KeeperVault (stores/keeper/ksm-store.ts) implements it natively.
  *
  * Why not an async `transaction(fn)`: better-sqlite3 cannot keep a transaction open across `await`s, and
  * Keeper cannot make a remote save and a local journal write atomic at all. What the rotation engine needs

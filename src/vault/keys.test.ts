@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
+import { TEST_KDF, tempDir } from "../testing/vault.js";
 import { randomKey } from "./crypto.js";
 import {
   createKeyFile,
@@ -16,7 +17,6 @@ import {
   resolveUnlockSource,
   unlockMasterKey,
 } from "./keys.js";
-import { TEST_KDF, tempDir } from "./test-support.js";
 
 const kind = (k: string, text?: string) => (err: unknown) =>
   err instanceof RekeyError &&

@@ -43,11 +43,11 @@ export function configFilePath(flag: unknown, env: NodeJS.ProcessEnv): string {
  * absolute paths). Refused when no file can unlock it: credential_process has no terminal to ask on.
  */
 export async function vaultEnvironment(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
-  const { resolveVaultLocation } = await import("../../vault/open.js");
+  const { resolveVaultLocation } = await import("../../stores/open.js");
   const location = resolveVaultLocation(env);
   const out: Record<string, string> = { REKEY_HOME: resolve(env.REKEY_HOME || resolve(homedir(), ".rekey")) };
   if (location.backend === "keeper") {
-    const { locateKsmConfig } = await import("../../keeper/ksm-config-path.js");
+    const { locateKsmConfig } = await import("../../stores/keeper/ksm-config-path.js");
     const source = locateKsmConfig({ flag: location.configPath, flagName: "REKEY_VAULT=keeper:PATH", env });
     if (source.kind !== "file") {
       throw usageError(

@@ -2,7 +2,7 @@ import { line } from "../context.js";
 import type { CommandRun } from "../registry.js";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
-  const { initDefaultVault } = await import("../../vault/open.js");
+  const { initDefaultVault } = await import("../../stores/open.js");
   const { path, keyFile, keyFileCreated } = await initDefaultVault({
     env: ctx.env,
     interactive: ctx.interactive,

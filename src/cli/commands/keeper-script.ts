@@ -1,7 +1,7 @@
 import { RekeyError, usageError } from "../../errors.js";
-import { readFirstLine } from "../../keeper/gateway-params.js";
-import { renderKeeperScript, runKeeperScript, STDIN_TIMEOUT_MS } from "../../keeper/script.js";
+import { renderKeeperScript, runKeeperScript, STDIN_TIMEOUT_MS } from "../../keeper-script/script.js";
 import { createLogger } from "../../log.js";
+import { readFirstLine } from "../../pam-protocol/gateway-params.js";
 import { printJson } from "../context.js";
 import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
@@ -14,7 +14,9 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   if (opts.check) {
     // --check: proves what a rotation needs and changes nothing (script-check.ts). Exit 1 when a check failed.
     const line = record ? undefined : await readFirstLine(process.stdin, { timeoutMs: STDIN_TIMEOUT_MS });
-    const { checkKeeperScript, renderChecks, checkExitCode } = await import("../../keeper/script-check.js");
+    const { checkKeeperScript, renderChecks, checkExitCode } = await import(
+      "../../keeper-script/script-check.js"
+    );
     const lines = await checkKeeperScript(line !== undefined ? { line } : { recordUid: record! }, {
       ksmConfig,
       env: ctx.env,

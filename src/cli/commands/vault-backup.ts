@@ -1,6 +1,6 @@
-import { backupVault } from "../../vault/sqlite-backup.js";
-import { localVaultAccess } from "../../vault/sqlite-backup-open.js";
-import { openVault } from "../../vault/sqlite-open.js";
+import { backupVault } from "../../stores/sqlite/sqlite-backup.js";
+import { localVaultAccess } from "../../stores/sqlite/sqlite-backup-open.js";
+import { openVault } from "../../stores/sqlite/sqlite-open.js";
 import { line, printJson } from "../context.js";
 import type { CommandRun } from "../registry.js";
 

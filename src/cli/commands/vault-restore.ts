@@ -3,8 +3,6 @@ import { basename, dirname, resolve } from "node:path";
 import { conflict, notFound, RekeyError, usageError } from "../../errors.js";
 import { fromEntry, JOURNAL_KIND } from "../../rotation/journal.js";
 import { FIELD, keyFieldText } from "../../rotation/settings.js";
-import type { UnlockSource } from "../../vault/keys.js";
-import { getFieldValue } from "../../vault/record.js";
 import {
   type CopySummary,
   createPrivateFile,
@@ -13,8 +11,8 @@ import {
   placeFile,
   snapshotInto,
   verifyCopy,
-} from "../../vault/sqlite-backup.js";
-import { type LocalVaultAccess, localVaultAccess } from "../../vault/sqlite-backup-open.js";
+} from "../../stores/sqlite/sqlite-backup.js";
+import { type LocalVaultAccess, localVaultAccess } from "../../stores/sqlite/sqlite-backup-open.js";
 import {
   fileTimestamp,
   journalsMissingFromBackup,
@@ -24,7 +22,7 @@ import {
   type RestoreFacts,
   recordsNewerThanBackup,
   restoreRefusals,
-} from "../../vault/sqlite-backup-plan.js";
+} from "../../stores/sqlite/sqlite-backup-plan.js";
 import {
   changedWhileRestoring,
   keepBeforeRestore,
@@ -32,9 +30,11 @@ import {
   replaceVaultContent,
   resetHeadFile,
   storedMeta,
-} from "../../vault/sqlite-backup-restore.js";
-import { openVault } from "../../vault/sqlite-open.js";
-import { unlinkQuietly } from "../../vault/sqlite-store.js";
+} from "../../stores/sqlite/sqlite-backup-restore.js";
+import { openVault } from "../../stores/sqlite/sqlite-open.js";
+import { unlinkQuietly } from "../../stores/sqlite/sqlite-store.js";
+import type { UnlockSource } from "../../vault/keys.js";
+import { getFieldValue } from "../../vault/record.js";
 import type { JournalEntry, StoredRecord } from "../../vault/store.js";
 import { type CommandContext, line, printJson } from "../context.js";
 import type { CommandRun } from "../registry.js";

@@ -1,0 +1,216 @@
+/**
+ * The signed vault head in the SQLite file (meta key `vault_head`; the pure part is vault-head.ts): load and
+ * save it inside the caller's transaction, compute it from the live rows (init and migration only), and
+ * check the live rows against it.
+ *
+ * Cost: the check run at every open reads only small columns: records (uid, revision) with one HMAC per live
+ * record, COUNT(*) of versions, folders and history rows, MAX(seq) of the audit and history tables, the
+ * journal rows (a handful of in-flight rotations), and one indexed probe per record for a newer version. No
+ * decryption. `full` (audit verify) adds the newest version of every UID, deleted records included.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { integrityError, usageError } from "../../errors.js";
+import { genesisHash, headIsValid, parseHead } from "../../vault/audit-chain.js";
+import {
+  compareHeads,
+  emptyState,
+  formatHeadLine,
+  type HeadKey,
+  type JournalRow,
+  parseHeadLine,
+  parseStoredHead,
+  serializeHead,
+  type VaultHead,
+  type VaultState,
+  xorHex,
+} from "../../vault/vault-head.js";
+import type { SqlDb } from "./sqlite-db.js";
+import { META } from "./sqlite-schema.js";
+
+const tampered = (path: string, what: string) =>
+  integrityError(
+    `vault ${path} failed its integrity check: ${what}`,
+    "rows were deleted, added or rolled back outside rekey: restore the vault file from a backup, and run `rekey audit verify` to see what else changed",
+  );
+
+/** The audit log's signed head {count, hash} as stored beside the log (checked by its own MAC). */
+export function auditHeadOf(sql: SqlDb, auditKey: Buffer): { count: number; hash: string } {
+  const head = parseHead(sql.meta(META.auditHead));
+  if (!head || !headIsValid(auditKey, head)) {
+    throw tampered(sql.path, "the signed head of the audit log is missing or was modified");
+  }
+  return { count: head.count, hash: head.hash };
+}
+
+export function loadHead(sql: SqlDb, key: HeadKey): VaultHead {
+  const head = parseStoredHead(key, sql.meta(META.vaultHead));
+  if (!head) throw tampered(sql.path, "its signed head is missing or was modified");
+  return head;
+}
+
+export function saveHead(sql: SqlDb, key: HeadKey, head: VaultHead): void {
+  sql.setMeta(META.vaultHead, serializeHead(key, head));
+}
+
+function historyTableExists(sql: SqlDb): boolean {
+  return Boolean(sql.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rotation_history'"));
+}
+
+/** The state of the live rows (records, journal, counts); the audit part is the log's own signed head. */
+export function computeState(sql: SqlDb, key: HeadKey, auditKey: Buffer): VaultState {
+  const s = emptyState(auditHeadOf(sql, auditKey));
+  for (const r of sql.iterate<{ uid: string; revision: number }>("SELECT uid, revision FROM records")) {
+    s.records.n++;
+    s.records.x = xorHex(s.records.x, key.recordMac(r.uid, r.revision));
+  }
+  for (const j of sql.iterate<JournalRow>("SELECT * FROM journal")) {
+    s.journal.n++;
+    s.journal.x = xorHex(s.journal.x, key.journalMac(j));
+  }
+  s.versions = count(sql, "record_versions");
+  s.folders = count(sql, "folders");
+  if (historyTableExists(sql)) {
+    s.history.n = count(sql, "rotation_history");
+    s.history.last = sql.get<{ m: number | null }>("SELECT MAX(seq) AS m FROM rotation_history")?.m ?? 0;
+  }
+  return s;
+}
+
+function count(sql: SqlDb, table: string): number {
+  return sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)?.n ?? 0;
+}
+
+/**
+ * Check the live rows against the signed head; throws an integrity error naming what differs. Call inside a
+ * read transaction (one snapshot).
+ */
+export function checkLiveRows(
+  sql: SqlDb,
+  key: HeadKey,
+  auditKey: Buffer,
+  opts: { full: boolean },
+): VaultHead {
+  const head = loadHead(sql, key);
+  const want = head.state;
+  const audit = auditHeadOf(sql, auditKey);
+  if (audit.count !== want.audit.count || audit.hash !== want.audit.hash) {
+    throw tampered(
+      sql.path,
+      `the audit log's head (${audit.count} entries) is not the one the vault head signed (${want.audit.count} entries)`,
+    );
+  }
+  const last = sql.get<{ seq: number; hash: string }>(
+    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+  );
+  if ((last?.seq ?? 0) !== audit.count || (last && last.hash !== audit.hash)) {
+    throw tampered(sql.path, `the audit log does not end at its signed head (entry ${audit.count})`);
+  }
+  const live = computeState(sql, key, auditKey);
+  const differs: string[] = [];
+  if (live.records.n !== want.records.n || live.records.x !== want.records.x) {
+    differs.push(
+      `records (${live.records.n} live, the head signed ${want.records.n}${live.records.n === want.records.n ? " with other revisions" : ""})`,
+    );
+  }
+  if (live.versions !== want.versions)
+    differs.push(`saved versions (${live.versions}, the head signed ${want.versions})`);
+  if (live.folders !== want.folders)
+    differs.push(`folders (${live.folders}, the head signed ${want.folders})`);
+  if (live.history.n !== want.history.n || live.history.last !== want.history.last) {
+    differs.push(
+      `rotation history (${live.history.n} rows up to seq ${live.history.last}, the head signed ${want.history.n} up to ${want.history.last})`,
+    );
+  }
+  if (live.journal.n !== want.journal.n || live.journal.x !== want.journal.x) {
+    differs.push(`journal (${live.journal.n} entries, the head signed ${want.journal.n}, or their content)`);
+  }
+  if (differs.length)
+    throw tampered(sql.path, `these rows differ from its signed head: ${differs.join("; ")}`);
+  const stale = sql.get<{ uid: string; revision: number; newest: number }>(
+    `SELECT r.uid, r.revision, (SELECT MAX(v.revision) FROM record_versions v WHERE v.uid = r.uid) AS newest
+     FROM records r WHERE newest IS NULL OR newest <> r.revision LIMIT 1`,
+  );
+  if (stale) {
+    throw tampered(
+      sql.path,
+      `record ${stale.uid} is at revision ${stale.revision} but its newest saved version is ${stale.newest ?? "missing"} (rolled back)`,
+    );
+  }
+  if (opts.full) checkNewestVersions(sql);
+  return head;
+}
+
+/** Every UID's newest version: a live record must point at it, a deleted one must have no live row. */
+function checkNewestVersions(sql: SqlDb): void {
+  const live = new Map<string, number>();
+  for (const r of sql.iterate<{ uid: string; revision: number }>("SELECT uid, revision FROM records")) {
+    live.set(r.uid, r.revision);
+  }
+  for (const v of sql.iterate<{ uid: string; revision: number; deleted: number }>(
+    "SELECT uid, MAX(revision) AS revision, deleted FROM record_versions GROUP BY uid",
+  )) {
+    const current = live.get(v.uid);
+    if (v.deleted === 1 && current !== undefined) {
+      throw tampered(sql.path, `record ${v.uid} was deleted at revision ${v.revision} but is live again`);
+    }
+    if (v.deleted === 0 && current !== v.revision) {
+      throw tampered(
+        sql.path,
+        current === undefined
+          ? `record ${v.uid} (revision ${v.revision}) has no live row: it was deleted outside rekey`
+          : `record ${v.uid} is at revision ${current}, older than its newest version ${v.revision}`,
+      );
+    }
+  }
+}
+
+/** The audit hash after entry `seq` (0: the genesis hash), for comparing with an expected head. */
+export function auditHashAt(sql: SqlDb, auditKey: Buffer, vaultId: string, seq: number): string | undefined {
+  if (seq === 0) return genesisHash(auditKey, vaultId);
+  return sql.get<{ hash: string }>("SELECT hash FROM audit WHERE seq = ?", seq)?.hash;
+}
+
+/** Compare with an expected head line; throws an integrity error (a usage error for a malformed line). */
+export function checkExpectedHead(
+  sql: SqlDb,
+  key: HeadKey,
+  head: VaultHead,
+  expected: string,
+  from: string,
+  auditKey: Buffer,
+  vaultId: string,
+): void {
+  const line = parseHeadLine(expected);
+  if (!line) {
+    throw usageError(
+      `${from} is not a rekey head line`,
+      "give the line `rekey audit head` printed (rekey-head-v1:...)",
+    );
+  }
+  const problem = compareHeads(key, head, line, (seq) => auditHashAt(sql, auditKey, vaultId, seq));
+  if (problem) {
+    throw integrityError(
+      `vault ${sql.path} does not match ${from}: ${problem}`,
+      "the vault file was replaced by an older or another copy: restore the newest backup, and find out who replaced it",
+    );
+  }
+}
+
+/** Read an anchor file; undefined when it does not exist yet. */
+export function readAnchorFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw usageError(`cannot read the head file ${path}: ${(err as Error).message}`, "check its permissions");
+  }
+}
+
+/** Replace the anchor file with `line` (atomic rename), unless it already holds a later generation. */
+export function writeAnchorFile(path: string, key: HeadKey, head: VaultHead): void {
+  const current = existsSync(path) ? parseHeadLine(readAnchorFile(path) ?? "") : undefined;
+  if (current && current.gen >= head.gen) return;
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${formatHeadLine(key, head)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}
