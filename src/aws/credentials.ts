@@ -6,12 +6,13 @@
  */
 import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import { proxyConfigured } from "../proxy.js";
 import type { Secret } from "../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { type AwsCredentialsInput, type AwsLogger, callAws, httpOptions, stsClient } from "./sdk-port.js";
+import { type AwsCredentialsInput, callAws, httpOptions, stsClient } from "./sdk-port.js";
 
 export type AdminCredentialSpec =
   | { kind: "static"; accessKeyId: string; secret: Secret; sessionToken?: Secret | undefined }
@@ -43,7 +44,7 @@ export interface OpenOptions {
   endpoints: ResolvedEndpoints;
   retry?: RetryPolicy | undefined;
   requestTimeoutMs?: number | undefined;
-  logger?: AwsLogger | undefined;
+  logger?: Logger | undefined;
 }
 
 const SESSION_NAME_RE = /^[\w+=,.@-]{2,64}$/;

@@ -24,4 +24,4 @@ export type {
   ProbeOptions,
 } from "./port.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-export { type AwsLogger, createSdkIamPort } from "./sdk-port.js";
+export { createSdkIamPort } from "./sdk-port.js";

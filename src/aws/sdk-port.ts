@@ -16,10 +16,11 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { RekeyError } from "../errors.js";
+import type { Logger } from "../logger.js";
 import { awsProxyAgents } from "../proxy.js";
 import { Secret } from "../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
-import { type AwsCallError, type CallContext, mapAwsError } from "./errors.js";
+import { type AwsCallError, type CallContext, isThrottling, mapAwsError } from "./errors.js";
 import type {
   CallerIdentity,
   IamKeyPort,
@@ -35,11 +36,6 @@ import { DEFAULT_RETRY, RetryGaveUp, type RetryPolicy, withRetry } from "./retry
 
 export type AwsCredentialsInput = NonNullable<IAMClientConfig["credentials"]>;
 
-export interface AwsLogger {
-  debug(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
 export interface SdkPortOptions {
   endpoints: ResolvedEndpoints;
   /** The admin credentials (static, assumed-role or a provider). */
@@ -49,9 +45,19 @@ export interface SdkPortOptions {
   retry?: RetryPolicy | undefined;
   /** Deadline of each request (each attempt), default DEFAULT_REQUEST_TIMEOUT_MS (10 s). */
   requestTimeoutMs?: number | undefined;
-  logger?: AwsLogger | undefined;
+  logger?: Logger | undefined;
   /** Called while waiting between retries (the engine renews its lease there). */
   onWait?: (() => void) | undefined;
+  /** Told of each retried AWS call, with why (the gateway's limiter slows an account IAM throttles). */
+  onRetry?: ((r: AwsRetry) => void) | undefined;
+}
+
+/** A retried AWS call: what failed and whether it was throttling (never a secret). */
+export interface AwsRetry {
+  action: string;
+  code: string;
+  httpStatus: number | undefined;
+  throttled: boolean;
 }
 
 /**
@@ -94,8 +100,9 @@ export async function callAws<T>(
     idempotent: boolean;
     retry: RetryPolicy;
     requestTimeoutMs?: number | undefined;
-    logger?: AwsLogger | undefined;
+    logger?: Logger | undefined;
     onWait?: (() => void) | undefined;
+    onRetry?: ((r: AwsRetry) => void) | undefined;
   },
 ): Promise<T> {
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -109,6 +116,12 @@ export async function callAws<T>(
           { action: ctx.action, attempt, delayMs, awsCode: failure.code, httpStatus: failure.httpStatus },
           "retrying AWS call",
         );
+        opts.onRetry?.({
+          action: ctx.action,
+          code: failure.code,
+          httpStatus: failure.httpStatus,
+          throttled: isThrottling(failure),
+        });
         opts.onWait?.();
       },
     });
@@ -135,7 +148,13 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     requestHandler: httpOptions(opts.requestTimeoutMs),
   });
   const probes: STSClient[] = [];
-  const base = { retry, requestTimeoutMs: opts.requestTimeoutMs, logger, onWait: opts.onWait };
+  const base = {
+    retry,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    logger,
+    onWait: opts.onWait,
+    onRetry: opts.onRetry,
+  };
   const ctx = (action: string, userName?: string, keyId?: string): CallContext => ({
     action,
     userName,

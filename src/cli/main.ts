@@ -3,6 +3,7 @@
  * Errors are printed once, as "rekey: <message>" + "fix: <hint>", with the exit code of their kind.
  */
 import { Command, CommanderError, Option } from "commander";
+import { readEnv } from "../env.js";
 import { formatError, RekeyError } from "../errors.js";
 import { createContext } from "./create-context.js";
 import { printable } from "./printable.js";
@@ -68,6 +69,7 @@ export function takeCommandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Pro
 export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandEnv()): Promise<number> {
   let code = 0;
   const program = buildProgram(async (spec, args, opts) => {
+    readEnv(env); // every rekey variable checked once, before the command does anything (env.ts)
     const ctx = createContext(`rekey ${spec.path.join(" ")}`, env);
     try {
       const mod = await spec.load();

@@ -270,14 +270,18 @@ test("IAM throttling seen by the engine's retries is counted and pauses the acco
   const { vault, engine, make } = await setup();
   addUser(vault.store, "hank", "every 1h");
   engine.onCall = (opts) => {
-    opts.logger?.debug(
-      { action: "CreateAccessKey", awsCode: "Throttling", httpStatus: 400 },
-      "retrying AWS call",
-    );
-    opts.logger?.debug(
-      { action: "ListAccessKeys", awsCode: "ServiceFailure", httpStatus: 500 },
-      "retrying AWS call",
-    );
+    opts.onAwsRetry?.({
+      action: "iam:CreateAccessKey",
+      code: "Throttling",
+      httpStatus: 400,
+      throttled: true,
+    });
+    opts.onAwsRetry?.({
+      action: "iam:ListAccessKeys",
+      code: "ServiceFailure",
+      httpStatus: 500,
+      throttled: false,
+    });
   };
   const g = make();
   await g.start({ loop: false });

@@ -306,7 +306,11 @@ async function attemptOnce(
         ...job.rotate,
         actor: deps.actor,
         now,
-        logger: throttleWatch(deps.logger, () => deps.onThrottle(job.account)),
+        logger: deps.logger,
+        // IAM's throttling, as the engine's retries see it: the limiter slows the account.
+        onAwsRetry: (r) => {
+          if (r.throttled) deps.onThrottle(job.account);
+        },
       });
       keyIds.created = result.created?.accessKeyId ?? null;
       keyIds.deleted = [...result.deleted];
@@ -505,28 +509,6 @@ export function noticeFor(e: RotationAttempt): RotationNotice | undefined {
     ...(e.error ? { error: e.error.message } : e.heldReason ? { error: e.heldReason } : {}),
     at: e.endedAt ?? e.startedAt,
   };
-}
-
-/**
- * The engine logs each AWS retry at debug level with the AWS error code ("retrying AWS call"): that is
- * where IAM's throttling becomes visible, so the limiter can pause the account while the engine's own
- * backoff retries the call.
- */
-export function throttleWatch(logger: RotationLogger, onThrottle: () => void): RotationLogger {
-  return {
-    debug(obj, msg) {
-      if (msg === "retrying AWS call" && isThrottleInfo(obj)) onThrottle();
-      logger.debug(obj, msg);
-    },
-    info: (obj, msg) => logger.info(obj, msg),
-    warn: (obj, msg) => logger.warn(obj, msg),
-    error: (obj, msg) => logger.error(obj, msg),
-  };
-}
-
-function isThrottleInfo(obj: object): boolean {
-  const o = obj as { awsCode?: unknown; httpStatus?: unknown };
-  return (typeof o.awsCode === "string" && /thrott/i.test(o.awsCode)) || o.httpStatus === 429;
 }
 
 /** Renew the lease at a third of its TTL while the attempt runs. */

@@ -6,11 +6,13 @@
  * credentials) is noted and the next is tried; any other failure (user not found, endpoint down)
  * stops at once. If none works, one error lists every source and why.
  */
+
 import { openCredentials } from "../aws/credentials.js";
 import type { ResolvedEndpoints } from "../aws/endpoints.js";
 import { AwsCallError } from "../aws/errors.js";
 import type { IamKeyPort, KeyMeta } from "../aws/port.js";
 import type { RetryPolicy } from "../aws/retry.js";
+import type { AwsRetry } from "../aws/sdk-port.js";
 import { createSdkIamPort } from "../aws/sdk-port.js";
 import { RekeyError } from "../errors.js";
 import type { CredentialCandidate, SourceKind } from "./sources.js";
@@ -41,6 +43,7 @@ export interface ResolveAdminOptions {
   requestTimeoutMs?: number | undefined;
   logger: RotationLogger;
   onWait?: (() => void) | undefined;
+  onRetry?: ((r: AwsRetry) => void) | undefined;
   wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
 }
 
@@ -92,6 +95,7 @@ export async function resolveAdminCredentials(
         requestTimeoutMs: opts.requestTimeoutMs,
         logger: opts.logger,
         onWait: opts.onWait,
+        onRetry: opts.onRetry,
       });
       port = opts.wrapPort ? opts.wrapPort(sdkPort) : sdkPort;
       const keys = await port.listKeys(opts.userName);

@@ -71,6 +71,7 @@ export async function rotateRecord(
       logger: n.logger,
       onWait: () => lease.renew(n.lockTtlMs),
       wrapPort: n.wrapPort,
+      onRetry: n.onAwsRetry,
     });
     const ctx = execContext(store, admin.port, stored, lease, n);
     return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
@@ -359,6 +360,7 @@ async function dryRun(
     requestTimeoutMs: n.requestTimeoutMs,
     logger: n.logger,
     wrapPort: n.wrapPort,
+    onRetry: n.onAwsRetry,
   });
   try {
     const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];

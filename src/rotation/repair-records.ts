@@ -92,6 +92,7 @@ async function repairOne(
         logger: n.logger,
         onWait: () => lease.renew(n.lockTtlMs),
         wrapPort: n.wrapPort,
+        onRetry: n.onAwsRetry,
       });
       ctx = execContext(store, admin.port, stored, lease, n);
       const warnings: string[] = [];

@@ -23,22 +23,51 @@ export function managesIamUser(record: KeeperRecord): boolean {
   );
 }
 
+/** Which PAM configuration a user record uses, or why none (the one rule: engine, gateway, status). */
+export type ConfigurationChoice =
+  | { record: StoredRecord; problem?: undefined }
+  | { record: undefined; problem: string };
+
 /**
- * The user's PAM configuration, as the engine picks it: the record's `pam_configuration` (UID or
- * title), else the vault's only pamAwsConfiguration; undefined when neither applies.
+ * The user's PAM configuration: the record's `pam_configuration` (a pamAwsConfiguration's UID, else its
+ * unique title), else the vault's only pamAwsConfiguration. Otherwise none, and why: a reference that
+ * names no configuration or several, or a vault with none or several and no reference. The rotation engine
+ * reports the reason; the gateway and status use the same choice.
  */
+export function chooseConfiguration(
+  user: KeeperRecord,
+  configurations: readonly StoredRecord[],
+): ConfigurationChoice {
+  const ref = (getFieldValue(user, FIELD.pamConfiguration) ?? "").trim();
+  if (ref) {
+    const byUid = configurations.find((c) => c.uid === ref);
+    if (byUid) return { record: byUid };
+    const byTitle = configurations.filter((c) => c.record.title === ref);
+    if (byTitle.length === 1) return { record: byTitle[0]! };
+    return {
+      record: undefined,
+      problem:
+        byTitle.length === 0
+          ? `pam_configuration "${ref}": no pamAwsConfiguration record has that UID or title`
+          : `pam_configuration "${ref}": ${byTitle.length} pamAwsConfiguration records have that title (${byTitle.map((c) => c.uid).join(", ")}); use the UID`,
+    };
+  }
+  if (configurations.length === 1) return { record: configurations[0]! };
+  return {
+    record: undefined,
+    problem:
+      configurations.length === 0
+        ? "none (no pam_configuration field and no pamAwsConfiguration record in the vault)"
+        : `${configurations.length} pamAwsConfiguration records and no pam_configuration field saying which one to use`,
+  };
+}
+
+/** The user's PAM configuration (chooseConfiguration), or undefined. */
 export function configurationFor(
   user: KeeperRecord,
   configurations: readonly StoredRecord[],
 ): StoredRecord | undefined {
-  const ref = (getFieldValue(user, FIELD.pamConfiguration) ?? "").trim();
-  if (ref) {
-    const byUid = configurations.find((c) => c.uid === ref);
-    if (byUid) return byUid;
-    const byTitle = configurations.filter((c) => c.record.title === ref);
-    return byTitle.length === 1 ? byTitle[0] : undefined;
-  }
-  return configurations.length === 1 ? configurations[0] : undefined;
+  return chooseConfiguration(user, configurations).record;
 }
 
 /**

@@ -2,9 +2,11 @@
  * What every rotation and repair sets up the same way: options with their defaults, the record's
  * settings and credential sources, region and endpoints, the record lock, the IAM UserId check.
  */
+
 import { DEFAULT_REGION, partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../aws/endpoints.js";
 import type { IamKeyPort } from "../aws/port.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../aws/retry.js";
+import { readEnv } from "../env.js";
 import { conflict, usageError } from "../errors.js";
 import type { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
@@ -53,6 +55,7 @@ export interface Normalized {
   consistencyWindowMs: number;
   /** How precisely IAM reports a key's last use (retire.ts): 60 000 (to the minute) unless told otherwise. */
   lastUseResolutionMs: number;
+  onAwsRetry: RotateOptions["onAwsRetry"];
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -84,6 +87,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
         ? DEFAULT_CONSISTENCY_WINDOW_MS
         : Math.max(0, opts.consistencyWindowMs),
     lastUseResolutionMs: lastUseResolution(opts, env),
+    onAwsRetry: opts.onAwsRetry,
   };
 }
 
@@ -94,16 +98,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
  */
 function lastUseResolution(opts: RotateOptions, env: Record<string, string | undefined>): number {
   if (opts.lastUseResolutionMs !== undefined) return Math.max(1, opts.lastUseResolutionMs);
-  const v = env.REKEY_LAST_USE_RESOLUTION_MS;
-  if (v === undefined || v === "") return DEFAULT_LAST_USE_RESOLUTION_MS;
-  const ms = Number(v);
-  if (!Number.isInteger(ms) || ms < 1 || ms > DEFAULT_LAST_USE_RESOLUTION_MS) {
-    throw usageError(
-      `REKEY_LAST_USE_RESOLUTION_MS=${v} is not a whole number of milliseconds from 1 to 60000`,
-      "leave it unset for AWS (IAM reports last use to the minute)",
-    );
-  }
-  return ms;
+  return readEnv(env).REKEY_LAST_USE_RESOLUTION_MS ?? DEFAULT_LAST_USE_RESOLUTION_MS;
 }
 
 export interface Prepared {

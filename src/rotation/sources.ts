@@ -21,6 +21,7 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
+import { chooseConfiguration } from "./same-user.js";
 import { keyFieldText, type RotationSettings } from "./settings.js";
 import type { SuppliedRecord } from "./types.js";
 
@@ -227,20 +228,14 @@ export async function gatherSources(
   if (supplied.pamConfiguration !== undefined) {
     cfg = supplied.pamConfiguration ?? undefined;
     if (!cfg) cfgProblem = "none (no PAM configuration was named)";
-  } else if (settings.pamConfigurationRef) {
-    try {
-      cfg = await findRecord(store, settings.pamConfigurationRef);
-    } catch (err) {
-      cfgProblem = `pam_configuration "${settings.pamConfigurationRef}": ${err instanceof Error ? err.message : String(err)}`;
-    }
   } else {
-    const all = await store.listRecords({ type: "pamAwsConfiguration" });
-    if (all.length === 1) cfg = all[0];
-    else if (all.length === 0)
-      cfgProblem = "none (no pam_configuration field and no pamAwsConfiguration record in the vault)";
-    else {
-      cfgProblem = `${all.length} pamAwsConfiguration records and no pam_configuration field saying which one to use`;
-    }
+    // One rule for which configuration (same-user.ts): the gateway and status pick the same one.
+    const choice = chooseConfiguration(
+      target.record,
+      await store.listRecords({ type: "pamAwsConfiguration" }),
+    );
+    cfg = choice.record;
+    cfgProblem = choice.problem;
   }
   if (cfg) {
     const r = cfg.record;

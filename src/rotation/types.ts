@@ -5,6 +5,8 @@
 import type { Partition } from "../aws/endpoints.js";
 import type { IamKeyPort } from "../aws/port.js";
 import type { RetryPolicy } from "../aws/retry.js";
+import type { AwsRetry } from "../aws/sdk-port.js";
+import type { Logger } from "../logger.js";
 import type { Secret } from "../secret.js";
 import type { KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
@@ -12,20 +14,9 @@ import type { CrashStep } from "./checkpoint.js";
 import type { Strategy } from "./settings.js";
 import type { SourceKind } from "./sources.js";
 
-/** The subset of a pino logger the engine uses (a pino `Logger` fits). Never given a secret. */
-export interface RotationLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: RotationLogger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
+/** The engine's logger is rekey's one logger type (src/logger.ts). */
+export type RotationLogger = Logger;
+export { silentLogger } from "../logger.js";
 
 /**
  * A record the caller hands to the engine instead of the engine reading it from the store: the Keeper
@@ -106,6 +97,8 @@ export interface RotateOptions {
    * whose answer was lost, rekey waits this long before the listing that settles it.
    */
   consistencyWindowMs?: number | undefined;
+  /** Told of each retried AWS call (code, throttled or not): the gateway's limiter listens here. */
+  onAwsRetry?: ((r: AwsRetry) => void) | undefined;
   /** How precisely IAM reports last use (default 60 000 ms, or REKEY_LAST_USE_RESOLUTION_MS); retire.ts. */
   lastUseResolutionMs?: number | undefined;
 }

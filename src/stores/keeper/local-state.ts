@@ -26,11 +26,12 @@
  *   deleted log and head is tampering, not an empty log.
  * - history/<seq>-<sha256(id)>.json   the gateway's rotation history, sealed like the journal (local-history.ts).
  */
+
 import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { conflict, integrityError, usageError } from "../../errors.js";
+import { rekeyHome } from "../../home.js";
 import {
   type AuditRow,
   canonicalJson,
@@ -73,7 +74,7 @@ export function keeperStateId(config: Pick<KsmConfigJson, "clientId">): string {
  */
 export function defaultKeeperStateDir(config: Pick<KsmConfigJson, "clientId">, env = process.env): string {
   if (env.REKEY_KEEPER_STATE) return resolve(env.REKEY_KEEPER_STATE);
-  return resolve(env.REKEY_HOME || join(env.HOME || homedir(), ".rekey"), "keeper", keeperStateId(config));
+  return join(rekeyHome(env), "keeper", keeperStateId(config));
 }
 
 /** The same rule as the local vault's leases: dead only when certain (vault/lease-owner.ts). */

@@ -3,12 +3,13 @@
  * synchronous=FULL and a busy timeout; the db, -wal and -shm files 0600, the directory 0700; `initVault`
  * never writes over an existing file and leaves nothing behind when it fails.
  */
+
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { conflict, usageError } from "../../errors.js";
+import { rekeyHome } from "../../home.js";
 import type { Secret } from "../../secret.js";
 import { genesisHash, signHead } from "../../vault/audit-chain.js";
 import { randomKey, zeroize } from "../../vault/crypto.js";
@@ -40,7 +41,7 @@ const nowIso = () => new Date().toISOString();
 
 /** `$REKEY_HOME/vault.db`, REKEY_HOME defaulting to `~/.rekey`. */
 export function vaultPath(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.REKEY_HOME || join(homedir(), ".rekey"), "vault.db");
+  return join(rekeyHome(env), "vault.db");
 }
 
 export interface InitVaultOptions {
