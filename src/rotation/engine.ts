@@ -27,6 +27,7 @@ import {
   takeLock,
 } from "./session.js";
 import { ADOPT_DEFAULT_OVERLAP_MS, type RecordKeyState, readKeyState } from "./settings.js";
+import { adoptionAllowed, retireModeOf, verifyByDefault } from "./strategy-table.js";
 import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } from "./types.js";
 
 /**
@@ -211,7 +212,7 @@ export async function rotateLocked(
     previousKeyIds: keyState.previousKeyIds,
     releasable,
     force: n.force,
-    verify: opts.verify ?? settings.strategy === "graceful",
+    verify: opts.verify ?? verifyByDefault(settings.strategy),
     rotatedBefore,
     currentDeletedByUs: supersedes !== undefined,
   });
@@ -233,7 +234,7 @@ export async function rotateLocked(
     supersedes,
     retirePolicy: {
       overlapMs: settings.overlapMs ?? (adopting ? ADOPT_DEFAULT_OVERLAP_MS : 0),
-      mode: settings.strategy === "graceful" || adopting ? "deactivate" : "delete",
+      mode: retireModeOf(settings.strategy, adopting),
       force: n.force,
     },
   });
@@ -253,9 +254,9 @@ function adoptionOf(
   force: boolean,
 ): boolean {
   if (!settings.adopt || state.currentKeyId || rotatedBefore || keys.length === 0) return false;
-  if (settings.strategy === "delete-then-create" && !force) {
+  if (!adoptionAllowed(settings.strategy) && !force) {
     throw conflict(
-      `record is set to adopt the keys IAM user "${settings.userName}" has (adopt_existing_keys=True), but its strategy delete-then-create would delete them before the new key exists; nothing was changed`,
+      `record is set to adopt the keys IAM user "${settings.userName}" has (adopt_existing_keys=True), but its strategy ${settings.strategy} would delete them before the new key exists; nothing was changed`,
       "use create-then-delete or graceful for the first rotation (--strategy graceful), or --force to delete them",
     );
   }
@@ -416,7 +417,7 @@ async function dryRun(
             .map((k) => k.accessKeyId)
         : [],
       force: n.force,
-      verify: opts.verify ?? settings.strategy === "graceful",
+      verify: opts.verify ?? verifyByDefault(settings.strategy),
       rotatedBefore: await wasRotatedBefore(store, stored),
     });
     if (!outcome.ok) throw conflict(outcome.reason, outcome.hint);

@@ -11,9 +11,10 @@
  * 4. What a failed save undoes or keeps, and Keeper's two-phase save: save.ts.
  * 5. Ctrl-C (`signal`): the step in flight is finished or undone, never left half-done. Before the create,
  *    nothing has changed: stop. After the create and before the save, with no old key deleted yet: delete
- *    the new key again (IAM and the vault as before). Once an old key is gone (delete-then-create) or the
- *    record is saved: finish the rotation (a few calls), because undoing is no longer possible. Each stop
- *    throws an "interrupted" error saying which of these happened.
+ *    the new key again (IAM and the vault as before). Once an old key is gone (delete-then-create; its
+ *    `oldKeysGoneBeforeCreate` in strategy-table.ts) or the record is saved: finish the rotation (a few
+ *    calls), because undoing is no longer possible. Each stop throws an "interrupted" error saying which
+ *    of these happened.
  */
 
 import { AwsCallError } from "../aws/errors.js";
@@ -28,6 +29,7 @@ import { journalOp, type RetainedKeys, type RotationJournal, writeJournal } from
 import type { KeyAction, RotationPlan } from "./plan.js";
 import { describeLastUse, type LastUse, usedSince } from "./retire.js";
 import { saveNewKey, settleTransaction } from "./save.js";
+import { oldKeysGoneBeforeCreate } from "./strategy-table.js";
 import type { RotationLogger, StepReport } from "./types.js";
 import { verifyNewKey } from "./verify.js";
 
@@ -339,7 +341,7 @@ export async function continueRotation(ctx: ExecContext, j: RotationJournal): Pr
         ctx.report.verified = { attempts: v.attempts, arn: v.arn };
         ctx.report.steps.push({ step: "verify", keyId: newKey.accessKeyId, status: "done" });
         ctx.checkpoint("verify");
-      } else if (j.strategy === "delete-then-create") {
+      } else if (oldKeysGoneBeforeCreate(j.strategy)) {
         // The old keys are gone already: the new key is all there is, so it must be saved anyway.
         ctx.report.warnings.push(`the new key ${newKey.accessKeyId} could not be verified: ${v.reason}`);
         ctx.report.steps.push({

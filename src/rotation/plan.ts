@@ -1,15 +1,19 @@
 /**
  * The rotation planner (pure): the user's keys + what the vault knows + the strategy → the ordered
- * steps, or a refusal that changes nothing. Every decision about which key to touch is made here,
- * so it is tested table-driven without I/O.
+ * steps, or a refusal that changes nothing. Every decision about which key to touch is made here and
+ * in the strategies' plans (strategy-table.ts), so it is tested table-driven without I/O.
  *
  * Why the 2-key arithmetic: IAM allows at most 2 access keys per user, inactive ones included, and
  * a third CreateAccessKey fails with LimitExceeded. We never delete "the oldest" blindly (HashiCorp
  * Vault's and Infisical's mistake, which can delete the key clients use): only keys the strategy
  * says are disposable.
+ *
+ * What is common to every strategy (the 2-key arithmetic, the vault-key mismatch check) is here; each
+ * strategy's own choice of keys is its `plan` in strategy-table.ts.
  */
 import type { KeyMeta } from "../aws/port.js";
 import type { Strategy } from "./settings.js";
+import { retireModeOf, strategySpec } from "./strategy-table.js";
 
 /** AWS's quota AccessKeysPerUser. If AWS ever raises it, this is the one place to change. */
 export const MAX_KEYS_PER_USER = 2;
@@ -100,146 +104,22 @@ export function planRotation(input: PlanInput): PlanOutcome {
       hint:
         `check the record's login ("${input.userName}"); if it is right and those keys may go, run again with --force` +
         (keys.length
-          ? ` (it would ${input.strategy === "graceful" ? "deactivate" : "delete"} ${keys.map((k) => k.accessKeyId).join(", ")})`
+          ? ` (it would ${retireModeOf(input.strategy, false)} ${keys.map((k) => k.accessKeyId).join(", ")})`
           : ""),
     };
   }
   if (mismatch) notes.push(`--force: ${mismatch}; going on as asked`);
-  const base = { strategy: input.strategy, userName: input.userName, verify: input.verify, notes };
-
-  switch (input.strategy) {
-    case "delete-then-create": {
-      return {
-        ok: true,
-        plan: {
-          ...base,
-          deleteBefore: keys.map((k) => ({
-            keyId: k.accessKeyId,
-            reason: "delete-then-create deletes every key before creating the new one",
-          })),
-          deleteAfter: [],
-          deactivateAfter: [],
-        },
-      };
-    }
-
-    case "create-then-delete": {
-      const released = new Set(input.releasable ?? []);
-      const disposable = keys.filter(
-        (k) => k.accessKeyId !== current && (k.status === "Inactive" || released.has(k.accessKeyId)),
-      );
-      if (disposable.length < need) {
-        return {
-          ok: false,
-          reason:
-            `IAM user "${input.userName}" already has ${keys.length} access keys ` +
-            `(${describeKeys(keys, current, known)}) and AWS allows at most ${MAX_KEYS_PER_USER} per user, ` +
-            "so create-then-delete cannot create the new key first; nothing was changed",
-          hint:
-            "delete a key the user no longer needs, or set delete_all_keys_before_rotating=True " +
-            "(deletes every key, then creates one) or rotation_strategy=graceful on the record",
-        };
-      }
-      const first = [
-        ...disposable.filter((k) => released.has(k.accessKeyId)),
-        ...disposable.filter((k) => !released.has(k.accessKeyId)).slice(0, Math.max(0, need - released.size)),
-      ];
-      const deleteBefore = first.map((k) => ({
-        keyId: k.accessKeyId,
-        reason: released.has(k.accessKeyId)
-          ? "the previous key, no longer used since the last rotation: retired before creating"
-          : `inactive and not the vault's current key: deleted first to make room (IAM allows ${MAX_KEYS_PER_USER} keys per user)`,
-      }));
-      for (const d of deleteBefore) notes.push(`deleted inactive key ${d.keyId} first: ${d.reason}`);
-      const gone = new Set(deleteBefore.map((d) => d.keyId));
-      return {
-        ok: true,
-        plan: {
-          ...base,
-          deleteBefore,
-          deleteAfter: keys
-            .filter((k) => !gone.has(k.accessKeyId))
-            .map((k) => ({
-              keyId: k.accessKeyId,
-              reason:
-                k.accessKeyId === current
-                  ? "the vault's previous key: replaced by the new key"
-                  : "create-then-delete keeps only the new key",
-            })),
-          deactivateAfter: [],
-        },
-      };
-    }
-
-    case "graceful": {
-      // "An inactive previous key is deleted at the next rotation": always, room needed or not.
-      const released = new Set(input.releasable ?? []);
-      const deleteBefore: KeyAction[] = keys
-        .filter(
-          (k) =>
-            k.accessKeyId !== current &&
-            previous.has(k.accessKeyId) &&
-            (k.status === "Inactive" || released.has(k.accessKeyId)),
-        )
-        .map((k) => ({
-          keyId: k.accessKeyId,
-          reason:
-            k.status === "Inactive"
-              ? "the previous key, deactivated by the last graceful rotation"
-              : "the previous key, no longer used since the last rotation: retired before creating",
-        }));
-      let missing = need - deleteBefore.length;
-      if (missing > 0) {
-        const taken = new Set(deleteBefore.map((d) => d.keyId));
-        const others = keys.filter((k) => !taken.has(k.accessKeyId) && k.accessKeyId !== current);
-        if (!input.force || others.length < missing) {
-          return {
-            ok: false,
-            reason:
-              `IAM user "${input.userName}" already has ${keys.length} access keys ` +
-              `(${describeKeys(keys, current, known)}) and AWS allows at most ${MAX_KEYS_PER_USER} per user; ` +
-              "the graceful strategy never deletes a key that rekey neither created nor knows, so nothing was changed",
-            hint: "delete the key the user no longer needs yourself, or run again with --force to let rekey delete it",
-          };
-        }
-        // Forced: inactive keys first, then the oldest.
-        const forced = [...others].sort((a, b) =>
-          a.status === b.status ? byAge(a, b) : a.status === "Inactive" ? -1 : 1,
-        );
-        for (const k of forced.slice(0, missing)) {
-          deleteBefore.push({
-            keyId: k.accessKeyId,
-            reason: "--force: deleted to make room although rekey does not know it",
-          });
-          missing--;
-        }
-      }
-      for (const d of deleteBefore) notes.push(`deleted ${d.keyId} before creating: ${d.reason}`);
-      const gone = new Set(deleteBefore.map((d) => d.keyId));
-      const remaining = keys.filter((k) => !gone.has(k.accessKeyId));
-      for (const k of remaining) {
-        if (k.status === "Inactive")
-          notes.push(`left inactive key ${k.accessKeyId} alone: rekey does not know it`);
-      }
-      return {
-        ok: true,
-        plan: {
-          ...base,
-          deleteBefore,
-          deleteAfter: [],
-          deactivateAfter: remaining
-            .filter((k) => k.status === "Active")
-            .map((k) => ({
-              keyId: k.accessKeyId,
-              reason:
-                k.accessKeyId === current
-                  ? "the vault's previous key: deactivated, deleted at the next rotation or after old_key_grace"
-                  : "an active key rekey did not know: deactivated (not deleted), deleted at the next rotation",
-            })),
-        },
-      };
-    }
-  }
+  return strategySpec(input.strategy).plan(input, {
+    keys,
+    current,
+    previous,
+    released: new Set(input.releasable ?? []),
+    need,
+    maxKeys: MAX_KEYS_PER_USER,
+    describeKeys: () => describeKeys(keys, current, known),
+    notes,
+    base: { strategy: input.strategy, userName: input.userName, verify: input.verify, notes },
+  });
 }
 
 /**

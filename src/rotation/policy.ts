@@ -1,7 +1,8 @@
 /**
  * The least-privilege IAM policy for rekey's admin credentials (pure; `rekey policy` prints it).
- * The seed's three actions are enough for create-then-delete and delete-then-create;
- * graceful (and adoption, which deactivates the keys it found) adds iam:UpdateAccessKey; iam:GetUser
+ * The seed's three actions are the base; a strategy adds what its entry in strategy-table.ts lists
+ * (graceful: iam:UpdateAccessKey), and adoption, which deactivates the keys it found, adds
+ * iam:UpdateAccessKey too (ADOPTION_IAM_ACTIONS); iam:GetUser
  * enables the UserId check (detects a deleted and re-created user); iam:GetAccessKeyLastUsed lets rekey
  * hold an old key an application still uses (retire.ts); `rekey discover` needs iam:ListUsers (its own
  * statement: it is not scoped to a user). sts:GetCallerIdentity needs no permission.
@@ -9,7 +10,11 @@
 
 import type { Partition } from "../aws/endpoints.js";
 import { usageError } from "../errors.js";
-import type { Strategy } from "./settings.js";
+import { DEFAULT_STRATEGY, type Strategy } from "./settings.js";
+import { strategyIamActions } from "./strategy-table.js";
+
+/** The seed's actions: every strategy creates, lists and deletes keys. */
+const BASE_ACTIONS = ["iam:CreateAccessKey", "iam:ListAccessKeys", "iam:DeleteAccessKey"] as const;
 
 export interface PolicyOptions {
   strategy?: Strategy | undefined;
@@ -33,7 +38,7 @@ export interface IamPolicyDocument {
 
 export function policyFor(opts: PolicyOptions = {}): IamPolicyDocument {
   const {
-    strategy = "create-then-delete",
+    strategy = DEFAULT_STRATEGY,
     account,
     partition = "aws",
     checkUserId = true,
@@ -45,8 +50,9 @@ export function policyFor(opts: PolicyOptions = {}): IamPolicyDocument {
       "an account id is 12 digits, e.g. 123456789012",
     );
   }
-  const actions = ["iam:CreateAccessKey", "iam:ListAccessKeys", "iam:DeleteAccessKey"];
-  if (strategy === "graceful" || opts.adopt) actions.push("iam:UpdateAccessKey");
+  const actions = [
+    ...new Set<string>([...BASE_ACTIONS, ...strategyIamActions(strategy, opts.adopt === true)]),
+  ];
   if (checkUserId) actions.push("iam:GetUser");
   if (checkLastUse) actions.push("iam:GetAccessKeyLastUsed");
   const statements: IamPolicyDocument["Statement"] = [

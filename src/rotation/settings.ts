@@ -27,6 +27,13 @@ import { getFieldValue, type KeeperRecord, parseStrictBool } from "../vault/reco
 
 export const STRATEGIES = ["create-then-delete", "delete-then-create", "graceful"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
+/**
+ * What each strategy does lives in strategy-table.ts (one entry per name here; the compiler checks that
+ * every name has one). A record with neither rotation_strategy nor delete_all_keys_before_rotating uses:
+ */
+export const DEFAULT_STRATEGY: Strategy = "create-then-delete";
+/** The strategy the seed's `delete_all_keys_before_rotating=True` means. */
+export const DELETE_ALL_STRATEGY: Strategy = "delete-then-create";
 
 export const FIELD = {
   login: "login",
@@ -171,7 +178,7 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
     getFieldValue(record, FIELD.deleteAll),
     `${name}, field ${FIELD.deleteAll}`,
   );
-  let strategy: Strategy = "create-then-delete";
+  let strategy: Strategy = DEFAULT_STRATEGY;
   let strategySource = "default";
   if (overrides.strategy) {
     strategy = overrides.strategy;
@@ -179,14 +186,14 @@ export function readSettings(record: KeeperRecord, overrides: SettingsOverrides 
   } else if (strategyField) {
     strategy = parseStrategy(strategyField, `${name}, field ${FIELD.strategy}`);
     strategySource = FIELD.strategy;
-    if (deleteAll && strategy !== "delete-then-create") {
+    if (deleteAll && strategy !== DELETE_ALL_STRATEGY) {
       throw usageError(
         `${name} says both ${FIELD.strategy}=${strategy} and ${FIELD.deleteAll}=True, which contradict each other`,
-        `remove one: ${FIELD.deleteAll}=True means ${FIELD.strategy}=delete-then-create`,
+        `remove one: ${FIELD.deleteAll}=True means ${FIELD.strategy}=${DELETE_ALL_STRATEGY}`,
       );
     }
   } else if (deleteAll) {
-    strategy = "delete-then-create";
+    strategy = DELETE_ALL_STRATEGY;
     strategySource = FIELD.deleteAll;
   }
 
