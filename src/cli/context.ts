@@ -4,7 +4,6 @@
  * in-process and the vault opens only for commands that need it.
  */
 import type { AsyncVaultStore } from "../vault/async-store.js";
-import type { VaultStore } from "../vault/store.js";
 import { printable } from "./printable.js";
 
 export interface Output {
@@ -28,9 +27,10 @@ export interface CommandContext {
    * child's. An error thrown still exits with its kind's code.
    */
   exitCode: number;
-  /** Opens (once) the local vault named by the environment; the caller must not close it. A Keeper vault (REKEY_VAULT=keeper:...) is refused with a clear error. */
-  vault(): Promise<VaultStore>;
-  /** Opens (once) the vault named by the environment as the async port: the local vault or a Keeper vault. The caller must not close it. */
+  /**
+   * Opens (once) the vault named by the environment (the local vault or a Keeper vault). The caller must not
+   * close it. What a backend cannot do is refused with requireCapability (vault/async-store.ts).
+   */
   asyncVault(): Promise<AsyncVaultStore>;
   /** Reads all of stdin (for secrets and JSON input; never argv). */
   readStdin(): Promise<string>;

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { UserStatus } from "../gateway/status.js";
+import { pickFolder } from "../vault/find-record.js";
 import { newRecord, setFieldValue } from "../vault/record.js";
 import type { Folder, StoredRecord } from "../vault/store.js";
 import { type FleetSelectors, parseConcurrency, parseTarget, selectRecords } from "./fleet-select.js";
-import { pickFolder } from "./resolve.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");
 const DAY = 86_400_000;

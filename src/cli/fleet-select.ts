@@ -11,9 +11,9 @@ import { parseCreateDate } from "../gateway/scheduler.js";
 import { dueNow, type UserStatus } from "../gateway/status.js";
 import { managesIamUser } from "../rotation/same-user.js";
 import { FIELD, parseDuration, readKeyState } from "../rotation/settings.js";
+import { pickFolder } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
 import type { Folder, StoredRecord } from "../vault/store.js";
-import { pickFolder } from "./resolve.js";
 
 export interface FleetSelectors {
   all: boolean;

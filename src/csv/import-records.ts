@@ -14,8 +14,16 @@ import { conflict } from "../errors.js";
 import { isKeyStateField } from "../rotation/key-state-fields.js";
 import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../rotation/settings.js";
+import {
+  type AsyncVaultStore,
+  type CommitResult,
+  commitSync,
+  type FolderRef,
+  type WriteOp,
+} from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
 import type { Folder, StoredRecord, VaultStore } from "../vault/store.js";
+import { requireCapabilitiesFor } from "../vault/store-capabilities.js";
 import type { CsvRecord } from "./commander-csv.js";
 
 export interface ImportOptions {
@@ -32,41 +40,95 @@ export interface ImportedRecord {
 
 const describe = (s: StoredRecord) => `"${s.record.title}" (${s.uid})`;
 
+/** What an import will write (ops for one commit), and how each row's result is found in the commit's result. */
+export interface CsvImportPlan {
+  ops: WriteOp[];
+  rows: Array<{ action: "created" | "updated"; index: number; notices: string[] }>;
+}
+
+/**
+ * Decide the import (no I/O): for each row, a saveRecord op updating the record it targets, or a createRecord
+ * op (with the folders it needs, created once each, by ref).
+ */
+export function planCsvImport(
+  existing: StoredRecord[],
+  folders: readonly Folder[],
+  rows: CsvRecord[],
+  opts: ImportOptions = {},
+): CsvImportPlan {
+  const targets = planTargets(existing, rows, opts);
+  const ops: WriteOp[] = [];
+  const known = folders.map((f) => ({
+    name: f.name,
+    parent: f.parentUid as FolderRef,
+    at: f.uid as FolderRef,
+  }));
+  const sameParent = (a: FolderRef, b: FolderRef) =>
+    a === b ||
+    (typeof a === "object" && a !== null && typeof b === "object" && b !== null && a.ref === b.ref);
+  const folderFor = (name: string, parent: FolderRef, shared: boolean): FolderRef => {
+    const found = known.find((f) => f.name === name && sameParent(f.parent, parent));
+    if (found) return found.at;
+    const ref = `folder-${known.length}`;
+    ops.push({ op: "createFolder", name, parentUid: parent, shared, ref });
+    known.push({ name, parent, at: { ref } });
+    return { ref };
+  };
+  let saved = 0;
+  let created = 0;
+  const planned = rows.map((row, i): CsvImportPlan["rows"][number] => {
+    const target = targets[i];
+    if (target) {
+      const notices: string[] = [];
+      const merged = mergeRow(target.record, row.record, notices);
+      ops.push({ op: "saveRecord", uid: target.uid, record: merged, expectedRevision: target.revision });
+      return { action: "updated", index: saved++, notices };
+    }
+    let parent: FolderRef = row.sharedFolder ? folderFor(row.sharedFolder, null, true) : null;
+    for (const name of row.folderPath) parent = folderFor(name, parent, false);
+    ops.push({
+      op: "createRecord",
+      record: row.record,
+      folderUid: parent,
+      ...(row.uid ? { uid: row.uid } : {}),
+    });
+    return { action: "created", index: created++, notices: [] };
+  });
+  return { ops, rows: planned };
+}
+
+function imported(plan: CsvImportPlan, result: CommitResult): ImportedRecord[] {
+  return plan.rows.map((r) => ({
+    stored: (r.action === "created" ? (result.created ?? []) : result.saved)[r.index]!,
+    action: r.action,
+    notices: r.notices,
+  }));
+}
+
+/** Import into the local (synchronous) store, in one transaction. */
 export function importCsvRecords(
   store: VaultStore,
   rows: CsvRecord[],
   actor: string,
   opts: ImportOptions = {},
 ): ImportedRecord[] {
-  const existing = store.listRecords();
-  const targets = planTargets(existing, rows, opts);
-  return store.transaction(() => {
-    const folders: Folder[] = store.listFolders();
-    const folderFor = (name: string, parentUid: string | null, shared: boolean): string => {
-      const found = folders.find((f) => f.name === name && f.parentUid === parentUid);
-      if (found) return found.uid;
-      const created = store.createFolder(name, { parentUid, shared, actor });
-      folders.push(created);
-      return created.uid;
-    };
-    return rows.map((row, i): ImportedRecord => {
-      const target = targets[i];
-      if (target) {
-        const notices: string[] = [];
-        const merged = mergeRow(target.record, row.record, notices);
-        const stored = store.saveRecord(target.uid, merged, { expectedRevision: target.revision, actor });
-        return { stored, action: "updated", notices };
-      }
-      let parent: string | null = row.sharedFolder ? folderFor(row.sharedFolder, null, true) : null;
-      for (const name of row.folderPath) parent = folderFor(name, parent, false);
-      const stored = store.createRecord(row.record, {
-        folderUid: parent,
-        actor,
-        ...(row.uid ? { uid: row.uid } : {}),
-      });
-      return { stored, action: "created", notices: [] };
-    });
-  });
+  const plan = planCsvImport(store.listRecords(), store.listFolders(), rows, opts);
+  return imported(plan, commitSync(store, plan.ops, actor));
+}
+
+/**
+ * Import into any store, in one commit (atomic where the backend is: `capabilities.atomicCommit`). The
+ * caller checks the capabilities the ops need (requireCapabilitiesFor).
+ */
+export async function importCsvRecordsAsync(
+  store: AsyncVaultStore,
+  rows: CsvRecord[],
+  actor: string,
+  opts: ImportOptions = {},
+): Promise<ImportedRecord[]> {
+  const plan = planCsvImport(await store.listRecords(), await store.listFolders(), rows, opts);
+  requireCapabilitiesFor(store, plan.ops, "rekey import csv");
+  return imported(plan, await store.commit(plan.ops, { actor }));
 }
 
 /** For each row, the existing record it updates (undefined: a new record); throws a conflict otherwise. */

@@ -21,7 +21,7 @@ const pathOf = (env: NodeJS.ProcessEnv) => {
   return l.backend === "sqlite" ? l.path : undefined;
 };
 
-test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH, keeper:KSM_CONFIG; other backends are not available yet", () => {
+test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH, keeper:KSM_CONFIG, postgres://URL; other backends are not available yet", () => {
   assert.deepEqual(resolveVaultLocation({}), {
     backend: "sqlite",
     path: join(homedir(), ".rekey", "vault.db"),
@@ -43,21 +43,34 @@ test("resolveVaultLocation: REKEY_HOME, REKEY_VAULT=sqlite:PATH or PATH, keeper:
   assert.deepEqual(resolveVaultLocation({ REKEY_VAULT: "keeper:" }), { backend: "keeper" });
   // A future URL may carry credentials: the message names the scheme only.
   assert.throws(
-    () => resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db/rekey" }),
+    () => resolveVaultLocation({ REKEY_VAULT: "mysql://u:hunter2@db/rekey" }),
     (err: unknown) =>
       err instanceof RekeyError &&
-      err.message.includes('backend "postgres"') &&
+      err.message.includes('backend "mysql"') &&
       !err.message.includes("hunter2") &&
       !String(err.hint).includes("hunter2"),
   );
   assert.throws(() => resolveVaultLocation({ REKEY_VAULT: "sqlite:" }), isKind("usage"));
+  // PostgreSQL: the URL goes to the client; what is shown (path) has no password.
+  assert.deepEqual(
+    resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db:5432/rekey?sslmode=require" }),
+    {
+      backend: "postgres",
+      url: "postgres://u:hunter2@db:5432/rekey?sslmode=require",
+      path: "postgres://u@db:5432/rekey?sslmode=require",
+    },
+  );
+  assert.throws(
+    () => resolveVaultLocation({ REKEY_VAULT: "postgres://u:hunter2@db" }),
+    (err: unknown) => isKind("usage")(err) && !String((err as Error).message).includes("hunter2"),
+  );
 });
 
 test("a Keeper vault: the local-vault-only paths refuse it clearly; the async port opens it", async (t) => {
   const env = { REKEY_VAULT: "keeper:/nonexistent/ksm.json" };
   await assert.rejects(
     openDefaultVault({ env, interactive: false }),
-    isKind("usage", "Keeper vault", "rekey rotate"),
+    isKind("usage", "Keeper vault", "rekey init, vault backup and vault restore"),
   );
   await assert.rejects(initDefaultVault({ env, interactive: false }), isKind("usage", "rekey init"));
   // The async port goes to Keeper: here the config is missing, and the error says which file.

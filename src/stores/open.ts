@@ -6,21 +6,25 @@
  * - REKEY_VAULT: picks the backend. `sqlite:PATH` or a plain PATH: the local vault at PATH.
  *   `keeper:PATH_TO_KSM_CONFIG` (or `keeper:` for KSM_CONFIG_FILE, GATEWAY_CONFIG or the Keeper Gateway's
  *   config files, ksm-config-path.ts): a Keeper vault
- *   through Keeper Secrets Manager, reached through the async port (`openDefaultAsyncVault`); commands that
- *   need the synchronous local vault refuse it with a clear error. Other schemes (`postgres:`) are refused
- *   until they exist.
+ *   through Keeper Secrets Manager, reached through the async port (`openDefaultAsyncVault`), as every
+ *   command is; what a backend cannot do is refused by its capability flags (vault/async-store.ts).
+ *   `postgres://USER:PASSWORD@HOST:PORT/DB` (or `postgresql://`): a vault in PostgreSQL (stores/postgres/),
+ *   unlocked like the local vault, also through the async port. The URL is never echoed: messages name it
+ *   without its password. Other schemes are refused.
  * - REKEY_KEY_FILE / REKEY_PASSPHRASE: how to unlock (see keys.ts).
  * - REKEY_EXPECT_HEAD_FILE: optional anchor of the local vault's signed head (sqlite-open.ts, OpenVaultOptions).
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { conflict, RekeyError, usageError } from "../errors.js";
+import { rekeyHome } from "../home.js";
 import type { Secret } from "../secret.js";
 import { type AsyncVaultStore, asyncVaultStore } from "../vault/async-store.js";
 import { resolveUnlockSource, type ScryptParams } from "../vault/keys.js";
 import type { VaultStore } from "../vault/store.js";
 import { keeperVaultSpec } from "./keeper/ksm-config-path.js";
+import { isPostgresUrl, postgresDisplayName } from "./postgres/pg-url.js";
 
 export type VaultLocation =
   | { backend: "sqlite"; path: string }
@@ -28,7 +32,12 @@ export type VaultLocation =
    * A Keeper vault, through the KSM config at `configPath` (keeper:PATH, else KSM_CONFIG_FILE); without one,
    * the config is looked for when the vault is opened (GATEWAY_CONFIG, the Keeper Gateway's files).
    */
-  | { backend: "keeper"; configPath?: string };
+  | { backend: "keeper"; configPath?: string }
+  /**
+   * A PostgreSQL vault: `url` goes to the client only. `path` is the URL without its password: what messages
+   * name, and usable as REKEY_VAULT where the password comes from PGPASSWORD or ~/.pgpass.
+   */
+  | { backend: "postgres"; url: string; path: string };
 
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/; // 2+ chars, so a Windows drive letter ("C:") is a path
 
@@ -42,10 +51,11 @@ export function resolveVaultLocation(env: NodeJS.ProcessEnv = process.env): Vaul
     if (scheme.toLowerCase() === "keeper") {
       return { backend: "keeper", ...keeperVaultSpec(spec, env) };
     }
+    if (isPostgresUrl(spec)) return { backend: "postgres", url: spec, path: postgresDisplayName(spec) };
     if (scheme.toLowerCase() !== "sqlite") {
       throw usageError(
         `the vault backend "${scheme}" named by REKEY_VAULT is not available yet`,
-        "unset REKEY_VAULT to use the local vault in $REKEY_HOME, or set REKEY_VAULT=sqlite:PATH or keeper:KSM_CONFIG",
+        "unset REKEY_VAULT to use the local vault in $REKEY_HOME, or set REKEY_VAULT=sqlite:PATH, keeper:KSM_CONFIG or postgres://USER:PASSWORD@HOST:PORT/DB",
       );
     }
     path = spec.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, ""); // sqlite:PATH or sqlite:///abs/path
@@ -57,7 +67,7 @@ export function resolveVaultLocation(env: NodeJS.ProcessEnv = process.env): Vaul
 }
 
 function defaultPath(env: NodeJS.ProcessEnv): string {
-  return resolve(env.REKEY_HOME || resolve(homedir(), ".rekey"), "vault.db");
+  return join(rekeyHome(env), "vault.db");
 }
 
 export interface OpenDefaultVaultOptions {
@@ -90,13 +100,19 @@ export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<V
   );
 }
 
-/** The local vault's path, or a clear refusal when REKEY_VAULT names a Keeper vault. */
+/** The local vault's path, or a clear refusal when REKEY_VAULT names a Keeper or PostgreSQL vault. */
 function localVaultPath(env: NodeJS.ProcessEnv, what: string): string {
   const location = resolveVaultLocation(env);
+  if (location.backend === "postgres") {
+    throw usageError(
+      `REKEY_VAULT names a PostgreSQL vault (${location.path}), and ${what} works only on rekey's local vault`,
+      "this command opens the local vault directly; commands on the async store (rotate, repair, gateway, history, status) work on PostgreSQL; unset REKEY_VAULT for the local vault",
+    );
+  }
   if (location.backend === "keeper") {
     throw usageError(
       `REKEY_VAULT names a Keeper vault, and ${what} works only on rekey's local vault`,
-      "on a Keeper vault use rekey rotate, repair, gateway, history, status or keeper-script (and the Keeper vault itself for records); unset REKEY_VAULT for the local vault",
+      "only rekey init, vault backup and vault restore need the local SQLite file (a Keeper vault is made and backed up in Keeper); unset REKEY_VAULT for the local vault",
     );
   }
   return location.path;
@@ -120,6 +136,16 @@ export async function openDefaultAsyncVault(opts: OpenDefaultVaultOptions): Prom
     ]);
     const config = locateKsmConfig({ flag: location.configPath, flagName: "REKEY_VAULT=keeper:PATH", env });
     return openKeeperVault({ configPath: config, env });
+  }
+  if (location.backend === "postgres") {
+    const { openPostgresVault } = await import("./postgres/pg-open.js");
+    return openPostgresVault(location.url, () =>
+      resolveUnlockSource(env, {
+        interactive: opts.interactive,
+        vaultPath: location.path,
+        ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
+      }),
+    );
   }
   return asyncVaultStore(await openDefaultVault(opts));
 }
@@ -151,8 +177,12 @@ export interface InitDefaultVaultResult {
 /** `rekey init`: create the vault the environment names, with a passphrase and/or a key file. */
 export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<InitDefaultVaultResult> {
   const env = opts.env ?? process.env;
-  const path = localVaultPath(env, "rekey init (a Keeper vault is made in Keeper)");
-  if (existsSync(path)) {
+  const location = resolveVaultLocation(env);
+  const path =
+    location.backend === "postgres"
+      ? location.path
+      : localVaultPath(env, "rekey init (a Keeper vault is made in Keeper)");
+  if (location.backend !== "postgres" && existsSync(path)) {
     // Checked before asking for a passphrase; initVault checks again, atomically.
     throw conflict(
       `a vault already exists at ${path}`,
@@ -177,14 +207,19 @@ export async function initDefaultVault(opts: InitDefaultVaultOptions): Promise<I
   }
   const passphrase = wantPassphrase ? await newPassphrase(env, opts, path) : undefined;
   const keyFileCreated = keyFile !== undefined && !existsSync(keyFile);
-  const { initVault } = await import("./sqlite/sqlite-open.js");
-  const store = await initVault(path, {
+  const initOpts = {
     ...(passphrase ? { passphrase } : {}),
     ...(keyFile ? { keyFile } : {}),
     ...(opts.kdf ? { kdf: opts.kdf } : {}),
     actor: opts.actor ?? "rekey init",
-  });
-  store.close();
+  };
+  if (location.backend === "postgres") {
+    const { initPostgresVault } = await import("./postgres/pg-open.js");
+    await (await initPostgresVault(location.url, initOpts)).close();
+  } else {
+    const { initVault } = await import("./sqlite/sqlite-open.js");
+    (await initVault(path, initOpts)).close();
+  }
   return { path, keyFile, keyFileCreated };
 }
 

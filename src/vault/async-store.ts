@@ -15,6 +15,7 @@
  * `completeTransaction`; a `saveRecord` op may then ask for one (`transaction: "rotation"`). Other backends
  * ignore the request: their save is final at once.
  */
+import { RekeyError } from "../errors.js";
 import type { KeeperRecord } from "./record.js";
 import type {
   AuditEntry,
@@ -44,7 +45,31 @@ export type WriteOp =
   | { op: "deleteJournal"; id: string }
   | { op: "audit"; event: AuditEvent }
   /** A rotation history entry and its audit-log copy (see VaultStore.appendRotationHistory). */
-  | { op: "appendRotationHistory"; entry: RotationHistoryEntry; audit: AuditEvent };
+  | { op: "appendRotationHistory"; entry: RotationHistoryEntry; audit: AuditEvent }
+  /** A new record; its stored form is in CommitResult.created, in op order. */
+  | {
+      op: "createRecord";
+      record: KeeperRecord;
+      folderUid?: FolderRef | undefined;
+      /** Only where `capabilities.chosenRecordUids` (else the backend assigns it). */
+      uid?: string | undefined;
+    }
+  /** A new folder; `ref` names it for later ops of the same commit (its UID is the backend's). */
+  | {
+      op: "createFolder";
+      name: string;
+      parentUid?: FolderRef | undefined;
+      shared?: boolean | undefined;
+      ref?: string | undefined;
+    }
+  /** Delete a record (its history stays where the backend keeps one), revision-checked. */
+  | { op: "deleteRecord"; uid: string; expectedRevision: number };
+
+/**
+ * Where a createRecord/createFolder op puts its result: an existing folder's UID, null for the vault root,
+ * or `{ ref }`: the folder a createFolder op earlier in the same commit made.
+ */
+export type FolderRef = string | null | { ref: string };
 
 /** A record's file attachment, read through AsyncVaultStore.readAttachment. */
 export interface Attachment {
@@ -56,9 +81,39 @@ export interface Attachment {
 export interface CommitResult {
   /** The saved record of each saveRecord op, in order. */
   saved: StoredRecord[];
+  /** The new record of each createRecord op, in order (absent when there was none). */
+  created?: StoredRecord[];
+  /** The new folder of each createFolder op, in order (absent when there was none). */
+  folders?: Folder[];
 }
 
-export interface AsyncVaultStore {
+/**
+ * What a backend can do beyond the common interface. Commands check a flag with `requireCapability`, the one
+ * place a backend's missing capability becomes an error; a backend never refuses with its own wording.
+ */
+export interface StoreCapabilities {
+  /** Every saved version of a record is kept and readable (record history, record restore). */
+  recordHistory: boolean;
+  /** A signed head of the whole vault, checked against a copy kept elsewhere (`head`, `checkIntegrity`). */
+  integrityHead: boolean;
+  /** Key files can be added to unlock the vault (`addKeyFileSlot`). */
+  localKeySlots: boolean;
+  /** Shared folders (top-level folders) can be created; else they are made in the backend's own tools. */
+  createSharedFolders: boolean;
+  /** A record may sit at the vault root, outside any folder. */
+  recordsAtRoot: boolean;
+  /** A new record may be given its UID (createRecord `uid`). */
+  chosenRecordUids: boolean;
+  /** `commit` applies all its ops or none (false: in order, the first failure stops the rest). */
+  atomicCommit: boolean;
+}
+
+export type Capability = keyof StoreCapabilities;
+
+/**
+ * The record store: records, their versions and folders. Every backend has one (SQLite, Keeper, PostgreSQL).
+ */
+export interface RecordStore {
   readonly description: string;
   listRecords(filter?: { type?: string; folderUid?: string }): Promise<StoredRecord[]>;
   getRecord(uid: string): Promise<StoredRecord | undefined>;
@@ -75,20 +130,6 @@ export interface AsyncVaultStore {
     name: string,
     opts: { parentUid?: string | null; shared?: boolean; actor: string },
   ): Promise<Folder>;
-  appendAudit(event: AuditEvent): Promise<AuditEntry>;
-  listAudit(filter?: { recordUid?: string; limit?: number }): Promise<AuditEntry[]>;
-  verifyAudit(): Promise<AuditVerification>;
-  putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): Promise<JournalEntry>;
-  listJournal(filter?: { recordUid?: string; kind?: string }): Promise<JournalEntry[]>;
-  deleteJournal(id: string): Promise<void>;
-  /** Append `entry` and its audit-log copy `audit` (secret-free facts): both or neither. */
-  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): Promise<RotationHistoryEntry>;
-  /** Entries oldest first; with `limit`, the most recent `limit` of them. */
-  listRotationHistory(filter?: { recordUid?: string; limit?: number }): Promise<RotationHistoryEntry[]>;
-  /** Leases stay synchronous to renew/release: every backend so far keeps them locally or in one statement. */
-  tryLock(recordUid: string, owner: string, ttlMs: number): Promise<Lease | null>;
-  /** Apply the writes together (atomically where the backend can, else in the given order); `actor` for saves. */
-  commit(ops: WriteOp[], opts: { actor: string }): Promise<CommitResult>;
   /**
    * Only on backends with two-phase record updates: keep (commit) or undo (rollback) the update a
    * `saveRecord` op with `transaction` opened. Fails when the record has no open transaction.
@@ -106,24 +147,125 @@ export interface AsyncVaultStore {
    * attachment. Throws when the attachment is listed but cannot be downloaded or decrypted.
    */
   readAttachment?(recordUid: string, fileUid: string): Promise<Attachment | undefined>;
+}
+
+/**
+ * The state store: what rekey itself keeps beside the records: rotation journals, leases, the audit log
+ * and the rotation history. On SQLite and PostgreSQL it lives with the records; for a Keeper vault, in
+ * rekey's local state (stores/keeper/local-state.ts).
+ */
+export interface StateStore {
+  appendAudit(event: AuditEvent): Promise<AuditEntry>;
+  listAudit(filter?: { recordUid?: string; limit?: number }): Promise<AuditEntry[]>;
+  verifyAudit(): Promise<AuditVerification>;
+  putJournal(entry: Omit<JournalEntry, "createdAt" | "updatedAt">): Promise<JournalEntry>;
+  listJournal(filter?: { recordUid?: string; kind?: string }): Promise<JournalEntry[]>;
+  deleteJournal(id: string): Promise<void>;
+  /** Append `entry` and its audit-log copy `audit` (secret-free facts): both or neither. */
+  appendRotationHistory(entry: RotationHistoryEntry, audit: AuditEvent): Promise<RotationHistoryEntry>;
+  /** Entries oldest first; with `limit`, the most recent `limit` of them. */
+  listRotationHistory(filter?: { recordUid?: string; limit?: number }): Promise<RotationHistoryEntry[]>;
+  /** A lease on one record (renew/release as the Lease says), or null when another owner holds it. */
+  tryLock(recordUid: string, owner: string, ttlMs: number): Promise<Lease | null>;
+}
+
+/**
+ * A vault: its record store and its state store, written together through `commit`, the one way to write
+ * several things at once (atomically where the backend can, else in the given order).
+ */
+export interface AsyncVaultStore extends RecordStore, StateStore {
+  /** Apply the writes together (atomically where the backend can, else in the given order); `actor` for saves. */
+  commit(ops: WriteOp[], opts: { actor: string }): Promise<CommitResult>;
+  /** What this backend can do; absent: everything the common interface offers (see capabilitiesOf). */
+  readonly capabilities?: StoreCapabilities;
+  /** Only with `capabilities.integrityHead`: VaultStore.head. */
+  head?(): Promise<string>;
+  /** Only with `capabilities.integrityHead`: VaultStore.checkIntegrity. */
+  checkIntegrity?(opts?: { expectHead?: string; from?: string }): Promise<{ generation: number }>;
+  /** Only with `capabilities.localKeySlots`: VaultStore.addKeyFileSlot. */
+  addKeyFileSlot?(
+    keyFile: string,
+    opts: { actor: string },
+  ): Promise<{ keyFile?: string; created: boolean; added: boolean }>;
   close(): Promise<void>;
+}
+
+/** The UID a FolderRef stands for, given the folders this commit created so far (by ref). */
+export function folderUidOf(ref: FolderRef | undefined, created: ReadonlyMap<string, string>): string | null {
+  if (ref === undefined || ref === null || typeof ref === "string") return ref ?? null;
+  const uid = created.get(ref.ref);
+  if (uid === undefined) {
+    throw new RekeyError("internal", `commit: folder ref "${ref.ref}" names no earlier createFolder op`);
+  }
+  return uid;
 }
 
 /** Apply `ops` to a synchronous store inside one of its transactions. */
 export function commitSync(store: VaultStore, ops: WriteOp[], actor: string): CommitResult {
   return store.transaction(() => {
     const saved: StoredRecord[] = [];
+    const created: StoredRecord[] = [];
+    const folders: Folder[] = [];
+    const refs = new Map<string, string>();
     for (const o of ops) {
-      if (o.op === "saveRecord")
-        saved.push(store.saveRecord(o.uid, o.record, { expectedRevision: o.expectedRevision, actor }));
-      else if (o.op === "putJournal") store.putJournal(o.entry);
-      else if (o.op === "deleteJournal") store.deleteJournal(o.id);
-      else if (o.op === "appendRotationHistory") store.appendRotationHistory(o.entry, o.audit);
-      else store.appendAudit(o.event);
+      switch (o.op) {
+        case "saveRecord":
+          saved.push(store.saveRecord(o.uid, o.record, { expectedRevision: o.expectedRevision, actor }));
+          break;
+        case "putJournal":
+          store.putJournal(o.entry);
+          break;
+        case "deleteJournal":
+          store.deleteJournal(o.id);
+          break;
+        case "appendRotationHistory":
+          store.appendRotationHistory(o.entry, o.audit);
+          break;
+        case "audit":
+          store.appendAudit(o.event);
+          break;
+        case "createRecord":
+          created.push(
+            store.createRecord(o.record, {
+              folderUid: folderUidOf(o.folderUid, refs),
+              actor,
+              ...(o.uid ? { uid: o.uid } : {}),
+            }),
+          );
+          break;
+        case "createFolder": {
+          const f = store.createFolder(o.name, {
+            parentUid: folderUidOf(o.parentUid, refs),
+            ...(o.shared !== undefined ? { shared: o.shared } : {}),
+            actor,
+          });
+          if (o.ref) refs.set(o.ref, f.uid);
+          folders.push(f);
+          break;
+        }
+        case "deleteRecord":
+          store.deleteRecord(o.uid, { expectedRevision: o.expectedRevision, actor });
+          break;
+      }
     }
-    return { saved };
+    return {
+      saved,
+      ...(created.length ? { created } : {}),
+      ...(folders.length ? { folders } : {}),
+    };
   });
 }
+
+/** The local vault's capabilities: everything. */
+const SYNC_CAPABILITIES: StoreCapabilities = {
+  recordHistory: true,
+  integrityHead: true,
+  localKeySlots: true,
+  createSharedFolders: true,
+  recordsAtRoot: true,
+  chosenRecordUids: true,
+  atomicCommit: true,
+};
 
 /**
  * The async port over a synchronous store (the local SQLite vault).
@@ -156,6 +298,15 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
     listRotationHistory: (filter) => later(() => sync.listRotationHistory(filter)),
     tryLock: (uid, owner, ttl) => later(() => sync.tryLock(uid, owner, ttl)),
     commit: (ops, opts) => later(() => commitSync(sync, ops, opts.actor)),
+    capabilities: { ...SYNC_CAPABILITIES, localKeySlots: typeof sync.addKeyFileSlot === "function" },
+    head: () => later(() => sync.head()),
+    checkIntegrity: (opts) => later(() => sync.checkIntegrity(opts)),
+    ...(sync.addKeyFileSlot
+      ? {
+          addKeyFileSlot: (keyFile: string, opts: { actor: string }) =>
+            later(() => sync.addKeyFileSlot!(keyFile, opts)),
+        }
+      : {}),
     close: () => later(() => sync.close()),
   };
 }

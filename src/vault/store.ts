@@ -153,6 +153,15 @@ export interface VaultStore {
    */
   checkIntegrity(opts?: { expectHead?: string; from?: string }): { generation: number };
 
+  /**
+   * Only on stores unlocked by key slots (the local vault): let a key file unlock it too. The file is created
+   * (0600) if missing; `added` is false when it already unlocks the vault.
+   */
+  addKeyFileSlot?(
+    keyFile: string,
+    opts: { actor: string },
+  ): { keyFile: string; created: boolean; added: boolean };
+
   /** Run `fn` atomically: every store call inside commits together or not at all. */
   transaction<T>(fn: () => T): T;
 

@@ -8,11 +8,13 @@
  * through `/usr/bin/env`). Only paths: a passphrase or a secret never goes into the file, so a vault that
  * opens only with its passphrase is refused (credential_process cannot prompt).
  */
+
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { isRegion } from "../../aws/endpoints.js";
 import { RekeyError, usageError } from "../../errors.js";
+import { rekeyHome } from "../../home.js";
 import { managesIamUser } from "../../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../../rotation/settings.js";
 import { findRecord } from "../../vault/find-record.js";
@@ -45,7 +47,7 @@ export function configFilePath(flag: unknown, env: NodeJS.ProcessEnv): string {
 export async function vaultEnvironment(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
   const { resolveVaultLocation } = await import("../../stores/open.js");
   const location = resolveVaultLocation(env);
-  const out: Record<string, string> = { REKEY_HOME: resolve(env.REKEY_HOME || resolve(homedir(), ".rekey")) };
+  const out: Record<string, string> = { REKEY_HOME: rekeyHome(env) };
   if (location.backend === "keeper") {
     const { locateKsmConfig } = await import("../../stores/keeper/ksm-config-path.js");
     const source = locateKsmConfig({ flag: location.configPath, flagName: "REKEY_VAULT=keeper:PATH", env });

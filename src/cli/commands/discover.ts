@@ -23,9 +23,11 @@ import { createLogger } from "../../log.js";
 import { pickRegion } from "../../rotation/session.js";
 import { FIELD, type RotationSettings, readSettings } from "../../rotation/settings.js";
 import { type CredentialCandidate, gatherSources, type SourceSet } from "../../rotation/sources.js";
-import type { AsyncVaultStore } from "../../vault/async-store.js";
-import { newRecord, setFieldValue } from "../../vault/record.js";
-import type { StoredRecord, VaultStore } from "../../vault/store.js";
+import type { AsyncVaultStore, WriteOp } from "../../vault/async-store.js";
+import { findFolder } from "../../vault/find-record.js";
+import { type KeeperRecord, newRecord, newUid, setFieldValue } from "../../vault/record.js";
+import type { StoredRecord } from "../../vault/store.js";
+import { capabilitiesOf, requireCapability } from "../../vault/store-capabilities.js";
 import { type CommandContext, line, printJson } from "../context.js";
 import {
   adoptionRecord,
@@ -37,7 +39,6 @@ import {
   userJson,
 } from "../discover-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveFolder } from "../resolve.js";
 
 const PERMISSIONS = "iam:ListUsers, iam:ListAccessKeys and iam:GetAccessKeyLastUsed";
 
@@ -64,10 +65,10 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   if (region !== undefined) partitionOf(region);
   const credentials = typeof opts.credentials === "string" ? opts.credentials : undefined;
 
-  // --import writes to rekey's local vault only, as import csv and record add do (vault() refuses Keeper).
-  const local = doImport ? await ctx.vault() : undefined;
-  const folderUid = local && folderRef !== undefined ? resolveFolder(local, folderRef).uid : null;
   const store = await ctx.asyncVault();
+  const folderUid = doImport && folderRef !== undefined ? (await findFolder(store, folderRef)).uid : null;
+  if (doImport && folderUid === null)
+    requireCapability(store, "recordsAtRoot", "rekey discover --import without --folder");
 
   const { sources, settings } = await adminSources(store, credentials, ctx.env);
   const endpoints = resolveEndpoints({
@@ -87,7 +88,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
 
   const now = new Date();
   const account = found.identity.account;
-  if (!local) {
+  if (!doImport) {
     if (opts.json)
       return printJson(
         ctx.stdout,
@@ -98,7 +99,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     return;
   }
 
-  const { created, skipped } = importUsers(local, views, {
+  const { created, skipped } = await importUsers(store, views, {
     account,
     actor: ctx.actor,
     folderUid,
@@ -233,45 +234,55 @@ interface ImportOptions {
 
 /**
  * One pamUser record per unmanaged user, and one `discover.import` audit event (also when none was
- * created: the attempt is on record), in one transaction: a failure leaves nothing half-imported. Who
- * manages whom is decided again inside the transaction, on the records as they are then, so a record
- * created meanwhile (another import) is not doubled.
+ * created: the attempt is on record), in one commit where the backend can choose the new UIDs (the local
+ * vault: all or nothing, nothing half-imported); else the records in one commit and the event after it.
+ * Who manages whom is decided again on a fresh listing just before the commit, so a record created since
+ * the user listing (another import) is not doubled.
  */
-function importUsers(store: VaultStore, views: UserView[], o: ImportOptions) {
-  return store.transaction(() => {
-    const records = store.listRecords();
-    const taken = new Set(records.map((r) => r.record.title));
-    const created: Array<{ view: UserView; stored: StoredRecord }> = [];
-    const skipped: Array<{ userName: string; reason: string }> = [];
-    for (const u of views) {
-      const managers = managingRecords(u, records, o.account);
-      if (managers.length > 0) {
-        u.managedBy = managers;
-        const list = managers.map((m) => `"${m.title}" (${m.uid})${m.note ? `, ${m.note}` : ""}`);
-        skipped.push({ userName: u.userName, reason: `already managed by ${list.join(", ")}` });
-        continue;
-      }
-      const record = adoptionRecord(u, {
-        title: importTitle(u.userName, o.account, taken),
-        region: o.region,
-        credentials: o.credentials,
-        schedule: o.schedule,
-      });
-      created.push({
-        view: u,
-        stored: store.createRecord(record, { folderUid: o.folderUid, actor: o.actor }),
-      });
+async function importUsers(store: AsyncVaultStore, views: UserView[], o: ImportOptions) {
+  const records = await store.listRecords();
+  const taken = new Set(records.map((r) => r.record.title));
+  const planned: Array<{ view: UserView; record: KeeperRecord }> = [];
+  const skipped: Array<{ userName: string; reason: string }> = [];
+  for (const u of views) {
+    const managers = managingRecords(u, records, o.account);
+    if (managers.length > 0) {
+      u.managedBy = managers;
+      const list = managers.map((m) => `"${m.title}" (${m.uid})${m.note ? `, ${m.note}` : ""}`);
+      skipped.push({ userName: u.userName, reason: `already managed by ${list.join(", ")}` });
+      continue;
     }
-    store.appendAudit({
+    const record = adoptionRecord(u, {
+      title: importTitle(u.userName, o.account, taken),
+      region: o.region,
+      credentials: o.credentials,
+      schedule: o.schedule,
+    });
+    planned.push({ view: u, record });
+  }
+  const uids = capabilitiesOf(store).chosenRecordUids ? planned.map(() => newUid()) : undefined;
+  const creates: WriteOp[] = planned.map((p, i) => ({
+    op: "createRecord",
+    record: p.record,
+    folderUid: o.folderUid,
+    ...(uids ? { uid: uids[i] } : {}),
+  }));
+  const audit = (uidsCreated: string[]): WriteOp => ({
+    op: "audit",
+    event: {
       action: "discover.import",
       recordUid: null,
       actor: o.actor,
-      details: {
-        account: o.account,
-        count: created.length,
-        records: created.map((c) => c.stored.uid),
-      },
-    });
-    return { created, skipped };
+      details: { account: o.account, count: uidsCreated.length, records: uidsCreated },
+    },
   });
+  let stored: StoredRecord[];
+  if (uids) {
+    stored = (await store.commit([...creates, audit(uids)], { actor: o.actor })).created ?? [];
+  } else {
+    stored = creates.length ? ((await store.commit(creates, { actor: o.actor })).created ?? []) : [];
+    await store.commit([audit(stored.map((s) => s.uid))], { actor: o.actor });
+  }
+  const created = planned.map((p, i) => ({ view: p.view, stored: stored[i]! }));
+  return { created, skipped };
 }

@@ -8,10 +8,10 @@ import type { CommandRun } from "../registry.js";
 
 /** The CSV holds secrets: to a file it is written mode 0600 and never over an existing file. */
 export const run: CommandRun = async (ctx, _args, opts) => {
-  const store = await ctx.vault();
-  const folders = store.listFolders();
+  const store = await ctx.asyncVault();
+  const folders = await store.listFolders();
   const type = typeof opts.type === "string" ? opts.type : undefined;
-  const records = store.listRecords(type ? { type } : undefined);
+  const records = await store.listRecords(type ? { type } : undefined);
   const rows = records.map((r) => recordToCells(r.record, folderPlace(folders, r.folderUid), r.uid));
   // A cell a spreadsheet would run as a formula is quoted, unless --raw (formula-cells.ts).
   const safe = opts.raw === true ? { rows, count: 0 } : neutralizeRows(rows);
@@ -22,7 +22,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     );
   }
   const csv = toCommanderCsv(safe.rows);
-  store.appendAudit({
+  await store.appendAudit({
     action: "vault.export",
     actor: ctx.actor,
     details: { records: records.length, format: "csv" },

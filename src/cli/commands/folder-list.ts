@@ -3,7 +3,7 @@ import type { CommandRun } from "../registry.js";
 import { renderTable } from "../table.js";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
-  const folders = (await ctx.vault()).listFolders();
+  const folders = await (await ctx.asyncVault()).listFolders();
   if (opts.json) return printJson(ctx.stdout, folders);
   ctx.stdout.write(
     renderTable(

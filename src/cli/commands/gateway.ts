@@ -3,10 +3,10 @@ import { type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.j
 import { createGateway } from "../../gateway/gateway.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import { createLogger } from "../../log.js";
+import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecordAsync } from "../resolve.js";
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
@@ -33,8 +33,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   // The local vault or a Keeper vault (REKEY_VAULT=keeper:...): the gateway needs only the async port.
   const store = await ctx.asyncVault();
   const manual: string[] = [];
-  for (const r of (opts.rotate as string[] | undefined) ?? [])
-    manual.push((await resolveRecordAsync(store, r)).uid);
+  for (const r of (opts.rotate as string[] | undefined) ?? []) manual.push((await findRecord(store, r)).uid);
   const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor });
 
   if (opts.once) {

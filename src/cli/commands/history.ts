@@ -1,9 +1,9 @@
 import { usageError } from "../../errors.js";
 import { parseAttempt, type RotationAttempt } from "../../gateway/history-model.js";
+import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecordAsync } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
   const limit = opts.limit === undefined ? undefined : Number(opts.limit);
@@ -16,7 +16,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
       ? undefined
       : (await store.listRotationHistory({ recordUid: ref, limit: 1 })).length > 0
         ? ref
-        : (await resolveRecordAsync(store, ref)).uid;
+        : (await findRecord(store, ref)).uid;
   const entries: RotationAttempt[] = [];
   for (const raw of await store.listRotationHistory({
     ...(recordUid ? { recordUid } : {}),

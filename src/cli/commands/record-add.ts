@@ -1,10 +1,11 @@
 import { usageError } from "../../errors.js";
 import { parseJsonSafely } from "../../json.js";
+import { findFolder } from "../../vault/find-record.js";
 import { type KeeperRecord, newRecord, parseRecord } from "../../vault/record.js";
+import { requireCapability } from "../../vault/store-capabilities.js";
 import { line, printJson } from "../context.js";
 import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
 import type { CommandRun } from "../registry.js";
-import { resolveFolder } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
   const sets = (opts.set as string[] | undefined) ?? [];
@@ -25,9 +26,10 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   applySets(record, sets);
   applySecrets(record, secrets, await readSecretValues(ctx, secrets));
   refuseBadSettings(record);
-  const store = await ctx.vault();
-  const folderUid = typeof opts.folder === "string" ? resolveFolder(store, opts.folder).uid : null;
-  const saved = store.createRecord(record, { folderUid, actor: ctx.actor });
+  const store = await ctx.asyncVault();
+  const folderUid = typeof opts.folder === "string" ? (await findFolder(store, opts.folder)).uid : null;
+  if (folderUid === null) requireCapability(store, "recordsAtRoot", "rekey record add without --folder");
+  const saved = await store.createRecord(record, { folderUid, actor: ctx.actor });
   if (opts.json) printJson(ctx.stdout, { uid: saved.uid, revision: saved.revision });
   else line(ctx.stdout, `added ${saved.record.type} record "${saved.record.title}" ${saved.uid}`);
 };

@@ -1,13 +1,13 @@
+import { findRecord } from "../../vault/find-record.js";
 import { convertRecord } from "../../vault/record.js";
 import { line } from "../context.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
-  const store = await ctx.vault();
-  const stored = resolveRecord(store, ref!);
+  const store = await ctx.asyncVault();
+  const stored = await findRecord(store, ref!);
   const converted = convertRecord(stored.record, String(opts.type));
-  const saved = store.saveRecord(stored.uid, converted, {
+  const saved = await store.saveRecord(stored.uid, converted, {
     expectedRevision: stored.revision,
     actor: ctx.actor,
   });

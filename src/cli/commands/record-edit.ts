@@ -1,10 +1,10 @@
 import { usageError } from "../../errors.js";
 import { parseJsonSafely } from "../../json.js";
+import { findRecord } from "../../vault/find-record.js";
 import { cloneRecord, parseRecord, removeField } from "../../vault/record.js";
 import { line } from "../context.js";
 import { applySecrets, applySets, readSecretValues, refuseBadSettings } from "../field-args.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
   const sets = (opts.set as string[] | undefined) ?? [];
@@ -17,8 +17,8 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
   // Read stdin before opening the vault: no lock or transaction is held while we wait for input.
   const secretValues = await readSecretValues(ctx, secrets);
   const jsonText = opts.fromJson ? await ctx.readStdin() : undefined;
-  const store = await ctx.vault();
-  const stored = resolveRecord(store, ref!);
+  const store = await ctx.asyncVault();
+  const stored = await findRecord(store, ref!);
   let record = cloneRecord(stored.record);
   if (jsonText !== undefined) {
     const parsed = parseJsonSafely(jsonText, "stdin", { hint: "give one Keeper v3 record as JSON on stdin" });
@@ -36,6 +36,9 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
   if (typeof opts.title === "string") record.title = opts.title;
   if (typeof opts.notes === "string") record.notes = opts.notes;
   refuseBadSettings(record, stored.record);
-  const saved = store.saveRecord(stored.uid, record, { expectedRevision: stored.revision, actor: ctx.actor });
+  const saved = await store.saveRecord(stored.uid, record, {
+    expectedRevision: stored.revision,
+    actor: ctx.actor,
+  });
   line(ctx.stdout, `saved "${saved.record.title}" ${saved.uid} revision ${saved.revision}`);
 };

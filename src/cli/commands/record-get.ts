@@ -1,12 +1,12 @@
 import { notFound } from "../../errors.js";
+import { findRecord } from "../../vault/find-record.js";
 import { getFieldValue } from "../../vault/record.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 /** Prints one raw value, newline-terminated, for scripts: `KEY=$(rekey record get alice aws_access_key_id)`. */
 export const run: CommandRun = async (ctx, [ref, field]) => {
-  const store = await ctx.vault();
-  const stored = resolveRecord(store, ref!);
+  const store = await ctx.asyncVault();
+  const stored = await findRecord(store, ref!);
   const value = getFieldValue(stored.record, field!);
   if (value === undefined) {
     throw notFound(
@@ -14,6 +14,11 @@ export const run: CommandRun = async (ctx, [ref, field]) => {
       `see its fields: rekey record show ${stored.uid}`,
     );
   }
-  store.appendAudit({ action: "record.get", recordUid: stored.uid, actor: ctx.actor, details: { field } });
+  await store.appendAudit({
+    action: "record.get",
+    recordUid: stored.uid,
+    actor: ctx.actor,
+    details: { field },
+  });
   ctx.stdout.write(`${value}\n`);
 };

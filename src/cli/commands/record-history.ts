@@ -1,18 +1,20 @@
 import { notFound, usageError } from "../../errors.js";
+import { findRecord } from "../../vault/find-record.js";
+import { requireCapability } from "../../vault/store-capabilities.js";
 import { printJson } from "../context.js";
 import { maskRecord, renderRecord } from "../record-view.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 import { renderTable } from "../table.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
-  const store = await ctx.vault();
+  const store = await ctx.asyncVault();
+  requireCapability(store, "recordHistory", "rekey record history");
   // A deleted record is addressed by its UID; its history stays.
   let uid: string;
-  const direct = store.history(ref!);
+  const direct = await store.history(ref!);
   if (direct.length > 0) uid = ref!;
-  else uid = resolveRecord(store, ref!).uid;
-  const versions = direct.length > 0 ? direct : store.history(uid);
+  else uid = (await findRecord(store, ref!)).uid;
+  const versions = direct.length > 0 ? direct : await store.history(uid);
   if (opts.version !== undefined) {
     const n = Number(opts.version);
     if (!Number.isInteger(n) || n < 1)
@@ -26,7 +28,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
     }
     const record = opts.reveal ? v.record : maskRecord(v.record);
     if (opts.reveal)
-      store.appendAudit({
+      await store.appendAudit({
         action: "record.reveal",
         recordUid: uid,
         actor: ctx.actor,

@@ -3,10 +3,10 @@ import type { CommandRun } from "../registry.js";
 import { renderTable } from "../table.js";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
-  const store = await ctx.vault();
+  const store = await ctx.asyncVault();
   const type = typeof opts.type === "string" ? opts.type : undefined;
-  const folders = new Map(store.listFolders().map((f) => [f.uid, f.name]));
-  const rows = store.listRecords(type ? { type } : undefined).map((r) => ({
+  const folders = new Map((await store.listFolders()).map((f) => [f.uid, f.name]));
+  const rows = (await store.listRecords(type ? { type } : undefined)).map((r) => ({
     uid: r.uid,
     type: r.record.type,
     title: r.record.title,

@@ -1,12 +1,13 @@
 import { conflict, notFound, usageError } from "../../errors.js";
 import { fieldName, isKeyStateField, withCurrentKeyState } from "../../rotation/key-state-fields.js";
+import type { AsyncVaultStore } from "../../vault/async-store.js";
+import { findRecord } from "../../vault/find-record.js";
 import type { KeeperRecord } from "../../vault/record.js";
 import { diffRecords } from "../../vault/record-diff.js";
-import type { VaultStore } from "../../vault/store.js";
+import { requireCapability } from "../../vault/store-capabilities.js";
 import { line, printJson } from "../context.js";
 import { refuseBadSettings } from "../field-args.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 /**
  * Bring version N of a record back as a new revision. The key state fields keep their current values
@@ -16,9 +17,10 @@ import { resolveRecord } from "../resolve.js";
  */
 export const run: CommandRun = async (ctx, [ref], opts) => {
   const n = versionNumber(opts.version);
-  const store = await ctx.vault();
-  const current = store.getRecord(ref!) ?? deletedOrResolve(store, ref!);
-  const versions = store.history(current.uid);
+  const store = await ctx.asyncVault();
+  requireCapability(store, "recordHistory", "rekey record restore");
+  const current = (await store.getRecord(ref!)) ?? (await deletedOrResolve(store, ref!));
+  const versions = await store.history(current.uid);
   const version = versions.find((v) => v.revision === n);
   const name = `"${current.record.title}" (${current.uid})`;
   if (!version) {
@@ -49,7 +51,7 @@ export const run: CommandRun = async (ctx, [ref], opts) => {
     );
   }
   refuseBadSettings(restored, current.record);
-  const saved = store.saveRecord(current.uid, restored, {
+  const saved = await store.saveRecord(current.uid, restored, {
     expectedRevision: current.revision,
     actor: ctx.actor, // "rekey record restore"
   });
@@ -94,15 +96,15 @@ function versionNumber(value: unknown): number {
 }
 
 /** A deleted record cannot be brought back by a save (its UID is never reused): say so. */
-function deletedOrResolve(store: VaultStore, ref: string) {
-  const history = store.history(ref);
+async function deletedOrResolve(store: AsyncVaultStore, ref: string) {
+  const history = await store.history(ref);
   if (history.at(-1)?.deleted) {
     throw conflict(
       `record ${ref} was deleted: record restore brings back versions of a live record`,
       `see its versions with rekey record history ${ref} --version N --reveal, and add it again with rekey record add --from-json`,
     );
   }
-  return resolveRecord(store, ref);
+  return findRecord(store, ref);
 }
 
 /** Key state field names whose value in `version` differs from `current` (names only, never values). */

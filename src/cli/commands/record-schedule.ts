@@ -8,24 +8,22 @@ import {
   setRecordSchedule,
 } from "../../gateway/schedule-field.js";
 import { computeStatus } from "../../gateway/status.js";
+import { findRecord } from "../../vault/find-record.js";
 import { cloneRecord, removeField, setFieldValue } from "../../vault/record.js";
 import { line, printJson } from "../context.js";
-import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 import { unreadScheduleWarning } from "../schedule-warning.js";
 
 /** Words that drop the record's own schedule so it follows its PAM configuration's default again. */
 const INHERIT = new Set(["inherit", "default"]);
 
 export const run: CommandRun = async (ctx, [ref, text], opts) => {
-  refuseKeeperVault(ctx.env, "rekey record schedule", "schedule");
   const tz = typeof opts.tz === "string" ? opts.tz : undefined;
   const inherit = INHERIT.has(text!.trim().toLowerCase());
   // Parsed before the vault opens: a typo costs no passphrase prompt.
   const schedule = inherit ? undefined : parseSchedule(text!, { tz });
-  const store = await ctx.vault();
-  const stored = resolveRecord(store, ref!);
+  const store = await ctx.asyncVault();
+  const stored = await findRecord(store, ref!);
   const isConfiguration = stored.record.type === "pamAwsConfiguration";
   let record = stored.record;
   if (isConfiguration) {
@@ -39,7 +37,10 @@ export const run: CommandRun = async (ctx, [ref, text], opts) => {
   } else {
     record = schedule ? setRecordSchedule(record, schedule) : clearRecordSchedule(record);
   }
-  const saved = store.saveRecord(stored.uid, record, { expectedRevision: stored.revision, actor: ctx.actor });
+  const saved = await store.saveRecord(stored.uid, record, {
+    expectedRevision: stored.revision,
+    actor: ctx.actor,
+  });
   // Stored all the same: the record may be converted to pamUser next, keeping its schedule.
   const unread = unreadScheduleWarning(saved.record);
   if (unread) line(ctx.stderr, `rekey: warning: ${unread}`);

@@ -4,13 +4,15 @@ import { usageError } from "../../errors.js";
 import { findCommand } from "../../gateway/command-lookup.js";
 import { newScriptFileRecord } from "../../gateway/script-file.js";
 import { addScript, listScripts, parseCommand } from "../../gateway/scripts.js";
+import type { AsyncVaultStore } from "../../vault/async-store.js";
+import { findRecord } from "../../vault/find-record.js";
+import { type KeeperRecord, newUid } from "../../vault/record.js";
+import type { StoredRecord } from "../../vault/store.js";
+import { capabilitiesOf } from "../../vault/store-capabilities.js";
 import { line, printJson } from "../context.js";
-import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref, file], opts) => {
-  refuseKeeperVault(ctx.env, "rekey record script add", "scripts");
   if (typeof opts.command !== "string") {
     throw usageError("--command is required: the interpreter that runs the script", 'e.g. --command "node"');
   }
@@ -30,20 +32,13 @@ export const run: CommandRun = async (ctx, [ref, file], opts) => {
       "give the path of the script to attach",
     );
   }
-  const store = await ctx.vault();
-  const user = resolveRecord(store, ref!);
-  const attach = ((opts.attach as string[] | undefined) ?? []).map((r) => resolveRecord(store, r).uid);
-  // The script's own record and the attachment commit together: no orphan file record on failure.
-  const { fileUid, saved } = store.transaction(() => {
-    const fileRecord = store.createRecord(newScriptFileRecord(basename(file!), content), {
-      folderUid: user.folderUid,
-      actor: ctx.actor,
-    });
-    const updated = addScript(user.record, { fileRef: fileRecord.uid, command, recordRef: attach });
-    return {
-      fileUid: fileRecord.uid,
-      saved: store.saveRecord(user.uid, updated, { expectedRevision: user.revision, actor: ctx.actor }),
-    };
+  const store = await ctx.asyncVault();
+  const user = await findRecord(store, ref!);
+  const attach: string[] = [];
+  for (const r of (opts.attach as string[] | undefined) ?? []) attach.push((await findRecord(store, r)).uid);
+  const { fileUid, saved } = await attachScript(store, user, newScriptFileRecord(basename(file!), content), {
+    actor: ctx.actor,
+    with: (fileRef) => addScript(user.record, { fileRef, command, recordRef: attach }),
   });
   const position = listScripts(saved.record).findIndex((s) => s.fileRef === fileUid) + 1;
   if (opts.json) {
@@ -62,3 +57,42 @@ export const run: CommandRun = async (ctx, [ref, file], opts) => {
   );
   if (attach.length) line(ctx.stdout, `records handed to it: ${attach.join(", ")}`);
 };
+
+/**
+ * Create the script's own record (in the user's folder) and save the user record naming it. Where the
+ * backend lets us choose the new UID, both go in one commit (atomic where the backend is: no orphan file
+ * record on failure); else the file record is created first and deleted again if the save fails.
+ */
+async function attachScript(
+  store: AsyncVaultStore,
+  user: StoredRecord,
+  fileRecord: KeeperRecord,
+  o: { actor: string; with: (fileRef: string) => KeeperRecord },
+): Promise<{ fileUid: string; saved: StoredRecord }> {
+  const place = { folderUid: user.folderUid };
+  if (capabilitiesOf(store).chosenRecordUids) {
+    const fileUid = newUid();
+    const { saved } = await store.commit(
+      [
+        { op: "createRecord", record: fileRecord, ...place, uid: fileUid },
+        { op: "saveRecord", uid: user.uid, record: o.with(fileUid), expectedRevision: user.revision },
+      ],
+      { actor: o.actor },
+    );
+    return { fileUid, saved: saved[0]! };
+  }
+  const created = await store.createRecord(fileRecord, { ...place, actor: o.actor });
+  try {
+    const saved = await store.saveRecord(user.uid, o.with(created.uid), {
+      expectedRevision: user.revision,
+      actor: o.actor,
+    });
+    return { fileUid: created.uid, saved };
+  } catch (err) {
+    // Best effort: the save's error is the one to report.
+    await store
+      .deleteRecord(created.uid, { expectedRevision: created.revision, actor: o.actor })
+      .catch(() => undefined);
+    throw err;
+  }
+}

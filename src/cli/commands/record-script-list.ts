@@ -1,18 +1,23 @@
 import { listScripts } from "../../gateway/scripts.js";
+import { findRecord } from "../../vault/find-record.js";
 import { getFieldValue } from "../../vault/record.js";
 import { line, printJson } from "../context.js";
-import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 import { renderTable } from "../table.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
-  refuseKeeperVault(ctx.env, "rekey record script list", "scripts");
-  const store = await ctx.vault();
-  const user = resolveRecord(store, ref!);
-  const rows = listScripts(user.record).map((s, i) => {
-    const file = store.getRecord(s.fileRef);
-    const attached = s.recordRef.map((uid) => ({ uid, title: store.getRecord(uid)?.record.title ?? null }));
+  const store = await ctx.asyncVault();
+  const user = await findRecord(store, ref!);
+  const scripts = listScripts(user.record);
+  // One read for every record the scripts name (one KSM request on a Keeper vault, not one per UID).
+  const named = new Map(
+    (await store.listRecords())
+      .filter((r) => scripts.some((s) => s.fileRef === r.uid || s.recordRef.includes(r.uid)))
+      .map((r) => [r.uid, r]),
+  );
+  const rows = scripts.map((s, i) => {
+    const file = named.get(s.fileRef);
+    const attached = s.recordRef.map((uid) => ({ uid, title: named.get(uid)?.record.title ?? null }));
     return {
       position: i + 1,
       fileRef: s.fileRef,

@@ -1,25 +1,23 @@
 import { listScripts, removeScript } from "../../gateway/scripts.js";
+import type { WriteOp } from "../../vault/async-store.js";
+import { findRecord } from "../../vault/find-record.js";
 import { line, printJson } from "../context.js";
-import { refuseKeeperVault } from "../keeper-refusal.js";
 import type { CommandRun } from "../registry.js";
-import { resolveRecord } from "../resolve.js";
 
 export const run: CommandRun = async (ctx, [ref, which], opts) => {
-  refuseKeeperVault(ctx.env, "rekey record script rm", "scripts");
-  const store = await ctx.vault();
-  const user = resolveRecord(store, ref!);
+  const store = await ctx.asyncVault();
+  const user = await findRecord(store, ref!);
   const { record, removed } = removeScript(user.record, which!);
-  const fileDeleted = store.transaction(() => {
-    store.saveRecord(user.uid, record, { expectedRevision: user.revision, actor: ctx.actor });
-    // The script's file record goes too unless another record still runs it (its history is kept).
-    const stillUsed = store
-      .listRecords()
-      .some((r) => listScripts(r.record).some((s) => s.fileRef === removed.fileRef));
-    const file = store.getRecord(removed.fileRef);
-    if (stillUsed || !file || file.record.type !== "file") return false;
-    store.deleteRecord(file.uid, { expectedRevision: file.revision, actor: ctx.actor });
-    return true;
-  });
+  // The script's file record goes too unless another record still runs it (its history is kept).
+  const others = (await store.listRecords()).filter((r) => r.uid !== user.uid);
+  const stillUsed = [record, ...others.map((r) => r.record)].some((r) =>
+    listScripts(r).some((s) => s.fileRef === removed.fileRef),
+  );
+  const file = others.find((r) => r.uid === removed.fileRef);
+  const fileDeleted = !stillUsed && file !== undefined && file.record.type === "file";
+  const ops: WriteOp[] = [{ op: "saveRecord", uid: user.uid, record, expectedRevision: user.revision }];
+  if (fileDeleted) ops.push({ op: "deleteRecord", uid: file.uid, expectedRevision: file.revision });
+  await store.commit(ops, { actor: ctx.actor });
   if (opts.json) {
     return printJson(ctx.stdout, { record: user.uid, removed: removed.fileRef, fileDeleted });
   }

@@ -1,16 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { usageError } from "../../errors.js";
+import { requireCapability } from "../../vault/store-capabilities.js";
 import { line, printJson } from "../context.js";
 import type { CommandRun } from "../registry.js";
-
-/** What the local vault offers for this (a Keeper vault has no key slots). */
-interface KeySlots {
-  addKeyFileSlot(
-    keyFile: string,
-    opts: { actor: string },
-  ): { keyFile: string; created: boolean; added: boolean };
-}
 
 export const run: CommandRun = async (ctx, args, opts) => {
   const path = args[0] as string;
@@ -22,11 +15,10 @@ export const run: CommandRun = async (ctx, args, opts) => {
       "pass --use-existing-key-file to let that file unlock the vault, or choose a new path",
     );
   }
-  const store = await ctx.vault();
-  if (typeof (store as Partial<KeySlots>).addKeyFileSlot !== "function") {
-    throw usageError(`${store.description} has no key slots`, "key files unlock rekey's local vault only");
-  }
-  const r = (store as unknown as KeySlots).addKeyFileSlot(path, { actor: ctx.actor });
+  const store = await ctx.asyncVault();
+  requireCapability(store, "localKeySlots", "rekey vault add-key-file");
+  const added = await store.addKeyFileSlot(path, { actor: ctx.actor });
+  const r = { ...added, keyFile: added.keyFile ?? resolve(path) };
   if (opts.json) return printJson(ctx.stdout, r);
   if (!r.added) return line(ctx.stdout, `key file ${r.keyFile} already unlocks the vault: nothing changed`);
   line(

@@ -11,7 +11,9 @@ import {
   seedAwsRotation,
   serveFakeKeeperTrusted,
 } from "../../testing/fake-keeper/index.js";
+import { findRecord } from "../../vault/find-record.js";
 import { getFieldValue, type KeeperRecord, setFieldValue } from "../../vault/record.js";
+import { requireCapability } from "../../vault/store-capabilities.js";
 import { openKeeperVault } from "./ksm-store.js";
 
 const dirs: string[] = [];
@@ -76,18 +78,18 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
     assert.equal(await vault.getRecord("not-a-uid"), undefined);
     assert.equal(await vault.getRecord("AAAAAAAAAAAAAAAAAAAAAA"), undefined);
     assert.equal((await vault.findByTitle("AWS PAM configuration"))[0]?.uid, seeded.configUid);
-    assert.equal((await vault.resolveRecord("alice (AWS IAM user)")).uid, seeded.userUid);
-    assert.equal((await vault.resolveRecord(seeded.userUid)).uid, seeded.userUid);
-    const missing = await rejection(vault.resolveRecord("nobody"));
+    assert.equal((await findRecord(vault, "alice (AWS IAM user)")).uid, seeded.userUid);
+    assert.equal((await findRecord(vault, seeded.userUid)).uid, seeded.userUid);
+    const missing = await rejection(findRecord(vault, "nobody"));
     assert.equal(missing.kind, "not-found");
   });
 
   test("an ambiguous title is a conflict naming the UIDs", async () => {
     const { vault, fake, seeded } = await setup();
     const twin = fake.addRecord(fake.recordData(seeded.userUid), { folderUid: seeded.folder.uid });
-    const err = await rejection(vault.resolveRecord("alice (AWS IAM user)"));
+    const err = await rejection(findRecord(vault, "alice (AWS IAM user)"));
     assert.equal(err.kind, "conflict");
-    assert.match(err.hint ?? "", new RegExp(twin.uid));
+    assert.match(err.message, new RegExp(twin.uid));
   });
 
   test("saveRecord: revision-checked update, new revision from Keeper, unknown keys kept, audited without values", async () => {
@@ -332,6 +334,64 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
       (await vault.listAudit()).map((a) => a.action),
       ["record.update", "rotation.complete"],
     );
+  });
+
+  test("commit creates folders (by ref) and records and deletes records, in order; the first failure stops the rest", async () => {
+    const { vault, fake, seeded } = await setup();
+    const doomed = await vault.createRecord(pamUserForSeed("dora", { userName: "dora" }), {
+      folderUid: seeded.folder.uid,
+      actor: "t",
+    });
+    const res = await vault.commit(
+      [
+        { op: "createFolder", name: "team c", parentUid: seeded.folder.uid, ref: "c" },
+        { op: "createRecord", record: pamUserForSeed("erin", { userName: "erin" }), folderUid: { ref: "c" } },
+        { op: "deleteRecord", uid: doomed.uid, expectedRevision: doomed.revision },
+      ],
+      { actor: "t" },
+    );
+    const folder = res.folders?.[0];
+    assert.equal(fake.folders.get(folder?.uid ?? "")?.parentUid, seeded.folder.uid);
+    const erin = res.created?.[0];
+    assert.equal(fake.records.get(erin?.uid ?? "")?.innerFolderUid, folder?.uid);
+    assert.equal(fake.records.has(doomed.uid), false);
+
+    // Not atomic (capabilities say so): what ran before the failing op stays.
+    assert.equal(vault.capabilities.atomicCommit, false);
+    const partial = await rejection(
+      vault.commit(
+        [
+          {
+            op: "createRecord",
+            record: pamUserForSeed("fay", { userName: "fay" }),
+            folderUid: seeded.folder.uid,
+          },
+          { op: "deleteRecord", uid: erin!.uid, expectedRevision: erin!.revision - 1 },
+        ],
+        { actor: "t" },
+      ),
+    );
+    assert.equal(partial.kind, "conflict");
+    assert.ok([...fake.records.values()].some((r) => (r.data as { title?: string }).title === "fay"));
+    assert.ok(fake.records.has(erin!.uid));
+  });
+
+  test("capabilities: no history, head, key slots, shared folders, root records, chosen UIDs", async () => {
+    const { vault } = await setup();
+    assert.deepEqual(
+      Object.entries(vault.capabilities).filter(([, v]) => v),
+      [],
+      "a KSM application can do none of these",
+    );
+    const err = (() => {
+      try {
+        requireCapability(vault, "localKeySlots", "rekey vault add-key-file");
+      } catch (e) {
+        return e as RekeyError;
+      }
+    })();
+    assert.equal(err?.kind, "usage");
+    assert.match(err?.message ?? "", /rekey vault add-key-file needs key slots .*, which Keeper vault \(/);
   });
 
   test("the SDK's key cache is shared: concurrent calls are serialized and all succeed", async () => {

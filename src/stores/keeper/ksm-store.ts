@@ -30,7 +30,14 @@ import {
   updateSecret,
 } from "@keeper-security/secrets-manager-core";
 import { conflict, notFound, RekeyError, usageError } from "../../errors.js";
-import type { AsyncVaultStore, Attachment, CommitResult, WriteOp } from "../../vault/async-store.js";
+import {
+  type AsyncVaultStore,
+  type Attachment,
+  type CommitResult,
+  folderUidOf,
+  type StoreCapabilities,
+  type WriteOp,
+} from "../../vault/async-store.js";
 import { type KeeperRecord, looksLikeUid, parseRecord } from "../../vault/record.js";
 import { diffRecords } from "../../vault/record-diff.js";
 import type {
@@ -95,7 +102,7 @@ export interface OpenKeeperVaultOptions {
  *
  * @example
  * const vault = await openKeeperVault({ configPath: resolveKsmConfigPath({ env: process.env }) });
- * const user = await vault.resolveRecord("alice (AWS)");
+ * const user = await findRecord(vault, "alice (AWS)"); // vault/find-record.ts
  */
 export async function openKeeperVault(opts: OpenKeeperVaultOptions): Promise<KeeperVault> {
   const loaded = loadKsmConfig(opts.configPath);
@@ -136,6 +143,19 @@ export class KeeperVault implements AsyncVaultStore {
    * completeTransaction method stays either way, to settle a transaction an earlier run left open.
    */
   transactionalSaves = true;
+  /**
+   * KSM gives no record history and no way to choose a UID; records live in folders shared with the
+   * application, and shared folders are made in Keeper itself. Keys, head and slots belong to the local vault.
+   */
+  readonly capabilities: StoreCapabilities = {
+    recordHistory: false,
+    integrityHead: false,
+    localKeySlots: false,
+    createSharedFolders: false,
+    recordsAtRoot: false,
+    chosenRecordUids: false,
+    atomicCommit: false,
+  };
   /** Things that went wrong without failing an operation (unreadable records, a failed audit append). */
   readonly warnings: string[] = [];
   readonly #options: SecretManagerOptions;
@@ -234,26 +254,6 @@ export class KeeperVault implements AsyncVaultStore {
 
   async findByTitle(title: string): Promise<StoredRecord[]> {
     return (await this.listRecords()).filter((r) => r.record.title === title);
-  }
-
-  /** A record by UID, else by exact title (which must be unique). */
-  async resolveRecord(ref: string): Promise<StoredRecord> {
-    if (looksLikeUid(ref)) {
-      const byUid = await this.getRecord(ref);
-      if (byUid) return byUid;
-    }
-    const matches = await this.findByTitle(ref);
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length === 0) {
-      throw notFound(
-        `no record with UID or title "${ref}" in ${this.description}`,
-        "check the UID, and that the record's shared folder is shared with the KSM application",
-      );
-    }
-    throw conflict(
-      `${matches.length} records are titled "${ref}" in ${this.description}`,
-      `name it by UID: ${matches.map((m) => m.uid).join(", ")}`,
-    );
   }
 
   async saveRecord(uid: string, record: KeeperRecord, opts: KeeperSaveOptions): Promise<StoredRecord> {
@@ -544,10 +544,14 @@ export class KeeperVault implements AsyncVaultStore {
   /**
    * Apply writes in order. Not atomic (Keeper and a local file cannot be): the record save is the commit
    * point, so put it first; journal and audit writes after it are idempotent and repair tolerates a crash
-   * between them.
+   * between them. Records and folders are created and deleted one by one: the first failure stops the rest,
+   * and what was done before it stays (`capabilities.atomicCommit` is false).
    */
   async commit(ops: WriteOp[], opts: { actor: string }): Promise<CommitResult> {
     const saved: StoredRecord[] = [];
+    const created: StoredRecord[] = [];
+    const folders: Folder[] = [];
+    const refs = new Map<string, string>();
     for (const o of ops) {
       if (o.op === "saveRecord") {
         saved.push(
@@ -560,9 +564,30 @@ export class KeeperVault implements AsyncVaultStore {
       } else if (o.op === "putJournal") this.#requireState().putJournal(o.entry);
       else if (o.op === "deleteJournal") this.#requireState().deleteJournal(o.id);
       else if (o.op === "appendRotationHistory") this.#requireState().appendRotationHistory(o.entry, o.audit);
-      else this.#requireState().appendAudit(o.event);
+      else if (o.op === "audit") this.#requireState().appendAudit(o.event);
+      else if (o.op === "createRecord") {
+        created.push(
+          await this.createRecord(o.record, {
+            folderUid: folderUidOf(o.folderUid, refs),
+            actor: opts.actor,
+            ...(o.uid ? { uid: o.uid } : {}),
+          }),
+        );
+      } else if (o.op === "createFolder") {
+        const f = await this.createFolder(o.name, {
+          parentUid: folderUidOf(o.parentUid, refs),
+          ...(o.shared !== undefined ? { shared: o.shared } : {}),
+          actor: opts.actor,
+        });
+        if (o.ref) refs.set(o.ref, f.uid);
+        folders.push(f);
+      } else await this.deleteRecord(o.uid, { expectedRevision: o.expectedRevision, actor: opts.actor });
     }
-    return { saved };
+    return {
+      saved,
+      ...(created.length ? { created } : {}),
+      ...(folders.length ? { folders } : {}),
+    };
   }
 
   async close(): Promise<void> {
