@@ -4,8 +4,9 @@
  * usable key, and writes the `credential.read` audit entry. The secret stays a `Secret` until the one
  * place that must write it out.
  */
-import { isRegion } from "../aws/endpoints.js";
+
 import { RekeyError, usageError } from "../errors.js";
+import { isRegion } from "../providers/aws-iam/endpoints.js";
 import { managesIamUser } from "../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../rotation/settings.js";
 import { Secret } from "../secret.js";

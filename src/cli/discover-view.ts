@@ -3,9 +3,10 @@
  * create (titles, fields), and how the listing is shown (table, JSON). No I/O: the command
  * (commands/discover.ts) asks AWS and the vault, then hands the facts here.
  */
-import type { DiscoveredKey, DiscoveredUser } from "../aws/discover.js";
+
 import type { Schedule } from "../gateway/schedule.js";
 import { setRecordSchedule } from "../gateway/schedule-field.js";
+import type { DiscoveredKey, DiscoveredUser } from "../providers/aws-iam/discover.js";
 import { identityOf, managesIamUser, sameIamUser } from "../rotation/same-user.js";
 import { FIELD } from "../rotation/settings.js";
 import { type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";

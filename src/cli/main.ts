@@ -21,6 +21,10 @@ export function buildProgram(
   const program = new Command("rekey")
     .description("Rotate AWS IAM user access keys and keep the current key in an encrypted vault.")
     .version(VERSION)
+    .option(
+      "--vault <vault>",
+      "the vault for this command (as REKEY_VAULT: a SQLite path, keeper:CONFIG, postgres://...); before the command",
+    )
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
@@ -69,8 +73,12 @@ export function takeCommandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Pro
 export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandEnv()): Promise<number> {
   let code = 0;
   const program = buildProgram(async (spec, args, opts) => {
-    readEnv(env); // every rekey variable checked once, before the command does anything (env.ts)
-    const ctx = createContext(`rekey ${spec.path.join(" ")}`, env);
+    // `rekey --vault V COMMAND` is REKEY_VAULT=V for this command (a PostgreSQL URL's password then sits
+    // in argv: prefer REKEY_VAULT, or a URL without it and PGPASSWORD / ~/.pgpass).
+    const vault = program.opts<{ vault?: string }>().vault;
+    const commandEnv = vault ? { ...env, REKEY_VAULT: vault } : env;
+    readEnv(commandEnv); // every rekey variable checked once, before the command does anything (env.ts)
+    const ctx = createContext(`rekey ${spec.path.join(" ")}`, commandEnv);
     try {
       const mod = await spec.load();
       await mod.run(ctx, args, opts);

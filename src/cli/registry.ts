@@ -550,4 +550,22 @@ export const COMMANDS: CommandSpec[] = [
     summary: "print a shell completion script: bash or zsh (e.g. source <(rekey completion bash))",
     load: () => import("./commands/completion.js"),
   },
+  {
+    path: ["vault", "copy"],
+    summary:
+      "copy the whole vault (records, UIDs, history, audit, journal, rotation history, scripts) to another backend, verified",
+    options: [
+      {
+        flags: "--to <vault>",
+        description:
+          "the target: postgres://USER@HOST:PORT/DB (password from PGPASSWORD / ~/.pgpass) or a SQLite file path",
+      },
+      {
+        flags: "--force",
+        description: "copy into a target that already holds records (never a different vault)",
+      },
+      json,
+    ],
+    load: () => import("./commands/vault-copy.js"),
+  },
 ];

@@ -14,7 +14,7 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { stringify as stringifyCsv } from "csv-stringify/sync";
 import { parseCommanderCsv } from "../csv/commander-csv.js";
 import { encodeGatewayParams } from "../pam-protocol/gateway-params.js";
-import { policyFor } from "../rotation/policy.js";
+import { policyFor } from "../providers/aws-iam/policy.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { AWS_USER_TEMPLATE_FIELDS, awsUserTemplateCsv } from "../templates/aws-user.js";
 import { crashEnv } from "../testing/checkpoint.js";

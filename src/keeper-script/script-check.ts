@@ -12,11 +12,10 @@
  * answer (edit-permission.ts: the JS SDK drops it from KeeperRecord); only an answer without the flag
  * leaves it "not proven" (warn).
  */
-import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { openCredentials } from "../aws/credentials.js";
-import { stsClient } from "../aws/sdk-port.js";
 import { RekeyError } from "../errors.js";
 import { type GatewayParams, parseGatewayParams } from "../pam-protocol/gateway-params.js";
+import { openCredentials } from "../providers/aws-iam/credentials.js";
+import { callerIdentity } from "../providers/aws-iam/sdk-port.js";
 import { rotateRecord } from "../rotation/index.js";
 import { normalize, prepare } from "../rotation/session.js";
 import type { RotateOptions, SuppliedRecord } from "../rotation/types.js";
@@ -192,20 +191,20 @@ async function awsChecks(
         requestTimeoutMs: n.requestTimeoutMs,
         logger: n.logger,
       });
-      const sts = stsClient(prep.endpoints, opened.credentials, n.requestTimeoutMs);
-      try {
-        const who = await sts.send(new GetCallerIdentityCommand({}));
-        out.push({
-          status: "ok",
-          area: "aws",
-          check: "admin credentials",
-          detail: `${c.label}: ${opened.via} is ${who.Arn ?? "?"} (sts:GetCallerIdentity)`,
-        });
-        authenticated = true;
-        break;
-      } finally {
-        sts.destroy();
-      }
+      const who = await callerIdentity(prep.endpoints, opened.credentials, {
+        principal: c.label,
+        retry: n.retry,
+        requestTimeoutMs: n.requestTimeoutMs,
+        logger: n.logger,
+      });
+      out.push({
+        status: "ok",
+        area: "aws",
+        check: "admin credentials",
+        detail: `${c.label}: ${opened.via} is ${who.arn || "?"} (sts:GetCallerIdentity)`,
+      });
+      authenticated = true;
+      break;
     } catch (err) {
       tried.push(`${c.label}: ${msg(err)}`);
     }

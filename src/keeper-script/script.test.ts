@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { policyFor } from "../rotation/policy.js";
+import { policyFor } from "../providers/aws-iam/policy.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import { FakeKeeper, gatewayLineFor, type SeedAwsRotationOptions } from "../testing/fake-keeper/index.js";
 import { seedSandboxRotation, writeKsmConfig } from "../testing/keeper-script.js";

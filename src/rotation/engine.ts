@@ -5,12 +5,13 @@
  * (tested with ListAccessKeys) → UserId check → finish or undo an interrupted rotation of this
  * record → list → plan → (graceful: permission probe) → run (journaled; executor.ts).
  */
-import type { KeyMeta } from "../aws/port.js";
+
 import { conflict, RekeyError } from "../errors.js";
+import { type ResolvedAdmin, resolveAdminCredentials } from "../providers/aws-iam/admin-credentials.js";
+import type { KeyMeta } from "../providers/aws-iam/port.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
-import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { type ExecContext, runRotation } from "./executor.js";
 import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
 import { planRotation, planSteps, type RotationPlan } from "./plan.js";

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
+import { policyFor } from "../providers/aws-iam/policy.js";
 import type { Sandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
@@ -18,7 +19,6 @@ import {
 } from "../testing/rotation.js";
 import { getFieldValue } from "../vault/record.js";
 import { rotateRecord } from "./engine.js";
-import { policyFor } from "./policy.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

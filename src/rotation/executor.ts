@@ -17,9 +17,10 @@
  *    of these happened.
  */
 
-import { AwsCallError } from "../aws/errors.js";
-import type { IamKeyPort, NewKey } from "../aws/port.js";
 import { RekeyError } from "../errors.js";
+import { AwsCallError } from "../providers/aws-iam/errors.js";
+import type { IamKeyPort, NewKey } from "../providers/aws-iam/port.js";
+import { verifyNewKey } from "../providers/aws-iam/verify.js";
 import type { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newUid } from "../vault/record.js";
@@ -31,7 +32,6 @@ import { describeLastUse, type LastUse, usedSince } from "./retire.js";
 import { saveNewKey, settleTransaction } from "./save.js";
 import { oldKeysGoneBeforeCreate } from "./strategy-table.js";
 import type { RotationLogger, StepReport } from "./types.js";
-import { verifyNewKey } from "./verify.js";
 
 export interface ExecReport {
   steps: StepReport[];

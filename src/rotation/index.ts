@@ -7,10 +7,15 @@ import type { AsyncVaultStore } from "../vault/async-store.js";
 import type { StoredRecord, VaultStore } from "../vault/store.js";
 import type { RepairOptions, RepairResult, RotateOptions, RotationResult } from "./types.js";
 
+export {
+  type IamPolicyDocument,
+  type PolicyOptions,
+  policyFor,
+  policyJson,
+} from "../providers/aws-iam/policy.js";
 export { CRASH_ENV, CRASH_STEPS, type CrashStep } from "./checkpoint.js";
 export { graceDue, graceExpiresAt } from "./grace.js";
 export { isLockHeld } from "./lock-held.js";
-export { type IamPolicyDocument, type PolicyOptions, policyFor, policyJson } from "./policy.js";
 export { FIELD, isStrategy, parseDuration, parseStrategy, STRATEGIES, type Strategy } from "./settings.js";
 export type {
   RepairOptions,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { IamKeyPort } from "../aws/port.js";
+import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { Sandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KeyMeta, KeyStatus } from "../aws/port.js";
+import type { KeyMeta, KeyStatus } from "../providers/aws-iam/port.js";
 import { expiredPreviousKeys, type PlanInput, planRotation, planSteps } from "./plan.js";
 
 const key = (id: string, status: KeyStatus, day: number): KeyMeta => ({

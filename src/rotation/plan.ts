@@ -11,7 +11,7 @@
  * What is common to every strategy (the 2-key arithmetic, the vault-key mismatch check) is here; each
  * strategy's own choice of keys is its `plan` in strategy-table.ts.
  */
-import type { KeyMeta } from "../aws/port.js";
+import type { KeyMeta } from "../providers/aws-iam/port.js";
 import type { Strategy } from "./settings.js";
 import { retireModeOf, strategySpec } from "./strategy-table.js";
 

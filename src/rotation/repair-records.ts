@@ -4,11 +4,11 @@
  * failure does not stop the others (it is reported).
  */
 import { RekeyError } from "../errors.js";
+import { type ResolvedAdmin, resolveAdminCredentials } from "../providers/aws-iam/admin-credentials.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { cloneRecord } from "../vault/record.js";
 import type { VaultStore } from "../vault/store.js";
-import { type ResolvedAdmin, resolveAdminCredentials } from "./credentials.js";
 import { rotateLocked } from "./engine.js";
 import type { ExecContext } from "./executor.js";
 import { graceDue } from "./grace.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KeyMeta } from "../aws/port.js";
+import type { KeyMeta } from "../providers/aws-iam/port.js";
 import { decideRetirement, type LastUse, retirementDueAt, usedSince } from "./retire.js";
 import type { RecordKeyState } from "./settings.js";
 

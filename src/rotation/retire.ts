@@ -15,7 +15,7 @@
  * `aws_previous_access_key_id`, `aws_previous_key_since`, `aws_previous_key_active_until`,
  * `aws_previous_key_held_at`, `aws_previous_key_deactivated_at`, `aws_previous_key_retire`.
  */
-import type { KeyLastUsed, KeyMeta } from "../aws/port.js";
+import type { KeyLastUsed, KeyMeta } from "../providers/aws-iam/port.js";
 import type { RecordKeyState } from "./settings.js";
 
 /** What IAM said about a key's last use: a time, never used (null), or the admin may not ask ("denied"). */

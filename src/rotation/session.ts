@@ -3,11 +3,18 @@
  * settings and credential sources, region and endpoints, the record lock, the IAM UserId check.
  */
 
-import { DEFAULT_REGION, partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../aws/endpoints.js";
-import type { IamKeyPort } from "../aws/port.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "../aws/retry.js";
 import { readEnv } from "../env.js";
 import { conflict, usageError } from "../errors.js";
+import {
+  DEFAULT_REGION,
+  partitionOf,
+  type ResolvedEndpoints,
+  resolveEndpoints,
+} from "../providers/aws-iam/endpoints.js";
+import type { IamKeyPort } from "../providers/aws-iam/port.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../providers/aws-iam/retry.js";
+import { gatherSources, type SourceSet } from "../providers/aws-iam/sources.js";
+import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "../providers/aws-iam/verify.js";
 import type { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newLeaseOwner } from "../vault/lease-owner.js";
@@ -17,9 +24,7 @@ import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
 import { DEFAULT_CONSISTENCY_WINDOW_MS, type ExecContext, newReport } from "./executor.js";
 import { lockHeld } from "./lock-held.js";
 import { FIELD, type RotationSettings, readKeyState, readSettings } from "./settings.js";
-import { gatherSources, type SourceSet } from "./sources.js";
 import { type RotateOptions, type RotationLogger, silentLogger } from "./types.js";
-import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "./verify.js";
 
 export const DEFAULT_LOCK_TTL_MS = 120_000;
 

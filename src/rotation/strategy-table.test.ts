@@ -1,9 +1,9 @@
 /** The strategy table: every strategy has an entry, and each entry agrees with itself and with its plan. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KeyMeta } from "../aws/port.js";
+import { policyFor } from "../providers/aws-iam/policy.js";
+import type { KeyMeta } from "../providers/aws-iam/port.js";
 import { planRotation } from "./plan.js";
-import { policyFor } from "./policy.js";
 import { STRATEGIES, type Strategy } from "./settings.js";
 import {
   ADOPTION_IAM_ACTIONS,

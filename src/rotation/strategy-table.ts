@@ -9,7 +9,7 @@
  * This file imports only types, so the planner, the policy printer and the executor can all use it
  * without an import cycle and without loading anything.
  */
-import type { KeyMeta } from "../aws/port.js";
+import type { KeyMeta } from "../providers/aws-iam/port.js";
 import type { KeyAction, PlanInput, PlanOutcome, RotationPlan } from "./plan.js";
 import type { Strategy } from "./settings.js";
 

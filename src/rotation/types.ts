@@ -2,17 +2,18 @@
  * The rotation engine's public types: what the CLI (and later the gateway) passes in and gets back.
  * Nothing here ever holds a secret.
  */
-import type { Partition } from "../aws/endpoints.js";
-import type { IamKeyPort } from "../aws/port.js";
-import type { RetryPolicy } from "../aws/retry.js";
-import type { AwsRetry } from "../aws/sdk-port.js";
+
 import type { Logger } from "../logger.js";
+import type { Partition } from "../providers/aws-iam/endpoints.js";
+import type { IamKeyPort } from "../providers/aws-iam/port.js";
+import type { RetryPolicy } from "../providers/aws-iam/retry.js";
+import type { AwsRetry } from "../providers/aws-iam/sdk-port.js";
+import type { SourceKind } from "../providers/aws-iam/sources.js";
 import type { Secret } from "../secret.js";
 import type { KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 import type { CrashStep } from "./checkpoint.js";
 import type { Strategy } from "./settings.js";
-import type { SourceKind } from "./sources.js";
 
 /** The engine's logger is rekey's one logger type (src/logger.ts). */
 export type RotationLogger = Logger;

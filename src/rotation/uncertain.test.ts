@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { AwsCallError } from "../aws/errors.js";
-import type { IamKeyPort } from "../aws/port.js";
+import { AwsCallError } from "../providers/aws-iam/errors.js";
+import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { Sandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {

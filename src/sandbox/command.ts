@@ -3,7 +3,7 @@
  * Prints the endpoint, and the root credentials and admin token only when they were generated
  * (they are sandbox credentials, valid against this process only, shown once).
  */
-import { isLoopbackHost } from "../aws/endpoints.js";
+import { isLoopbackHost } from "../providers/aws-iam/endpoints.js";
 import { DEFAULT_KNOBS, KNOB_NAMES, type Knobs } from "./knobs.js";
 
 /** Where to listen, what to load, and any knob (`knobsFromFlags` turns CLI flags into knobs). */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { policyFor } from "../rotation/policy.js";
+import { policyFor } from "../providers/aws-iam/policy.js";
 import { splitList } from "../rotation/settings.js";
 import type { RotateOptions } from "../rotation/types.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";

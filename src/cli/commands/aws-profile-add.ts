@@ -12,9 +12,9 @@
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { isRegion } from "../../aws/endpoints.js";
 import { RekeyError, usageError } from "../../errors.js";
 import { rekeyHome } from "../../home.js";
+import { isRegion } from "../../providers/aws-iam/endpoints.js";
 import { managesIamUser } from "../../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../../rotation/settings.js";
 import { findRecord } from "../../vault/find-record.js";

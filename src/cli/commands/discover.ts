@@ -3,26 +3,27 @@
  * vault manages each user; `--import` creates a pamUser record adopting each unmanaged user (no secret is
  * known or needed), all in one vault transaction.
  *
- * Admin credentials come in rotation's order, from the same code (rotation/sources.ts): `--credentials
+ * Admin credentials come in rotation's order, from the same code (providers/aws-iam/sources.ts): `--credentials
  * RECORD` (then only it), else the vault's only pamAwsConfiguration, else the AWS default chain. The first
  * source that may list the users wins; one failing for a credential reason (unknown key, access denied)
  * is noted and the next tried, as in a rotation.
  */
-import { openCredentials } from "../../aws/credentials.js";
+
+import { RekeyError, usageError } from "../../errors.js";
+import { parseSchedule, type Schedule } from "../../gateway/schedule.js";
+import { createLogger } from "../../log.js";
+import { openCredentials } from "../../providers/aws-iam/credentials.js";
 import {
   type AccountDiscovery,
   describeUsers,
   type IamUserSummary,
   openAccountDiscovery,
-} from "../../aws/discover.js";
-import { partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../../aws/endpoints.js";
-import type { CallerIdentity } from "../../aws/port.js";
-import { RekeyError, usageError } from "../../errors.js";
-import { parseSchedule, type Schedule } from "../../gateway/schedule.js";
-import { createLogger } from "../../log.js";
+} from "../../providers/aws-iam/discover.js";
+import { partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../../providers/aws-iam/endpoints.js";
+import type { CallerIdentity } from "../../providers/aws-iam/port.js";
+import { type CredentialCandidate, gatherSources, type SourceSet } from "../../providers/aws-iam/sources.js";
 import { pickRegion } from "../../rotation/session.js";
 import { FIELD, type RotationSettings, readSettings } from "../../rotation/settings.js";
-import { type CredentialCandidate, gatherSources, type SourceSet } from "../../rotation/sources.js";
 import type { AsyncVaultStore, WriteOp } from "../../vault/async-store.js";
 import { findFolder } from "../../vault/find-record.js";
 import { type KeeperRecord, newRecord, newUid, setFieldValue } from "../../vault/record.js";

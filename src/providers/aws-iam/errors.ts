@@ -3,7 +3,7 @@
  * says what to do. The SDK error is not kept as `cause`: its `$response` may carry request headers,
  * so only its code, HTTP status and request id travel on (in `details`).
  */
-import { type ErrorKind, RekeyError } from "../errors.js";
+import { type ErrorKind, RekeyError } from "../../errors.js";
 import { seconds } from "./request-timeout.js";
 
 /** The facts we use from any error the SDK (or the network) throws. */

@@ -8,10 +8,10 @@
  * statement: it is not scoped to a user). sts:GetCallerIdentity needs no permission.
  */
 
-import type { Partition } from "../aws/endpoints.js";
-import { usageError } from "../errors.js";
-import { DEFAULT_STRATEGY, type Strategy } from "./settings.js";
-import { strategyIamActions } from "./strategy-table.js";
+import { usageError } from "../../errors.js";
+import { DEFAULT_STRATEGY, type Strategy } from "../../rotation/settings.js";
+import { strategyIamActions } from "../../rotation/strategy-table.js";
+import type { Partition } from "./endpoints.js";
 
 /** The seed's actions: every strategy creates, lists and deletes keys. */
 const BASE_ACTIONS = ["iam:CreateAccessKey", "iam:ListAccessKeys", "iam:DeleteAccessKey"] as const;

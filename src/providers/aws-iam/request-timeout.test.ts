@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { Secret } from "../secret.js";
-import { cleanEnv } from "../testing/sandbox-clients.js";
+import { type Sandbox, startSandbox } from "../../sandbox/index.js";
+import { Secret } from "../../secret.js";
+import { cleanEnv } from "../../testing/sandbox-clients.js";
 import { openCredentials } from "./credentials.js";
 import { resolveEndpoints } from "./endpoints.js";
 import { AwsCallError, certainlyNotSent, describeFailure } from "./errors.js";

@@ -7,16 +7,16 @@
  * stops at once. If none works, one error lists every source and why.
  */
 
-import { openCredentials } from "../aws/credentials.js";
-import type { ResolvedEndpoints } from "../aws/endpoints.js";
-import { AwsCallError } from "../aws/errors.js";
-import type { IamKeyPort, KeyMeta } from "../aws/port.js";
-import type { RetryPolicy } from "../aws/retry.js";
-import type { AwsRetry } from "../aws/sdk-port.js";
-import { createSdkIamPort } from "../aws/sdk-port.js";
-import { RekeyError } from "../errors.js";
+import { RekeyError } from "../../errors.js";
+import type { RotationLogger } from "../../rotation/types.js";
+import { openCredentials } from "./credentials.js";
+import type { ResolvedEndpoints } from "./endpoints.js";
+import { AwsCallError } from "./errors.js";
+import type { IamKeyPort, KeyMeta } from "./port.js";
+import type { RetryPolicy } from "./retry.js";
+import type { AwsRetry } from "./sdk-port.js";
+import { createSdkIamPort } from "./sdk-port.js";
 import type { CredentialCandidate, SourceKind } from "./sources.js";
-import type { RotationLogger } from "./types.js";
 
 export interface CredentialSourceInfo {
   kind: SourceKind;

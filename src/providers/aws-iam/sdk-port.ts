@@ -15,10 +15,10 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { RekeyError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { awsProxyAgents } from "../proxy.js";
-import { Secret } from "../secret.js";
+import { RekeyError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { awsProxyAgents } from "../../proxy.js";
+import { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { type AwsCallError, type CallContext, isThrottling, mapAwsError } from "./errors.js";
 import type {
@@ -132,6 +132,38 @@ export async function callAws<T>(
       throw mapAwsError(err.last, { ...ctx, attempts: err.attempts, outcomeUnknown: err.outcomeUnknown });
     }
     throw mapAwsError(err, ctx);
+  }
+}
+
+/**
+ * One sts:GetCallerIdentity made with `credentials` (the admin's, opened by credentials.ts): who they are.
+ * Needs no permission, so it proves only that the credentials authenticate.
+ */
+export async function callerIdentity(
+  endpoints: ResolvedEndpoints,
+  credentials: AwsCredentialsInput,
+  opts: {
+    principal: string;
+    retry?: RetryPolicy | undefined;
+    requestTimeoutMs?: number | undefined;
+    logger?: Logger | undefined;
+  },
+): Promise<CallerIdentity> {
+  const sts = stsClient(endpoints, credentials, opts.requestTimeoutMs);
+  try {
+    const out = await callAws(
+      (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
+      { action: "sts:GetCallerIdentity", principal: opts.principal, endpoint: endpoints.sts },
+      {
+        idempotent: true,
+        retry: opts.retry ?? DEFAULT_RETRY,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        logger: opts.logger,
+      },
+    );
+    return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
+  } finally {
+    sts.destroy();
   }
 }
 

@@ -3,7 +3,7 @@
  * this (and can be tested against any implementation); `sdk-port.ts` implements it with the AWS SDK.
  * Every method throws `AwsCallError` (a RekeyError naming the action and subject) on failure.
  */
-import type { Secret } from "../secret.js";
+import type { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 
 export type KeyStatus = "Active" | "Inactive";

@@ -1,9 +1,10 @@
 /** Each admin credential source, in the seed's order, against the sandbox with the real SDK. */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RekeyError } from "../errors.js";
-import type { Sandbox } from "../sandbox/index.js";
-import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import { RekeyError } from "../../errors.js";
+import { rotateRecord } from "../../rotation/engine.js";
+import type { Sandbox } from "../../sandbox/index.js";
+import type { SqliteVaultStore } from "../../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   adminWithPolicy,
@@ -16,9 +17,8 @@ import {
   type RotationFixture,
   rotationFixture,
   uniqueName,
-} from "../testing/rotation.js";
-import { newRecord, setFieldValue } from "../vault/record.js";
-import { rotateRecord } from "./engine.js";
+} from "../../testing/rotation.js";
+import { newRecord, setFieldValue } from "../../vault/record.js";
 import { policyFor } from "./policy.js";
 
 let sandbox: Sandbox;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { Secret } from "../secret.js";
+import { type Sandbox, startSandbox } from "../../sandbox/index.js";
+import { Secret } from "../../secret.js";
 import { openCredentials } from "./credentials.js";
 import { resolveEndpoints } from "./endpoints.js";
 import { AwsCallError } from "./errors.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RekeyError } from "../errors.js";
+import { RekeyError } from "../../errors.js";
 import { iamSigningRegion, partitionOf, partitionOfArn, resolveEndpoints } from "./endpoints.js";
 
 test("partitions from regions and ARNs", () => {

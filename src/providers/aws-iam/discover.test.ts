@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { allow, stsClient } from "../testing/sandbox-clients.js";
+import { type Sandbox, startSandbox } from "../../sandbox/index.js";
+import { allow, stsClient } from "../../testing/sandbox-clients.js";
 import { describeUsers, openAccountDiscovery } from "./discover.js";
 import { resolveEndpoints } from "./endpoints.js";
 import { AwsCallError } from "./errors.js";

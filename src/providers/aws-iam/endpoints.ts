@@ -3,7 +3,7 @@
  * partition; STS is regional. We always hand the SDK an explicit endpoint, so the `env` the caller
  * passes (not whatever `process.env` holds) decides the SDK-standard overrides.
  */
-import { usageError } from "../errors.js";
+import { usageError } from "../../errors.js";
 
 export type Partition = "aws" | "aws-us-gov" | "aws-cn";
 

@@ -5,10 +5,10 @@
  * seed's bug).
  */
 import { AssumeRoleCommand } from "@aws-sdk/client-sts";
-import { RekeyError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { proxyConfigured } from "../proxy.js";
-import type { Secret } from "../secret.js";
+import { RekeyError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { proxyConfigured } from "../../proxy.js";
+import type { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";

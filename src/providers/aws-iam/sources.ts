@@ -15,15 +15,16 @@
  * This file only reads records (no AWS): it returns candidates, each usable or with the reason it is
  * not, so that a final error can list every source tried.
  */
-import type { AdminCredentialSpec } from "../aws/credentials.js";
-import { Secret } from "../secret.js";
-import type { AsyncVaultStore } from "../vault/async-store.js";
-import { findRecord } from "../vault/find-record.js";
-import { getFieldValue, type KeeperRecord } from "../vault/record.js";
-import type { StoredRecord } from "../vault/store.js";
-import { chooseConfiguration } from "./same-user.js";
-import { keyFieldText, type RotationSettings } from "./settings.js";
-import type { SuppliedRecord } from "./types.js";
+
+import { chooseConfiguration } from "../../rotation/same-user.js";
+import { keyFieldText, type RotationSettings } from "../../rotation/settings.js";
+import type { SuppliedRecord } from "../../rotation/types.js";
+import { Secret } from "../../secret.js";
+import type { AsyncVaultStore } from "../../vault/async-store.js";
+import { findRecord } from "../../vault/find-record.js";
+import { getFieldValue, type KeeperRecord } from "../../vault/record.js";
+import type { StoredRecord } from "../../vault/store.js";
+import type { AdminCredentialSpec } from "./credentials.js";
 
 export type SourceKind = "attached" | "pam-configuration" | "default-chain";
 

@@ -4,8 +4,8 @@
  * up to ~15 s) and AWS has no "propagated" call, so we poll sts:GetCallerIdentity with the new key
  * every `intervalMs` up to `timeoutMs` instead of sleeping a fixed time.
  */
-import { AwsCallError } from "../aws/errors.js";
-import type { IamKeyPort, KeyCredentials } from "../aws/port.js";
+import { AwsCallError } from "./errors.js";
+import type { IamKeyPort, KeyCredentials } from "./port.js";
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 60_000;
 export const DEFAULT_VERIFY_INTERVAL_MS = 1_500;

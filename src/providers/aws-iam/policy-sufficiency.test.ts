@@ -4,9 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { RekeyError } from "../errors.js";
-import type { Sandbox } from "../sandbox/index.js";
-import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import { RekeyError } from "../../errors.js";
+import { rotateRecord } from "../../rotation/engine.js";
+import { STRATEGIES, type Strategy } from "../../rotation/settings.js";
+import type { Sandbox } from "../../sandbox/index.js";
+import type { SqliteVaultStore } from "../../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
   adminWithPolicy,
@@ -18,10 +20,8 @@ import {
   type RotationFixture,
   rotationFixture,
   uniqueName,
-} from "../testing/rotation.js";
-import { rotateRecord } from "./engine.js";
+} from "../../testing/rotation.js";
 import { policyFor } from "./policy.js";
-import { STRATEGIES, type Strategy } from "./settings.js";
 
 let sandbox: Sandbox;
 let store: SqliteVaultStore;

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { type Sandbox, startSandbox } from "../sandbox/index.js";
-import { cleanEnv, iamClient, stsClient } from "../testing/sandbox-clients.js";
+import { type Sandbox, startSandbox } from "../../sandbox/index.js";
+import { cleanEnv, iamClient, stsClient } from "../../testing/sandbox-clients.js";
 import { describeFailure, isClockSkew, isCredentialProblem, mapAwsError } from "./errors.js";
 
 const ctx = { action: "iam:ListAccessKeys", userName: "alice", principal: "key AKIATEST" };
