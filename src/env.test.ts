@@ -59,3 +59,9 @@ test("a bad value is a usage error naming the variable and what it is, never the
     );
   }
 });
+
+test("the README's list of environment variables is this schema's", () => {
+  const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8");
+  const missing = ENV_NAMES.filter((n) => !readme.includes(`| \`${n}\``));
+  assert.deepEqual(missing, [], "add them to README.md, Environment variables");
+});
