@@ -568,4 +568,49 @@ export const COMMANDS: CommandSpec[] = [
     ],
     load: () => import("./commands/vault-copy.js"),
   },
+  {
+    path: ["report"],
+    summary:
+      "compliance report from IAM itself: every user's keys, age, last use, managed or not, CIS 1.14 verdict (old active keys)",
+    options: [
+      {
+        flags: "--max-age <age>",
+        description: "the key age limit (CIS AWS Foundations 1.14)",
+        default: "90d",
+      },
+      { flags: "--format <format>", description: "table | json | csv | html", default: "table" },
+      { flags: "--out <file>", description: "write to FILE (mode 0600) instead of stdout" },
+      { flags: "--fail-on-violation", description: "exit 9 when a key violates the limit (for CI jobs)" },
+      { flags: "--credentials <record>", description: "admin credential record (default: the usual order)" },
+      { flags: "--path-prefix <prefix>", description: "only IAM users under this path" },
+      { flags: "--endpoint-url <url>", description: "IAM and STS endpoint (e.g. the sandbox)" },
+      { flags: "--region <region>", description: "AWS region (partition) to use" },
+    ],
+    load: () => import("./commands/report.js"),
+  },
+  {
+    path: ["service", "install"],
+    summary:
+      "print (or --write) a hardened systemd unit for the gateway, and a timer alternative for gateway --once",
+    options: [
+      { flags: "--user <user>", description: "the system user the gateway runs as", default: "rekey" },
+      { flags: "--config <file>", description: "the gateway config file the unit passes" },
+      { flags: "--timer", description: "a oneshot service + timer running `rekey gateway --once` instead" },
+      { flags: "--write", description: "write the unit file(s) under /etc/systemd/system (or --dir)" },
+      { flags: "--dir <dir>", description: "with --write: where to write the unit files" },
+    ],
+    load: () => import("./commands/service-install.js"),
+  },
+  {
+    path: ["doctor"],
+    args: ["[records...]"],
+    summary:
+      "prove what each record's next rotation needs (vault, credentials, IAM actions, user, key room, scripts); changes nothing",
+    options: [
+      { flags: "--endpoint-url <url>", description: "IAM and STS endpoint (e.g. the sandbox)" },
+      { flags: "--region <region>", description: "AWS region" },
+      json,
+    ],
+    load: () => import("./commands/doctor.js"),
+  },
 ];
