@@ -48,9 +48,13 @@ import type {
   StoredRecord,
 } from "../../vault/store.js";
 import { VaultCipher } from "../../vault/vault-cipher.js";
+import type { TargetState } from "../copy-plan.js";
+import type { VaultRows } from "../copy-rows.js";
 import { appendAuditEntry, listAuditEntries, verifyAuditLog } from "./pg-audit.js";
 import { metaValue, type PgDb, type Queryable, setMeta } from "./pg-db.js";
 import { PgHistory } from "./pg-history.js";
+import { readPgRows } from "./pg-import-export.js";
+import { importPgRows } from "./pg-import-rows.js";
 import { listJournal, type PreparedJournal, prepareJournal, putJournal } from "./pg-journal.js";
 import { PgLeases } from "./pg-locks.js";
 import { PgRecords } from "./pg-records.js";
@@ -290,6 +294,22 @@ export class PostgresVaultStore implements AsyncVaultStore {
     filter: { recordUid?: string; limit?: number } = {},
   ): Promise<RotationHistoryEntry[]> {
     return this.#db.read((tx) => this.#history.list(tx, filter));
+  }
+
+  // ---- vault copy (pg-import-export.ts, pg-import-rows.ts) ----------------------------------------------
+
+  /** `rekey vault copy`: every row as stored (ciphertext), in one read snapshot. */
+  async exportRows(): Promise<VaultRows> {
+    return this.#db.read((tx) => readPgRows(tx, this.description));
+  }
+
+  /**
+   * `rekey vault copy`: replace what the database holds with `rows` (this store was made with their vault id
+   * and master key) and append `event`, in one transaction; `check` refuses on what is there (copy-plan.ts).
+   */
+  async importRows(rows: VaultRows, event: AuditEvent, check: (state: TargetState) => void): Promise<void> {
+    const keys = { auditKey: this.#cipher.auditKey, vaultId: this.#vaultId, description: this.description };
+    await importPgRows(this.#db, keys, rows, event, check);
   }
 
   // ---- leases, commit, key slots ------------------------------------------------------------------------

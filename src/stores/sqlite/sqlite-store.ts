@@ -30,6 +30,7 @@ import type {
 } from "../../vault/store.js";
 import { type JournalMeta, toJsonBytes, VaultCipher, type VersionMeta } from "../../vault/vault-cipher.js";
 import { formatHeadLine, HeadKey, type JournalRow, type VaultState, xorHex } from "../../vault/vault-head.js";
+import type { VaultRows } from "../copy-rows.js";
 import { appendAuditEntry, listAuditEntries, verifyAuditLog } from "./sqlite-audit.js";
 import { SqlDb } from "./sqlite-db.js";
 import {
@@ -43,6 +44,8 @@ import {
   writeAnchorFile,
 } from "./sqlite-head.js";
 import { SqliteHistory } from "./sqlite-history.js";
+import { readSqliteRows } from "./sqlite-import-export.js";
+import { insertSqliteRows } from "./sqlite-import-rows.js";
 import { tryLock } from "./sqlite-locks.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
 
@@ -603,6 +606,34 @@ export class SqliteVaultStore implements VaultStore {
 
   listRotationHistory(filter: { recordUid?: string; limit?: number } = {}): RotationHistoryEntry[] {
     return this.#history.list(filter);
+  }
+
+  // ---- vault copy (sqlite-import-export.ts, sqlite-import-rows.ts) --------------------------------------
+
+  /** `rekey vault copy`: every row as stored (ciphertext), in one read snapshot. */
+  exportRows(): VaultRows {
+    return this.#sql.read(() => readSqliteRows(this.#sql));
+  }
+
+  /**
+   * `rekey vault copy`, on a new file whose meta already holds the copied vault id, key slots and audit head:
+   * insert `rows` as they are, check the copied audit chain, append `event` and sign the head, in one
+   * transaction. Refused on a vault that holds anything (the normal write path is the only other way in).
+   */
+  importRows(rows: VaultRows, event: AuditEvent): void {
+    this.#sql.write(() => {
+      insertSqliteRows(this.#sql, rows);
+      const chain = verifyAuditLog(this.#sql, this.#cipher.auditKey, this.#vaultId);
+      if (!chain.ok) {
+        throw integrityError(
+          `the copied audit log does not verify at entry ${chain.problem?.seq}: ${chain.problem?.reason}`,
+          "run rekey audit verify on the source vault; copy it once its log verifies",
+        );
+      }
+      this.#audit(event);
+      const state = computeState(this.#sql, this.#headKey, this.#cipher.auditKey);
+      saveHead(this.#sql, this.#headKey, { gen: 0, state });
+    });
   }
 
   // ---- locks, transactions, key slots -------------------------------------------------------------------
