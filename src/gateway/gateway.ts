@@ -13,6 +13,18 @@
  * Stop (SIGTERM/SIGINT in `rekey gateway`): no more ticks, queued work is dropped (it is still due at
  * the next start), running attempts finish within a bounded wait. A SIGKILL is covered by the engine's
  * journal and by the next start's repair.
+ *
+ * Several gateways on one vault (PostgreSQL): each record's work runs under its lease, and the due check
+ * is redone on fresh data once the lease is held (runner.ts), so a slot is rotated once. Each gateway
+ * starts its passes at its own place in the listing (`spreadStart`), so they mostly take different
+ * records instead of queueing behind each other's leases. At each listing, work a dead gateway left
+ * behind is taken over once its lease is free (holder certainly dead, or expired): a pending rotation
+ * journal is repaired, then its attempt marker is recorded (recover.ts).
+ *
+ * Vault unreachable (the database went away): a listing that fails is logged ("vault unreachable") and
+ * retried with backoff (1 s, 2 s, ... 30 s); until a listing succeeds ("vault reachable again") no new
+ * work starts and queued jobs are dropped (still due later). Running attempts go on: what they wrote
+ * to the journal stays in the database and is repaired by whichever gateway comes first.
  */
 import {
   graceExpiresAt,
@@ -24,15 +36,16 @@ import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
 import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { JournalEntry, StoredRecord, VaultStore } from "../vault/store.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type GatewayConfig, ms } from "./config.js";
 import type { RotationAttempt } from "./history-model.js";
 import { createLimiter, type Limiter } from "./limiter.js";
 import { notifyAll, type RotationNotice } from "./notify.js";
 import { accountKey, configurationFor, readHistory } from "./records.js";
-import { recoverInterrupted } from "./recover.js";
+import { recoverInterrupted, recoverMarker } from "./recover.js";
 import {
+  ATTEMPT_JOURNAL_KIND,
   type Job,
   type JobOutcome,
   noticeFor,
@@ -63,6 +76,16 @@ export interface GatewayOptions {
   /** Recorded in history, audit and record versions. */
   actor?: string;
   runScript?: RunnerDeps["runScript"];
+  /**
+   * Where this gateway's plan passes begin in the listing, as a fraction (0..1). Default: random, so
+   * gateways sharing a vault start on different records; tests pin it (0 = listing order).
+   */
+  spreadStart?: number;
+}
+
+/** Backoff between listings while the vault is unreachable: 1 s, 2 s, 4 s ... at most 30 s. */
+export function unreachableDelayMs(failures: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.min(5, Math.max(0, failures - 1)));
 }
 
 export interface GatewayStats {
@@ -150,6 +173,9 @@ export function createGateway(o: GatewayOptions): Gateway {
   /** Plan passes run one at a time (a tick and a finished job may both ask for one). */
   let passing: Promise<number> = Promise.resolve(0);
   const pendingManual: string[] = [];
+  const spreadStart = Math.min(0.999_999, Math.max(0, o.spreadStart ?? Math.random()));
+  /** Set while the vault is unreachable: since when, and how many listings failed. */
+  let outage: { since: number; failures: number } | undefined;
 
   const deps: RunnerDeps = runnerDeps({
     store,
@@ -271,11 +297,15 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
 
   const enqueue = (job: Job) => {
-    if (stopping || inFlight.has(job.uid)) return false;
+    if (stopping || outage || inFlight.has(job.uid)) return false;
     track(
       job.uid,
       limiter
-        .run(job.account, () => runJob(deps, job))
+        .run(job.account, async (): Promise<JobOutcome> => {
+          // Queued before the vault went away: dropped, still due once it is back.
+          if (outage) return { kind: "not-due", history: histories.get(job.uid) ?? [] };
+          return runJob(deps, job);
+        })
         .then(async (r) => {
           const notice = await handle(job, r);
           if (notice) await notify(notice);
@@ -291,13 +321,48 @@ export function createGateway(o: GatewayOptions): Gateway {
    * that died or a rotation that failed (finished or undone; a lost create settled).
    */
   const enqueueRepair = (user: StoredRecord) => {
-    if (stopping || inFlight.has(user.uid)) return false;
+    if (stopping || outage || inFlight.has(user.uid)) return false;
     track(
       user.uid,
       limiter
-        .run(accountKey(user.record, configurationOf(user)), () => runRepairJob(deps, user.uid))
+        .run(accountKey(user.record, configurationOf(user)), async () =>
+          outage ? undefined : runRepairJob(deps, user.uid),
+        )
         .then((r) => r !== undefined),
     );
+    return true;
+  };
+
+  /**
+   * Attempt markers no job of this gateway holds: another gateway's work in progress (its lease is held:
+   * nothing happens), or left by a gateway that died: recorded as interrupted once its lease is free.
+   */
+  const enqueueRecover = (user: StoredRecord, markers: readonly JournalEntry[]) => {
+    if (stopping || outage || inFlight.has(user.uid)) return false;
+    const work = async () => {
+      let changed = false;
+      for (const j of markers) {
+        if (outage) break;
+        const r = await recoverMarker(deps, j);
+        if (r.kind === "busy") {
+          // Another gateway's attempt in progress: not looked at again before the next listing.
+          stats.busy++;
+          lockWaits.add(user.uid);
+          break;
+        }
+        if (r.kind !== "recorded") continue;
+        const { entry } = r;
+        lockWaits.delete(user.uid);
+        changed = true;
+        histories.delete(entry.recordUid);
+        attempts.push(entry);
+        stats[entry.outcome]++;
+        const notice = noticeFor(entry);
+        if (notice) await notify(notice);
+      }
+      return changed;
+    };
+    track(user.uid, limiter.run(accountKey(user.record, configurationOf(user)), work));
     return true;
   };
 
@@ -305,10 +370,16 @@ export function createGateway(o: GatewayOptions): Gateway {
    * Plan every known record at `now`: queue what is due, and remember the earliest future run (or end of
    * grace) so the loop sleeps until then.
    */
-  const planPass = async (now: Date, listed: boolean, pending: ReadonlySet<string>): Promise<number> => {
+  const planPass = async (
+    now: Date,
+    listed: boolean,
+    pending: ReadonlySet<string>,
+    markers: ReadonlyMap<string, JournalEntry[]>,
+  ): Promise<number> => {
     let queued = 0;
     let next = Number.POSITIVE_INFINITY;
-    for (const user of listing) {
+    const from = Math.floor(spreadStart * listing.length);
+    for (const user of [...listing.slice(from), ...listing.slice(0, from)]) {
       if (user.record.type !== "pamUser") continue;
       // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
       if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
@@ -318,6 +389,12 @@ export function createGateway(o: GatewayOptions): Gateway {
       // A rotation journal left pending (a dead process, a failed rotation): repaired first.
       if (pending.has(user.uid)) {
         if (enqueueRepair(user)) queued++;
+        continue;
+      }
+      // An attempt marker no job here holds: another gateway's work, or one a dead gateway left.
+      const left = markers.get(user.uid);
+      if (left) {
+        if (enqueueRecover(user, left)) queued++;
         continue;
       }
       let history = histories.get(user.uid);
@@ -368,24 +445,62 @@ export function createGateway(o: GatewayOptions): Gateway {
   const pass = (list: boolean): Promise<number> => {
     const work = passing.then(async () => {
       if (stopping) return 0;
+      // While the vault is unreachable only the (backed-off) listing runs: it tells when it is back.
+      if (outage && !list) return 0;
       const now = new Date(clock.now());
-      if (list) {
+      if (!list) return planPass(now, false, new Set(), new Map());
+      let journal: JournalEntry[];
+      try {
         // One listing per tick (a Keeper vault answers it with one KSM request; types are sealed in SQLite).
-        listing = await store.listRecords();
-        configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
-        nextListAt = now.getTime() + ms(config.tickSeconds);
+        const fresh = await store.listRecords();
+        // The periodic repair: work in the journal that no running job of this gateway holds.
+        journal = await store.listJournal();
+        listing = fresh;
+      } catch (err) {
+        unreachable(now, err);
+        return 0;
       }
-      // The periodic repair: at each listing, records with a rotation journal no running job holds.
-      const pending = list
-        ? new Set((await store.listJournal({ kind: ROTATION_JOURNAL_KIND })).map((j) => j.recordUid))
-        : new Set<string>();
-      const queued = await planPass(now, list, pending);
-      if (list) ticks++;
-      if (queued > 0) logger.debug({ queued }, list ? "tick" : "re-plan");
+      if (outage) {
+        logger.info(
+          { downSeconds: Math.round((now.getTime() - outage.since) / 1000), failedListings: outage.failures },
+          "vault reachable again",
+        );
+        outage = undefined;
+      }
+      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
+      nextListAt = now.getTime() + ms(config.tickSeconds);
+      const pending = new Set<string>();
+      const markers = new Map<string, JournalEntry[]>();
+      for (const j of journal) {
+        if (j.kind === ROTATION_JOURNAL_KIND) pending.add(j.recordUid);
+        else if (j.kind === ATTEMPT_JOURNAL_KIND)
+          markers.set(j.recordUid, [...(markers.get(j.recordUid) ?? []), j]);
+      }
+      const queued = await planPass(now, true, pending, markers);
+      ticks++;
+      if (queued > 0) logger.debug({ queued }, "tick");
       return queued;
     });
     passing = work.catch(() => 0);
     return work;
+  };
+
+  /** A listing failed: take no new work, and list again after a backoff. */
+  const unreachable = (now: Date, err: unknown) => {
+    outage ??= { since: now.getTime(), failures: 0 };
+    outage.failures++;
+    const delay = unreachableDelayMs(outage.failures);
+    nextListAt = now.getTime() + delay;
+    nextPlanAt = Number.POSITIVE_INFINITY;
+    logger.warn(
+      {
+        error: err instanceof Error ? err.message : String(err),
+        failedListings: outage.failures,
+        retryInSeconds: delay / 1000,
+        running: inFlight.size,
+      },
+      "vault unreachable",
+    );
   };
 
   /** Sleep until the next listing or the next due time, whichever comes first. */

@@ -28,6 +28,7 @@ import {
   type RotationLogger,
   type RotationResult,
 } from "../rotation/index.js";
+import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
 import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
@@ -199,6 +200,12 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
     if (!user) return { kind: "not-due", history };
     let { trigger, attempt, slot } = job;
     if (job.replan) {
+      // Work a dead holder of this lease left (a gateway killed mid-rotation): its rotation journal is
+      // repaired and its attempt recorded first (the gateway's listing does both), then the record is
+      // re-planned on that. Rotating now would rotate the slot a second time.
+      const left = await store.listJournal({ recordUid: job.uid });
+      if (left.some((j) => j.kind === ATTEMPT_JOURNAL_KIND || j.kind === ROTATION_JOURNAL_KIND))
+        return { kind: "not-due", history };
       const fresh = job.replan(user, history);
       if (!fresh || fresh.at.getTime() > deps.clock.now()) return { kind: "not-due", history };
       ({ trigger, attempt, slot } = fresh);
@@ -238,11 +245,8 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
     };
   } finally {
     renewal.stop();
-    try {
-      lease.release();
-    } catch (err) {
-      deps.logger.warn({ recordUid: job.uid, error: (err as Error).message }, "could not release the lease");
-    }
+    // Awaited: on a shared database the next gateway may take the record as soon as it is free.
+    await releaseQuietly(lease, deps);
   }
   return done;
 }
@@ -465,11 +469,7 @@ export async function runRepairJob(deps: RunnerDeps, uid: string): Promise<Repai
     return r;
   } finally {
     renewal.stop();
-    try {
-      lease.release();
-    } catch (err) {
-      deps.logger.warn({ recordUid: uid, error: (err as Error).message }, "could not release the lease");
-    }
+    await releaseQuietly(lease, deps);
   }
 }
 
@@ -513,19 +513,32 @@ export function noticeFor(e: RotationAttempt): RotationNotice | undefined {
 
 /** Renew the lease at a third of its TTL while the attempt runs. */
 function keepRenewed(lease: Lease, deps: RunnerDeps): { stop(): void } {
+  const renewNow = async () => {
+    try {
+      // A database lease answers later: awaited here so a lost lease is logged when it is found lost.
+      await lease.renew(deps.leaseTtlMs);
+    } catch (err) {
+      deps.logger.error({ recordUid: lease.recordUid, error: (err as Error).message }, "gateway lease lost");
+    }
+  };
   const timer = setInterval(
     () => {
-      try {
-        lease.renew(deps.leaseTtlMs);
-      } catch (err) {
-        deps.logger.error(
-          { recordUid: lease.recordUid, error: (err as Error).message },
-          "gateway lease lost",
-        );
-      }
+      void renewNow();
     },
     Math.max(1000, Math.floor(deps.leaseTtlMs / 3)),
   );
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** Release a lease and wait for it (a database round trip); a failure is logged, the lease expires anyway. */
+export async function releaseQuietly(lease: Lease, deps: Pick<RunnerDeps, "logger">): Promise<void> {
+  try {
+    await lease.release();
+  } catch (err) {
+    deps.logger.warn(
+      { recordUid: lease.recordUid, error: (err as Error).message },
+      "could not release the lease (it expires on its own)",
+    );
+  }
 }

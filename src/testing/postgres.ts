@@ -49,6 +49,10 @@ export interface PgServer {
     text: string,
     params?: unknown[],
   ): Promise<R[]>;
+  /** Stop the server (fast shutdown: clients are disconnected), keeping its data: a database outage. */
+  halt(): Promise<void>;
+  /** Start a halted server again, on the same port with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -151,11 +155,10 @@ export async function startPostgres(): Promise<PgServer> {
   ]).catch((err) => fail("initdb", err));
 
   let port = 0;
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    const options = [
+  const optionsFor = (p: number) =>
+    [
       "-c listen_addresses=127.0.0.1",
-      `-p ${port}`,
+      `-p ${p}`,
       "-c unix_socket_directories=''",
       "-c fsync=off",
       "-c synchronous_commit=off",
@@ -163,8 +166,12 @@ export async function startPostgres(): Promise<PgServer> {
       "-c shared_buffers=16MB",
       "-c max_connections=100",
     ].join(" ");
+  const pgStart = (p: number) =>
+    cmd("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "30", "-o", optionsFor(p), "start"]);
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
     try {
-      await cmd("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "30", "-o", options, "start"]);
+      await pgStart(port);
       break;
     } catch (err) {
       if (attempt >= 3) fail("pg_ctl start", err); // the port was taken meanwhile: try another one
@@ -203,6 +210,12 @@ export async function startPostgres(): Promise<PgServer> {
     async createDatabase(name = `vault_${process.pid}_${++counter}`) {
       await sql("postgres", `CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       return url(name);
+    },
+    async halt() {
+      await cmd("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch((err) => fail("pg_ctl stop", err));
+    },
+    async resume() {
+      await pgStart(port).catch((err) => fail("pg_ctl start", err));
     },
     async stop() {
       process.removeListener("exit", stopNow);

@@ -75,9 +75,14 @@ export interface Lease {
   recordUid: string;
   owner: string;
   expiresAt: string;
-  /** Extend the lease; throws a conflict error if it was lost. */
-  renew(ttlMs?: number): void;
-  release(): void;
+  /**
+   * Extend the lease; throws a conflict error if it was lost. A backend whose leases live in a database
+   * (PostgreSQL) returns the round trip's promise: a caller may await it, and one that does not learns of
+   * a lost lease at its next renew, which then throws.
+   */
+  renew(ttlMs?: number): void | Promise<void>;
+  /** Give the lease up (a database backend returns the statement's promise: await it to be sure it is gone). */
+  release(): void | Promise<void>;
 }
 
 /**

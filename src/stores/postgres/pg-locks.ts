@@ -6,10 +6,11 @@
  *   (now()): machines with skewed clocks still agree on who holds a record.
  * - A holder certainly dead (same host, boot and PID namespace, pid gone: lease-owner.ts) loses an unexpired
  *   lease at once, with an update conditioned on the dead owner (two takers cannot both win).
- * - Lease.renew/release are synchronous in the store port (store.ts) while a database round trip is not:
- *   renew starts the UPDATE and returns its promise (awaitable; never an unhandled rejection). A renew that
- *   finds the lease gone marks it lost, and every later renew throws the conflict at once, so work on a lost
- *   record stops at the next step. The pending statements are awaited before the store closes.
+ * - Lease.renew/release may return a promise in the store port (store.ts): here they return the UPDATE's or
+ *   DELETE's promise (never an unhandled rejection). The gateway awaits both; the engine's step-by-step renews
+ *   do not wait for the round trip: a renew that finds the lease gone marks it lost, and every later renew
+ *   throws the conflict at once, so work on a lost record stops at its next step. The pending statements are
+ *   awaited before the store closes.
  */
 import { conflict, usageError } from "../../errors.js";
 import { holderMayBeAlive } from "../../vault/lease-owner.js";
