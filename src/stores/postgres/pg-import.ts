@@ -6,28 +6,15 @@
  * The database must be empty (no vault: a new database, or one whose rekey tables hold no vault) or hold an
  * earlier copy of the same vault (replaced with --force); copy-plan.ts decides, inside the transaction.
  */
-import pg from "pg";
+import type pg from "pg";
 import { zeroize } from "../../vault/crypto.js";
 import { parseKeySlots, unlockMasterKey } from "../../vault/keys.js";
 import type { CopySource, CopyTarget } from "../copy-backend.js";
 import { checkTarget } from "../copy-plan.js";
-import { mapPgError, PgDb } from "./pg-db.js";
-import { openPostgresVault } from "./pg-open.js";
+import { mapPgError, type PgDb } from "./pg-db.js";
+import { connectPg, openPostgresVault } from "./pg-open.js";
 import { migrate, notAVault } from "./pg-schema.js";
 import { PostgresVaultStore } from "./postgres-store.js";
-
-/** A small pool for the copy (pg-open.ts's settings; one connection does the work). */
-function connect(url: string, where: string): PgDb {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 2,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-    application_name: "rekey vault copy",
-  });
-  pool.on("error", () => {}); // a broken idle connection: the next query reports it
-  return new PgDb(pool, where);
-}
 
 async function migrateDb(db: PgDb): Promise<void> {
   let client: pg.PoolClient;
@@ -68,7 +55,7 @@ export const postgresCopyTarget: CopyTarget<{ url: string; path: string }> = {
     if (!slots || slots.length === 0) throw notAVault(where, "the source's key slots are damaged");
     // Unlocked from the copied slots: proof, before anything is written, that the source's key opens the copy.
     const vmk = await unlockMasterKey(slots, opts.unlock, { id: rows.meta.vaultId, path: where });
-    const db = connect(t.url, t.path);
+    const db = connectPg(t.url, { max: 2, applicationName: "rekey vault copy" });
     let store: PostgresVaultStore | undefined;
     try {
       await migrateDb(db);

@@ -32,15 +32,17 @@ import { FORMAT, LATEST_VERSION, META, migrate, notAVault } from "./pg-schema.js
 import { postgresDisplayName } from "./pg-url.js";
 import { PostgresVaultStore } from "./postgres-store.js";
 
-/** A pool for the vault at `url` (small: a gateway runs a few rotations at once). */
-function connect(url: string): PgDb {
+/**
+ * A pool for the vault at `url` (small: a gateway runs a few rotations at once; a copy uses one connection).
+ */
+export function connectPg(url: string, opts: { max?: number; applicationName?: string } = {}): PgDb {
   const where = postgresDisplayName(url);
   const pool = new pg.Pool({
     connectionString: url,
-    max: 4,
+    max: opts.max ?? 4,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
-    application_name: "rekey",
+    application_name: opts.applicationName ?? "rekey",
   });
   // An idle connection that breaks emits here; without a listener it would end the process. The next
   // query reports the failure (mapPgError) to whoever runs it.
@@ -70,7 +72,7 @@ async function migrateDb(db: PgDb): Promise<number[]> {
  * Returns the migration versions this call applied.
  */
 export async function migratePostgresVault(url: string): Promise<number[]> {
-  const db = connect(url);
+  const db = connectPg(url);
   try {
     return await migrateDb(db);
   } finally {
@@ -89,7 +91,7 @@ export async function openPostgresVault(
   url: string,
   unlock: UnlockSource | (() => Promise<UnlockSource>),
 ): Promise<PostgresVaultStore> {
-  const db = connect(url);
+  const db = connectPg(url);
   let vmk: Buffer | undefined;
   try {
     await migrateDb(db);
@@ -159,7 +161,7 @@ export async function initPostgresVault(
       slots.push(makeKeyFileSlot(vmk, key, vaultId));
       zeroize(key);
     }
-    db = connect(url);
+    db = connectPg(url);
     await migrateDb(db);
     const tmp = new VaultCipher(Buffer.from(vmk)); // a copy, for the audit key of the genesis head
     const auditHead = JSON.stringify(signHead(tmp.auditKey, 0, genesisHash(tmp.auditKey, vaultId)));

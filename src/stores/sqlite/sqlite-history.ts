@@ -19,7 +19,7 @@ import { toJsonBytes } from "../../vault/vault-cipher.js";
 import type { VaultState } from "../../vault/vault-head.js";
 import type { SqlDb } from "./sqlite-db.js";
 
-const TABLE_SQL = `
+export const HISTORY_TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS rotation_history (
   seq        INTEGER PRIMARY KEY,
   id         TEXT NOT NULL UNIQUE,
@@ -79,7 +79,8 @@ export class SqliteHistory {
     const result = this.#change((state) => {
       // Idempotent; only remembered once committed (a rolled-back append also rolls back the table).
       if (!this.#exists) {
-        for (const statement of TABLE_SQL.split(";").filter((s) => s.trim())) this.#sql.run(statement);
+        for (const statement of HISTORY_TABLE_SQL.split(";").filter((s) => s.trim()))
+          this.#sql.run(statement);
       }
       if (this.#sql.get("SELECT 1 FROM rotation_history WHERE id = ?", entry.id)) {
         throw conflict(`history entry ${entry.id} already exists`, "give each entry a new id");

@@ -5,23 +5,10 @@
 import { RekeyError } from "../../errors.js";
 import type { VaultRows } from "../copy-rows.js";
 import type { SqlDb } from "./sqlite-db.js";
+import { HISTORY_TABLE_SQL } from "./sqlite-history.js";
 
-/**
- * The rotation_history table as sqlite-history.ts creates it on first append (kept identical: a copy
- * without history rows leaves it out, as a vault that never had a rotation does).
- */
-const HISTORY_TABLE_SQL = [
-  `CREATE TABLE IF NOT EXISTS rotation_history (
-  seq        INTEGER PRIMARY KEY,
-  id         TEXT NOT NULL UNIQUE,
-  record_uid TEXT NOT NULL,
-  started_at TEXT NOT NULL,
-  saved_at   TEXT NOT NULL,
-  dek        BLOB NOT NULL,    -- the entry's random data key, wrapped under the history KEK
-  body       BLOB NOT NULL     -- the entry JSON sealed under dek, AAD = all the columns above
-)`,
-  "CREATE INDEX IF NOT EXISTS rotation_history_by_record ON rotation_history (record_uid, seq)",
-];
+/** The rotation_history table as sqlite-history.ts creates it on first append (left out without history rows). */
+const HISTORY_TABLE_STATEMENTS = HISTORY_TABLE_SQL.split(";").filter((s) => s.trim());
 
 /**
  * Insert the copied rows into an empty vault (SqliteVaultStore.importRows, inside its write transaction).
@@ -91,7 +78,7 @@ export function insertSqliteRows(sql: SqlDb, rows: VaultRows): void {
       j.body,
     );
   }
-  if (rows.history.length > 0) for (const statement of HISTORY_TABLE_SQL) sql.run(statement);
+  if (rows.history.length > 0) for (const statement of HISTORY_TABLE_STATEMENTS) sql.run(statement);
   for (const h of rows.history) {
     sql.run(
       "INSERT INTO rotation_history (seq, id, record_uid, started_at, saved_at, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
