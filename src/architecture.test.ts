@@ -52,6 +52,16 @@ test("only stores/keeper/ imports the KSM SDK", () => {
   );
 });
 
+test("the engine, the gateway and the provider import no store implementation (only the store port)", () => {
+  assert.deepEqual(
+    offenders(
+      (f) => !/^(rotation|gateway|providers|pam-protocol)\//.test(f),
+      (s) => s.startsWith("stores/"),
+    ),
+    [],
+  );
+});
+
 test("vault/ imports no backend; no product code imports testing/", () => {
   assert.deepEqual(
     offenders(

@@ -75,6 +75,7 @@ export const ENV_VARIABLES = {
   REKEY_GATEWAY_JITTER_SECONDS: v("the spread of scheduled runs", number(0)),
   REKEY_GATEWAY_WEBHOOK_URL: v("a webhook for rotation events (a secret for Slack)", text),
   REKEY_GATEWAY_WEBHOOK_FORMAT: v("that webhook's body format", oneOf("json", "slack")),
+  REKEY_API_TOKEN: v("the bearer token of the gateway's HTTP API (`gateway --listen`)", text),
   // The sandbox
   REKEY_SANDBOX_ADMIN_TOKEN: v("the sandbox admin endpoint's token", text),
   REKEY_SANDBOX_ROOT_KEY_ID: v("the sandbox root user's access key id", text),

@@ -11,6 +11,7 @@ export type ErrorKind =
   | "integrity" // tampered or corrupted data, broken audit chain
   | "aws" // AWS answered with an error we do not map to the above
   | "delivery" // the key was rotated, but a post-rotation script (its delivery) failed
+  | "violation" // a compliance check found a violation (`rekey report --fail-on-violation`, for CI jobs)
   | "interrupted" // Ctrl-C / SIGTERM: stopped after finishing or undoing the step in flight
   | "internal";
 
@@ -22,6 +23,7 @@ const EXIT_CODES: Record<ErrorKind, number> = {
   integrity: 6,
   aws: 7,
   delivery: 8,
+  violation: 9,
   interrupted: 130,
   internal: 1,
 };

@@ -377,6 +377,18 @@ export const COMMANDS: CommandSpec[] = [
       { flags: "--verify", description: "prove each new key works before old keys go" },
       { flags: "--no-verify", description: "skip verification (even for graceful)" },
       { flags: "--verify-timeout <seconds>", description: "give up verifying a new key after this long" },
+      {
+        flags: "--listen <host:port>",
+        description:
+          "serve the HTTP API, dashboard and /metrics (loopback unless TLS; token: REKEY_API_TOKEN)",
+      },
+      {
+        flags: "--api-token-file <file>",
+        description: "API tokens, NAME:TOKEN per line (the name is the audit actor)",
+      },
+      { flags: "--tls-cert <file>", description: "with --listen: serve HTTPS with this PEM certificate" },
+      { flags: "--tls-key <file>", description: "with --listen: and this PEM key" },
+      { flags: "--public-metrics", description: "with --listen on loopback: /metrics without a token" },
       { flags: "-v, --verbose", description: "debug logs to stderr (never secrets)" },
       json,
     ],

@@ -2,10 +2,19 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { RekeyError } from "../errors.js";
+import { commitSync } from "../stores/sqlite/async-adapter.js";
+import type { VaultStore } from "../stores/sqlite/vault-store.js";
 import { type TempVault, tempVault } from "../testing/vault.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
+import type { CsvRecord } from "./commander-csv.js";
 import { parseCommanderCsv } from "./commander-csv.js";
-import { importCsvRecords } from "./import-records.js";
+import { type ImportOptions, importedRecords, planCsvImport } from "./import-records.js";
+
+/** The import's plan committed in one SQLite transaction (what importCsvRecords does through the port). */
+function importCsvRecords(store: VaultStore, rows: CsvRecord[], actor: string, opts: ImportOptions = {}) {
+  const plan = planCsvImport(store.listRecords(), store.listFolders(), rows, opts);
+  return importedRecords(plan, commitSync(store, plan.ops, actor));
+}
 
 let vault: TempVault;
 afterEach(() => vault?.cleanup());

@@ -14,15 +14,9 @@ import { conflict } from "../errors.js";
 import { isKeyStateField } from "../rotation/key-state-fields.js";
 import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../rotation/settings.js";
-import {
-  type AsyncVaultStore,
-  type CommitResult,
-  commitSync,
-  type FolderRef,
-  type WriteOp,
-} from "../vault/async-store.js";
+import type { AsyncVaultStore, CommitResult, FolderRef, WriteOp } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
-import type { Folder, StoredRecord, VaultStore } from "../vault/store.js";
+import type { Folder, StoredRecord } from "../vault/store.js";
 import { requireCapabilitiesFor } from "../vault/store-capabilities.js";
 import type { CsvRecord } from "./commander-csv.js";
 
@@ -97,7 +91,8 @@ export function planCsvImport(
   return { ops, rows: planned };
 }
 
-function imported(plan: CsvImportPlan, result: CommitResult): ImportedRecord[] {
+/** What a commit of `plan.ops` did, per row. */
+export function importedRecords(plan: CsvImportPlan, result: CommitResult): ImportedRecord[] {
   return plan.rows.map((r) => ({
     stored: (r.action === "created" ? (result.created ?? []) : result.saved)[r.index]!,
     action: r.action,
@@ -105,22 +100,11 @@ function imported(plan: CsvImportPlan, result: CommitResult): ImportedRecord[] {
   }));
 }
 
-/** Import into the local (synchronous) store, in one transaction. */
-export function importCsvRecords(
-  store: VaultStore,
-  rows: CsvRecord[],
-  actor: string,
-  opts: ImportOptions = {},
-): ImportedRecord[] {
-  const plan = planCsvImport(store.listRecords(), store.listFolders(), rows, opts);
-  return imported(plan, commitSync(store, plan.ops, actor));
-}
-
 /**
  * Import into any store, in one commit (atomic where the backend is: `capabilities.atomicCommit`). The
  * caller checks the capabilities the ops need (requireCapabilitiesFor).
  */
-export async function importCsvRecordsAsync(
+export async function importCsvRecords(
   store: AsyncVaultStore,
   rows: CsvRecord[],
   actor: string,
@@ -128,7 +112,7 @@ export async function importCsvRecordsAsync(
 ): Promise<ImportedRecord[]> {
   const plan = planCsvImport(await store.listRecords(), await store.listFolders(), rows, opts);
   requireCapabilitiesFor(store, plan.ops, "rekey import csv");
-  return imported(plan, await store.commit(plan.ops, { actor }));
+  return importedRecords(plan, await store.commit(plan.ops, { actor }));
 }
 
 /** For each row, the existing record it updates (undefined: a new record); throws a conflict otherwise. */

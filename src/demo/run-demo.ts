@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { conflict } from "../errors.js";
 import type { RotationResult, Strategy } from "../rotation/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { awsUserTemplateRecord } from "../templates/aws-user.js";
 import { convertRecord, newRecord, setFieldValue } from "../vault/record.js";
 
@@ -88,7 +89,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     const rotations: RotationResult[] = [];
     for (const n of [1, 2]) {
-      const r = await rotateRecord(store, stored.uid, {
+      const r = await rotateRecord(toAsyncStore(store), stored.uid, {
         endpointUrl: sandbox.endpoint,
         env: { AWS_EC2_METADATA_DISABLED: "true" },
         verify: true,

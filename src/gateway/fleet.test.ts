@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { stsClient } from "../testing/sandbox-clients.js";
 import { type TempVault, tempVault } from "../testing/vault.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
@@ -64,7 +65,7 @@ test(`fleet: ${USERS} users against IAM throttled to ${RATE} requests/s all rota
   });
 
   const gateway = createGateway({
-    store,
+    store: toAsyncStore(store),
     // The defaults (8 at once, 4 per account), no jitter: the whole fleet is due at the same moment.
     config: gatewayConfigSchema.parse({
       tickSeconds: 0.5,

@@ -3,15 +3,17 @@
  * how often, retries, two gateways on one vault, stop, throttling, scripts after a rotation. (The real
  * engine against the sandbox, as a real process, is in gateway-process.test.ts.)
  */
+
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { RotateOptions, RotationResult } from "../rotation/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { openVault } from "../stores/sqlite/sqlite-open.js";
+import type { VaultStore } from "../stores/sqlite/vault-store.js";
 import { type TempVault, tempVault } from "../testing/vault.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
-import type { VaultStore } from "../vault/store.js";
 import { type GatewayConfigInput, gatewayConfigSchema } from "./config.js";
 import { FakeClock, flush } from "./fake-clock.js";
 import { createGateway, type Gateway, type GatewayOptions } from "./gateway.js";
@@ -87,7 +89,7 @@ async function setup(over: Partial<GatewayOptions> = {}, cfg: GatewayConfigInput
   const engine = fakeEngine();
   const make = (store: VaultStore = vault.store): Gateway => {
     const g = createGateway({
-      store,
+      store: toAsyncStore(store),
       config: config(cfg),
       clock,
       rotate: engine.rotate,

@@ -33,10 +33,10 @@ import {
   type RotationLogger,
 } from "../rotation/index.js";
 import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
-import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { getFieldValue } from "../vault/record.js";
-import type { JournalEntry, StoredRecord, VaultStore } from "../vault/store.js";
+import type { JournalEntry, StoredRecord } from "../vault/store.js";
 import { type Clock, systemClock } from "./clock.js";
 import { type GatewayConfig, ms } from "./config.js";
 import type { RotationAttempt } from "./history-model.js";
@@ -61,7 +61,7 @@ import { isRunDue, type PlannedRun, parseCreateDate, planRun } from "./scheduler
 
 export interface GatewayOptions {
   /** The local vault (synchronous) or any async vault (a KeeperVault). */
-  store: VaultStore | AsyncVaultStore;
+  store: AsyncVaultStore;
   config: GatewayConfig;
   clock?: Clock;
   logger?: RotationLogger;
@@ -125,7 +125,7 @@ export interface Gateway {
 
 export function createGateway(o: GatewayOptions): Gateway {
   const { config } = o;
-  const store = toAsyncStore(o.store);
+  const store = o.store;
   const clock = o.clock ?? systemClock;
   const logger = o.logger ?? quiet;
   const actor = o.actor ?? "rekey gateway";

@@ -19,7 +19,7 @@
  */
 
 import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
-import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
+import { newLeaseOwner as newLockOwner } from "../vault/lease-owner.js";
 import { getFieldValue } from "../vault/record.js";
 import type { JournalEntry } from "../vault/store.js";
 import {

@@ -29,8 +29,8 @@ import {
   type RotationResult,
 } from "../rotation/index.js";
 import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
-import { newLockOwner } from "../stores/sqlite/sqlite-locks.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
+import { newLeaseOwner as newLockOwner } from "../vault/lease-owner.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Clock } from "./clock.js";

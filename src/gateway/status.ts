@@ -8,9 +8,8 @@ import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
 import { duplicateGroups } from "../rotation/same-user.js";
 import { readKeyState } from "../rotation/settings.js";
-import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
-import type { VaultStore } from "../vault/store.js";
 import { lastSucceeded, parseAttempt, type RotationAttempt } from "./history-model.js";
 import { configurationFor, isScriptsOnly, loginOf } from "./records.js";
 import { describeSchedule } from "./schedule.js";
@@ -62,11 +61,7 @@ export interface UserStatus {
   } | null;
 }
 
-export async function computeStatus(
-  vault: VaultStore | AsyncVaultStore,
-  now: Date = new Date(),
-): Promise<UserStatus[]> {
-  const store = toAsyncStore(vault);
+export async function computeStatus(store: AsyncVaultStore, now: Date = new Date()): Promise<UserStatus[]> {
   const records = await store.listRecords(); // one listing (one KSM request on a Keeper vault)
   const configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
   const sameUser = new Map<string, Array<{ uid: string; title: string }>>();

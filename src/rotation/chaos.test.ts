@@ -14,6 +14,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Sandbox } from "../sandbox/index.js";
 import { seededRng } from "../sandbox/random.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import { crashEnv } from "../testing/checkpoint.js";
 import {
@@ -114,7 +115,7 @@ test("randomized: 100 rotations per strategy under post-action faults, stale lis
           const crashAt = roll < SIGKILL + IN_PROCESS_CRASH ? step : undefined;
           try {
             await rotateRecord(
-              store,
+              toAsyncStore(store),
               u.uid,
               fastOptions(sandbox, {
                 consistencyWindowMs: WINDOW_MS,
@@ -139,7 +140,7 @@ test("randomized: 100 rotations per strategy under post-action faults, stale lis
     sandbox.knobs.set({ actThenFailRate: 0, lateActionRate: 0, staleListMs: 0 });
   }
   await new Promise((r) => setTimeout(r, 600)); // late actions still in flight land
-  const repaired = await repairRecords(store, fastOptions(sandbox, { lockTtlMs: 500 }));
+  const repaired = await repairRecords(toAsyncStore(store), fastOptions(sandbox, { lockTtlMs: 500 }));
   t.diagnostic(`seed ${seed}; ${Date.now() - started} ms; ${JSON.stringify(tally)}`);
   t.diagnostic(
     `repair: ${repaired.records.length} record(s): ${JSON.stringify(

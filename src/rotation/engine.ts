@@ -9,9 +9,9 @@
 import { conflict, RekeyError } from "../errors.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "../providers/aws-iam/admin-credentials.js";
 import type { KeyMeta } from "../providers/aws-iam/port.js";
-import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { StoredRecord } from "../vault/store.js";
 import { type ExecContext, runRotation } from "./executor.js";
 import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
 import { planRotation, planSteps, type RotationPlan } from "./plan.js";
@@ -40,11 +40,10 @@ import type { RepairOutcomeKind, RotateOptions, RotationResult, StepReport } fro
  * console.log(result.created?.accessKeyId, result.deleted);
  */
 export async function rotateRecord(
-  vault: VaultStore | AsyncVaultStore,
+  store: AsyncVaultStore,
   recordRef: string | StoredRecord,
   opts: RotateOptions = {},
 ): Promise<RotationResult> {
-  const store = toAsyncStore(vault);
   const n = normalize(opts, "rekey rotate");
   // A record the caller has just read is used as is (the save checks its revision; a stale one costs a retry).
   const stored = typeof recordRef === "string" ? await findRecord(store, recordRef) : recordRef;

@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { policyFor } from "../providers/aws-iam/policy.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -41,7 +42,7 @@ const isError = (kind: string, message: RegExp, hint?: RegExp) => (e: unknown) =
 
 test("unknown record", async () => {
   await assert.rejects(
-    rotateRecord(store, "no such record", fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), "no such record", fastOptions(sandbox)),
     isError("not-found", /no record with UID or title "no such record"/, /rekey record list/),
   );
 });
@@ -52,7 +53,7 @@ test("record without login", async () => {
     pamUser(uniqueName("nologin"), undefined, { rotation_credentials: "root cred" }),
   );
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
     isError("usage", /has no login/, /--set login=/),
   );
 });
@@ -61,11 +62,11 @@ test("IAM user not found", async () => {
   const name = uniqueName("ghost");
   const r = addRecord(store, pamUser(`${name} (AWS)`, name, { rotation_credentials: "root cred" }));
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
     isError("not-found", new RegExp(`IAM user "${name}" not found`), /login field/),
   );
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox, { dryRun: true })),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox, { dryRun: true })),
     isError("not-found", /not found/),
   );
 });
@@ -86,7 +87,7 @@ test("AccessDenied names the action and points to rekey policy; nothing is left 
   );
   const r = addRecord(store, pamUser(`${name} (AWS)`, name, { rotation_credentials: cred.uid }));
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
     isError("auth", /AWS denied iam:CreateAccessKey on IAM user/, /rekey policy/),
   );
   assert.deepEqual(
@@ -101,17 +102,17 @@ test("a deleted and re-created user (new UserId) is refused unless forced", asyn
   const name = uniqueName("dave");
   iamUserWithKeys(sandbox, name, 1);
   const r = addRecord(store, pamUser(`${name} (AWS)`, name, { rotation_credentials: "root cred" }));
-  await rotateRecord(store, r.uid, fastOptions(sandbox));
+  await rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox));
   const oldId = getFieldValue(store.getRecord(r.uid)!.record, "aws_user_id");
   for (const k of sandbox.admin.listKeys(name)) sandbox.admin.deleteAccessKey(name, k.accessKeyId);
   sandbox.admin.deleteUser(name);
   sandbox.admin.createUser(name);
   sandbox.admin.createAccessKey(name);
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
     isError("conflict", /now has UserId .* was rotated for UserId .*deleted and re-created/, /--force/),
   );
-  const res = await rotateRecord(store, r.uid, fastOptions(sandbox, { force: true }));
+  const res = await rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox, { force: true }));
   assert.ok(res.warnings.some((w) => /changed UserId/.test(w)));
   const newId = getFieldValue(store.getRecord(r.uid)!.record, "aws_user_id");
   assert.notEqual(newId, oldId);
@@ -132,7 +133,7 @@ test("without iam:GetUser the UserId check is skipped with a warning naming the 
     }),
   );
   const r = addRecord(store, pamUser(`${name} (AWS)`, name, { rotation_credentials: cred.uid }));
-  const res = await rotateRecord(store, r.uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox));
   assert.ok(
     res.warnings.some((w) => /skipped the IAM UserId check/.test(w) && /iam:GetUser/.test(w)),
     res.warnings.join("\n"),
@@ -149,13 +150,13 @@ test("a record being rotated by another process is refused (lock)", async () => 
   assert.ok(lease);
   try {
     await assert.rejects(
-      rotateRecord(store, r.uid, fastOptions(sandbox)),
+      rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
       isError("conflict", /being rotated by another process/, /expires/),
     );
   } finally {
     lease.release();
   }
-  await rotateRecord(store, r.uid, fastOptions(sandbox));
+  await rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox));
   await assertConverged(sandbox, store, r.uid, name);
 });
 
@@ -166,11 +167,15 @@ test("bad settings are usage errors before any AWS call", async () => {
     pamUser(`${name} (AWS)`, name, { rotation_credentials: "root cred", rotation_strategy: "yolo" }),
   );
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), r.uid, fastOptions(sandbox)),
     isError("usage", /unknown rotation strategy "yolo"/),
   );
   await assert.rejects(
-    rotateRecord(store, r.uid, fastOptions(sandbox, { strategy: "graceful", region: "nowhere" })),
+    rotateRecord(
+      toAsyncStore(store),
+      r.uid,
+      fastOptions(sandbox, { strategy: "graceful", region: "nowhere" }),
+    ),
     isError("usage", /not an AWS region/),
   );
 });

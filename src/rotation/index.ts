@@ -3,8 +3,9 @@
  * engine (and with it the AWS SDK) loads on the first call, so `rekey policy` and `rekey --help`
  * never pay for the SDK.
  */
+
 import type { AsyncVaultStore } from "../vault/async-store.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { StoredRecord } from "../vault/store.js";
 import type { RepairOptions, RepairResult, RotateOptions, RotationResult } from "./types.js";
 
 export {
@@ -33,7 +34,7 @@ export type {
  * store) or any async store (a Keeper vault). See engine.ts.
  */
 export async function rotateRecord(
-  store: VaultStore | AsyncVaultStore,
+  store: AsyncVaultStore,
   recordRef: string | StoredRecord,
   opts: RotateOptions = {},
 ): Promise<RotationResult> {
@@ -42,10 +43,7 @@ export async function rotateRecord(
 }
 
 /** Finish or undo interrupted rotations and expire graceful keys past their grace. See repair-records.ts. */
-export async function repairRecords(
-  store: VaultStore | AsyncVaultStore,
-  opts: RepairOptions = {},
-): Promise<RepairResult> {
+export async function repairRecords(store: AsyncVaultStore, opts: RepairOptions = {}): Promise<RepairResult> {
   const m = await import("./repair-records.js");
   return m.repairRecords(store, opts);
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -80,7 +81,7 @@ const keyStatus = (name: string, id: string) =>
 test("create-then-delete: an old key used after the new key was created is held, not deleted; deleted once unused", async () => {
   const s = setup();
   const res = await rotateRecord(
-    store,
+    toAsyncStore(store),
     s.uid,
     fastOptions(sandbox, { wrapPort: appUsesOldKeyAfterCreate(s.app) }),
   );
@@ -98,12 +99,12 @@ test("create-then-delete: an old key used after the new key was created is held,
   assert.equal(field(s.uid, "Access_Key_ID_Removed_during_previous_rotation"), "", "not removed");
 
   // Before the recheck time: repair leaves it alone.
-  const early = await repairRecords(store, { ...fastOptions(sandbox), records: [s.uid] });
+  const early = await repairRecords(toAsyncStore(store), { ...fastOptions(sandbox), records: [s.uid] });
   assert.equal(early.records[0]?.outcome, "nothing");
   // An hour later the application is still on it: held again.
   await s.app();
   const later = new Date(Date.now() + HOUR + 60_000);
-  const again = await repairRecords(store, {
+  const again = await repairRecords(toAsyncStore(store), {
     ...fastOptions(sandbox, { now: () => later }),
     records: [s.uid],
   });
@@ -111,7 +112,7 @@ test("create-then-delete: an old key used after the new key was created is held,
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Active");
   // The application moved (no use since): the next check deletes the key.
   const moved = new Date(later.getTime() + HOUR + 60_000);
-  const done = await repairRecords(store, {
+  const done = await repairRecords(toAsyncStore(store), {
     ...fastOptions(sandbox, { now: () => moved }),
     records: [s.uid],
   });
@@ -127,7 +128,7 @@ test("create-then-delete: an old key used after the new key was created is held,
 test("an old key not used since the new key was created is deleted at once (the usual case)", async () => {
   const s = setup();
   await s.app(); // used before the rotation only
-  const res = await rotateRecord(store, s.uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox));
   assert.deepEqual(res.deleted, [s.old.accessKeyId]);
   assert.equal(res.retained, undefined);
 });
@@ -135,7 +136,7 @@ test("an old key not used since the new key was created is deleted at once (the 
 test("--force deletes an old key still in use; a held key blocks the next rotation until unused", async () => {
   const forced = setup();
   const res = await rotateRecord(
-    store,
+    toAsyncStore(store),
     forced.uid,
     fastOptions(sandbox, { force: true, wrapPort: appUsesOldKeyAfterCreate(forced.app) }),
   );
@@ -143,13 +144,13 @@ test("--force deletes an old key still in use; a held key blocks the next rotati
 
   const s = setup();
   const first = await rotateRecord(
-    store,
+    toAsyncStore(store),
     s.uid,
     fastOptions(sandbox, { wrapPort: appUsesOldKeyAfterCreate(s.app) }),
   );
   assert.equal(first.retained?.held, true);
   await s.app(); // still in use
-  await assert.rejects(rotateRecord(store, s.uid, fastOptions(sandbox)), (err: Error) => {
+  await assert.rejects(rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox)), (err: Error) => {
     assert.match(err.message, new RegExp(`previous key ${s.old.accessKeyId} .* is still in use`));
     return true;
   });
@@ -160,12 +161,12 @@ test("--force deletes an old key still in use; a held key blocks the next rotati
 test("a held key no longer used is retired before the next rotation creates its key", async () => {
   const s = setup();
   const first = await rotateRecord(
-    store,
+    toAsyncStore(store),
     s.uid,
     fastOptions(sandbox, { wrapPort: appUsesOldKeyAfterCreate(s.app) }),
   );
   assert.equal(first.retained?.held, true);
-  const second = await rotateRecord(store, s.uid, fastOptions(sandbox));
+  const second = await rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox));
   assert.deepEqual(second.deleted.sort(), [s.old.accessKeyId, first.created!.accessKeyId].sort());
   assert.deepEqual(
     sandbox.admin.listKeys(s.name).map((k) => k.accessKeyId),
@@ -175,7 +176,7 @@ test("a held key no longer used is retired before the next rotation creates its 
 
 test("adoption: the key found stays Active for the overlap, Inactive for the grace, then is deleted", async () => {
   const s = setup({}, { adopt: true });
-  const res = await rotateRecord(store, s.uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox));
   assert.ok(res.created);
   assert.deepEqual(res.deleted, []);
   assert.deepEqual(res.deactivated, []);
@@ -194,14 +195,18 @@ test("adoption: the key found stays Active for the overlap, Inactive for the gra
   // During the overlap: nothing happens, whatever repair is asked.
   const day3 = new Date(Date.now() + 3 * DAY);
   assert.equal(
-    (await repairRecords(store, { ...fastOptions(sandbox, { now: () => day3 }), records: [s.uid] }))
-      .records[0]?.outcome,
+    (
+      await repairRecords(toAsyncStore(store), {
+        ...fastOptions(sandbox, { now: () => day3 }),
+        records: [s.uid],
+      })
+    ).records[0]?.outcome,
     "nothing",
   );
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Active");
   // After the overlap, unused since the new key: deactivated (not deleted).
   const day8 = new Date(Date.now() + 8 * DAY);
-  const deact = await repairRecords(store, {
+  const deact = await repairRecords(toAsyncStore(store), {
     ...fastOptions(sandbox, { now: () => day8 }),
     records: [s.uid],
   });
@@ -209,7 +214,10 @@ test("adoption: the key found stays Active for the overlap, Inactive for the gra
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Inactive");
   // After the grace (default 7d for adopted records): deleted.
   const day16 = new Date(Date.now() + 16 * DAY);
-  const del = await repairRecords(store, { ...fastOptions(sandbox, { now: () => day16 }), records: [s.uid] });
+  const del = await repairRecords(toAsyncStore(store), {
+    ...fastOptions(sandbox, { now: () => day16 }),
+    records: [s.uid],
+  });
   assert.deepEqual(del.records[0]?.deleted, [s.old.accessKeyId], JSON.stringify(del.records[0]));
   assert.deepEqual(
     sandbox.admin.listKeys(s.name).map((k) => k.accessKeyId),
@@ -219,11 +227,14 @@ test("adoption: the key found stays Active for the overlap, Inactive for the gra
 
 test("adoption: an application still on the found key after the overlap holds its deactivation", async () => {
   const s = setup({ old_key_overlap: "1d" }, { adopt: true });
-  const res = await rotateRecord(store, s.uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox));
   assert.ok(res.created);
   await s.app(); // the application never moved
   const day2 = new Date(Date.now() + 2 * DAY);
-  const r = await repairRecords(store, { ...fastOptions(sandbox, { now: () => day2 }), records: [s.uid] });
+  const r = await repairRecords(toAsyncStore(store), {
+    ...fastOptions(sandbox, { now: () => day2 }),
+    records: [s.uid],
+  });
   assert.equal(r.records[0]?.outcome, "held", JSON.stringify(r.records[0]));
   assert.match(r.records[0]?.held ?? "", /held: old key still in use/);
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Active");
@@ -232,7 +243,7 @@ test("adoption: an application still on the found key after the overlap holds it
 test("adoption refuses delete-then-create (it would delete the key applications use before the new one exists)", async () => {
   const s = setup({ delete_all_keys_before_rotating: "True" }, { adopt: true });
   await assert.rejects(
-    rotateRecord(store, s.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox)),
     /adopt the keys .* delete-then-create/,
   );
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Active");
@@ -240,11 +251,14 @@ test("adoption refuses delete-then-create (it would delete the key applications 
 
 test("graceful with old_key_overlap: the previous key stays Active, then is deactivated when unused", async () => {
   const s = setup({ rotation_strategy: "graceful", old_key_overlap: "2h", old_key_grace: "1d" });
-  const res = await rotateRecord(store, s.uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), s.uid, fastOptions(sandbox));
   assert.deepEqual(res.deactivated, []);
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Active");
   const h3 = new Date(Date.now() + 3 * HOUR);
-  const r = await repairRecords(store, { ...fastOptions(sandbox, { now: () => h3 }), records: [s.uid] });
+  const r = await repairRecords(toAsyncStore(store), {
+    ...fastOptions(sandbox, { now: () => h3 }),
+    records: [s.uid],
+  });
   assert.deepEqual(r.records[0]?.deactivated, [s.old.accessKeyId], JSON.stringify(r.records[0]));
   assert.equal(keyStatus(s.name, s.old.accessKeyId), "Inactive");
   assert.ok(field(s.uid, "aws_previous_key_deactivated_at"));

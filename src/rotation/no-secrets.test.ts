@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -93,9 +94,9 @@ test("rotations of every kind, including failures, log at debug level without a 
       store,
       pamUser(`${name} (AWS)`, name, { rotation_credentials: rootCred.uid, rotation_strategy: strategy }),
     );
-    await run(() => rotateRecord(store, r.uid, { ...opts, verify: true }));
-    await run(() => rotateRecord(store, r.uid, { ...opts, verify: true }));
-    await run(() => rotateRecord(store, r.uid, { ...opts, dryRun: true }));
+    await run(() => rotateRecord(toAsyncStore(store), r.uid, { ...opts, verify: true }));
+    await run(() => rotateRecord(toAsyncStore(store), r.uid, { ...opts, verify: true }));
+    await run(() => rotateRecord(toAsyncStore(store), r.uid, { ...opts, dryRun: true }));
   }
   sandbox.knobs.set({ propagationDelayMs: 0, throttleRate: 0, throttleBurst: 0 });
 
@@ -112,7 +113,7 @@ test("rotations of every kind, including failures, log at debug level without a 
   const viaRole = uniqueName("r");
   iamUserWithKeys(sandbox, viaRole, 1);
   const rr = addRecord(store, pamUser(`${viaRole} (AWS)`, viaRole, { rotation_credentials: roleCred.uid }));
-  await run(() => rotateRecord(store, rr.uid, opts));
+  await run(() => rotateRecord(toAsyncStore(store), rr.uid, opts));
 
   // Failures: access denied, no usable source, 2-key refusal, verification timeout, a crash and its repair.
   const weak = adminWithPolicy(sandbox, uniqueName("weak"), {
@@ -129,9 +130,9 @@ test("rotations of every kind, including failures, log at debug level without a 
   const f = uniqueName("f");
   iamUserWithKeys(sandbox, f, 1);
   const fr = addRecord(store, pamUser(`${f} (AWS)`, f, { rotation_credentials: weakCred.uid }));
-  await run(() => rotateRecord(store, fr.uid, opts));
+  await run(() => rotateRecord(toAsyncStore(store), fr.uid, opts));
   await run(() =>
-    rotateRecord(store, fr.uid, {
+    rotateRecord(toAsyncStore(store), fr.uid, {
       ...opts,
       credentials: "nothing",
       env: {
@@ -143,7 +144,7 @@ test("rotations of every kind, including failures, log at debug level without a 
   const two = uniqueName("two");
   iamUserWithKeys(sandbox, two, 2);
   const tr = addRecord(store, pamUser(`${two} (AWS)`, two, { rotation_credentials: rootCred.uid }));
-  await run(() => rotateRecord(store, tr.uid, opts));
+  await run(() => rotateRecord(toAsyncStore(store), tr.uid, opts));
   sandbox.knobs.set({ propagationDelayMs: 60_000 });
   const slow = uniqueName("slow");
   iamUserWithKeys(sandbox, slow, 1);
@@ -151,17 +152,17 @@ test("rotations of every kind, including failures, log at debug level without a 
     store,
     pamUser(`${slow} (AWS)`, slow, { rotation_credentials: rootCred.uid, rotation_strategy: "graceful" }),
   );
-  await run(() => rotateRecord(store, sr.uid, { ...opts, verifyTimeoutMs: 200 }));
+  await run(() => rotateRecord(toAsyncStore(store), sr.uid, { ...opts, verifyTimeoutMs: 200 }));
   sandbox.knobs.set({ propagationDelayMs: 0 });
   await run(() =>
-    rotateRecord(store, sr.uid, {
+    rotateRecord(toAsyncStore(store), sr.uid, {
       ...opts,
       onCheckpoint: (s) => {
         if (s === "journal") throw new RekeyError("internal", "simulated crash");
       },
     }),
   );
-  await run(() => repairRecords(store, opts));
+  await run(() => repairRecords(toAsyncStore(store), opts));
 
   collectSecrets();
   secrets.add("fake-secret-value-never-valid-000000000");

@@ -5,10 +5,9 @@
  */
 import { RekeyError } from "../errors.js";
 import { type ResolvedAdmin, resolveAdminCredentials } from "../providers/aws-iam/admin-credentials.js";
-import { type AsyncVaultStore, toAsyncStore } from "../vault/async-store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { findRecord } from "../vault/find-record.js";
 import { cloneRecord } from "../vault/record.js";
-import type { VaultStore } from "../vault/store.js";
 import { rotateLocked } from "./engine.js";
 import type { ExecContext } from "./executor.js";
 import { graceDue } from "./grace.js";
@@ -26,11 +25,7 @@ import type { RepairOptions, RepairOutcomeKind, RepairRecordResult, RepairResult
  * @example
  * const { ok, records } = await repairRecords(store, { endpointUrl });
  */
-export async function repairRecords(
-  vault: VaultStore | AsyncVaultStore,
-  opts: RepairOptions = {},
-): Promise<RepairResult> {
-  const store = toAsyncStore(vault);
+export async function repairRecords(store: AsyncVaultStore, opts: RepairOptions = {}): Promise<RepairResult> {
   const n = normalize(opts, "rekey repair");
   const uids: string[] = [];
   if (opts.records && opts.records.length > 0) {

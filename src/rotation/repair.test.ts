@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { AwsCallError } from "../providers/aws-iam/errors.js";
 import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -119,7 +120,7 @@ for (const sc of scenarios) {
         let fired = false;
         await assert.rejects(
           rotateRecord(
-            store,
+            toAsyncStore(store),
             uid,
             fastOptions(sandbox, {
               ...(sc.verify ? { verify: true } : {}),
@@ -137,14 +138,14 @@ for (const sc of scenarios) {
         assertNoSecretLost(userName, uid, step, knownBefore);
 
         if (next === "repair") {
-          const res = await repairRecords(store, fastOptions(sandbox));
+          const res = await repairRecords(toAsyncStore(store), fastOptions(sandbox));
           const mine = res.records.find((r) => r.recordUid === uid);
           assert.ok(mine, "the record had a pending rotation to repair");
           assert.notEqual(mine.outcome, "failed", JSON.stringify(mine.error));
           if (step === "create")
             assert.equal(mine?.orphansDeleted.length, 1, "the orphan of the lost create is deleted");
         } else {
-          const res = await rotateRecord(store, uid, fastOptions(sandbox));
+          const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
           if (step === "create") assert.equal(res.resumed?.orphansDeleted.length, 1);
           assert.ok(res.resumed, "the interrupted rotation was dealt with first");
         }
@@ -161,7 +162,7 @@ test("an interrupted rotation whose secret was journaled is finished, not redone
   const { userName, uid } = userWith("create-then-delete");
   await assert.rejects(
     rotateRecord(
-      store,
+      toAsyncStore(store),
       uid,
       fastOptions(sandbox, {
         onCheckpoint: (s) => {
@@ -172,7 +173,7 @@ test("an interrupted rotation whose secret was journaled is finished, not redone
     SimulatedCrash,
   );
   const pending = fromEntry(store.listJournal({ recordUid: uid })[0]!);
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.resumed?.outcome, "finished");
   assert.equal(
     res.created?.accessKeyId,
@@ -199,7 +200,7 @@ test("a CreateAccessKey whose answer is lost: keys are listed, the orphan delete
       return k;
     },
   });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox, { wrapPort: losing }));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { wrapPort: losing }));
   assert.equal(lost, 2, "created twice: once lost, once after the listing");
   assert.equal(res.steps.filter((s) => s.step === "orphan-delete").length, 1);
   assert.ok(res.warnings.some((w) => /orphan/.test(w)));
@@ -218,7 +219,10 @@ test("a CreateAccessKey whose answer is lost: keys are listed, the orphan delete
     },
   });
   const before = getFieldValue(store.getRecord(uid)!.record, "aws_access_key_id");
-  await assert.rejects(rotateRecord(store, uid, fastOptions(sandbox, { wrapPort: always })), AwsCallError);
+  await assert.rejects(
+    rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { wrapPort: always })),
+    AwsCallError,
+  );
   assert.deepEqual(
     sandbox.admin.listKeys(userName).map((k) => k.accessKeyId),
     [before],
@@ -230,7 +234,7 @@ test("a dry-run mentions a pending interrupted rotation", async () => {
   const { uid } = userWith("create-then-delete");
   await assert.rejects(
     rotateRecord(
-      store,
+      toAsyncStore(store),
       uid,
       fastOptions(sandbox, {
         onCheckpoint: (s) => {
@@ -240,12 +244,12 @@ test("a dry-run mentions a pending interrupted rotation", async () => {
     ),
     SimulatedCrash,
   );
-  const res = await rotateRecord(store, uid, fastOptions(sandbox, { dryRun: true }));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { dryRun: true }));
   assert.ok(res.warnings.some((w) => /interrupted rotation of this record is pending.*finishes it/.test(w)));
   assert.deepEqual(
     res.steps.map((s) => [s.step, s.status]),
     [["delete", "planned"]],
   );
-  await repairRecords(store, { ...fastOptions(sandbox), records: [uid] });
+  await repairRecords(toAsyncStore(store), { ...fastOptions(sandbox), records: [uid] });
   assert.deepEqual(store.listJournal({ recordUid: uid }), []);
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -46,7 +47,7 @@ test("two records for one IAM user: neither is rotated (exit 4, both named, not 
   const copy = addRecord(store, pamUser(`${a.name} again`, a.name, { rotation_credentials: "admin key" }));
   recordKey(store, copy.uid, a.key.accessKeyId, a.key.secretAccessKey);
   for (const uid of [a.uid, copy.uid]) {
-    await assert.rejects(rotateRecord(store, uid, fastOptions(sandbox)), (err: unknown) => {
+    await assert.rejects(rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox)), (err: unknown) => {
       assert.ok(err instanceof RekeyError);
       assert.equal(err.exitCode, 4);
       assert.equal(err.details?.retryable, false);
@@ -57,13 +58,13 @@ test("two records for one IAM user: neither is rotated (exit 4, both named, not 
   }
   // Dry runs say so too.
   await assert.rejects(
-    rotateRecord(store, a.uid, fastOptions(sandbox, { dryRun: true })),
+    rotateRecord(toAsyncStore(store), a.uid, fastOptions(sandbox, { dryRun: true })),
     /all manage IAM user/,
   );
   assert.deepEqual(keyIdsOf(a.name), [a.key.accessKeyId], "the live key is still there");
   // Once the extra record is gone, the rotation works.
   store.deleteRecord(copy.uid, { actor: "test", expectedRevision: store.getRecord(copy.uid)!.revision });
-  const r = await rotateRecord(store, a.uid, fastOptions(sandbox));
+  const r = await rotateRecord(toAsyncStore(store), a.uid, fastOptions(sandbox));
   assert.deepEqual(r.deleted, [a.key.accessKeyId]);
 });
 
@@ -74,7 +75,7 @@ test("the same login in another account (another configuration awsId) is another
     pamUser(`${a.name} elsewhere`, a.name, { rotation_credentials: "other admin" }),
   );
   const r = await rotateRecord(
-    store,
+    toAsyncStore(store),
     a.uid,
     fastOptions(sandbox, { peers: [store.getRecord(a.uid)!, other] }),
   );
@@ -83,18 +84,18 @@ test("the same login in another account (another configuration awsId) is another
 
 test("the same aws_user_id under two logins is one IAM user", async () => {
   const a = userWithKey("uid");
-  await rotateRecord(store, a.uid, fastOptions(sandbox)); // writes aws_user_id
+  await rotateRecord(toAsyncStore(store), a.uid, fastOptions(sandbox)); // writes aws_user_id
   const userId = getFieldValue(store.getRecord(a.uid)!.record, "aws_user_id")!;
   assert.ok(userId);
   addRecord(store, pamUser("renamed copy", "someone-else", { aws_user_id: userId }));
-  await assert.rejects(rotateRecord(store, a.uid, fastOptions(sandbox)), /all manage IAM user/);
+  await assert.rejects(rotateRecord(toAsyncStore(store), a.uid, fastOptions(sandbox)), /all manage IAM user/);
 });
 
 test("a record pointed at another IAM user (its vault key not among that user's keys) is refused; --force says what it deletes", async () => {
   const alice = userWithKey("alice");
   const admin = userWithKey("admin");
   store.deleteRecord(admin.uid, { actor: "test", expectedRevision: store.getRecord(admin.uid)!.revision }); // the admin user is not managed by any record
-  await rotateRecord(store, alice.uid, fastOptions(sandbox)); // rotated once: aws_user_id recorded
+  await rotateRecord(toAsyncStore(store), alice.uid, fastOptions(sandbox)); // rotated once: aws_user_id recorded
   const aliceKeys = keyIdsOf(alice.name);
 
   // Someone points the record at the admin user and removes aws_user_id (which would fail the UserId check).
@@ -106,7 +107,7 @@ test("a record pointed at another IAM user (its vault key not among that user's 
 
   for (const strategy of ["create-then-delete", "delete-then-create", "graceful"] as const) {
     await assert.rejects(
-      rotateRecord(store, alice.uid, fastOptions(sandbox, { strategy })),
+      rotateRecord(toAsyncStore(store), alice.uid, fastOptions(sandbox, { strategy })),
       (err: unknown) => {
         assert.ok(err instanceof RekeyError, String(err));
         assert.equal(err.exitCode, 4, err.message);
@@ -123,21 +124,21 @@ test("a record pointed at another IAM user (its vault key not among that user's 
   assert.deepEqual(keyIdsOf(admin.name), [admin.key.accessKeyId], "the admin's key is untouched");
   assert.deepEqual(keyIdsOf(alice.name), aliceKeys);
 
-  const forced = await rotateRecord(store, alice.uid, fastOptions(sandbox, { force: true }));
+  const forced = await rotateRecord(toAsyncStore(store), alice.uid, fastOptions(sandbox, { force: true }));
   assert.deepEqual(forced.deleted, [admin.key.accessKeyId]);
   assert.ok(forced.warnings.some((w) => /--force: the vault's current key .* is not among/.test(w)));
 });
 
 test("a rotated record whose key and aws_user_id were both removed is refused (it was rotated before)", async () => {
   const bob = userWithKey("bob");
-  await rotateRecord(store, bob.uid, fastOptions(sandbox));
+  await rotateRecord(toAsyncStore(store), bob.uid, fastOptions(sandbox));
   const s = store.getRecord(bob.uid)!;
   const edited = structuredClone(s.record);
   for (const f of ["aws_user_id", "aws_access_key_id"]) setFieldValue(edited, f, "");
   store.saveRecord(bob.uid, edited, { expectedRevision: s.revision, actor: "test" });
   const keys = keyIdsOf(bob.name);
   await assert.rejects(
-    rotateRecord(store, bob.uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), bob.uid, fastOptions(sandbox)),
     /rotated before \(it has, or had, aws_user_id\) but holds no current key/,
   );
   assert.deepEqual(keyIdsOf(bob.name), keys);
@@ -148,6 +149,6 @@ test("a never-rotated record without a key (the seed's template) still rotates: 
   sandbox.admin.createUser(name);
   const found = sandbox.admin.createAccessKey(name);
   const rec = addRecord(store, pamUser(`${name} (AWS)`, name, { rotation_credentials: "admin key" }));
-  const r = await rotateRecord(store, rec.uid, fastOptions(sandbox));
+  const r = await rotateRecord(toAsyncStore(store), rec.uid, fastOptions(sandbox));
   assert.deepEqual(r.deleted, [found.accessKeyId]);
 });

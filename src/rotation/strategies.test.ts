@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -50,7 +51,7 @@ function setup(n: number, fields: Record<string, string> = {}, recorded = true) 
 test("create-then-delete: new key stored as the seed does, old key deleted, identity recorded", async () => {
   const { name, uid, keyIds } = setup(1);
   const before = store.getRecord(uid)!;
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.strategy, "create-then-delete");
   assert.ok(res.created);
   assert.deepEqual(res.deleted, keyIds);
@@ -81,7 +82,7 @@ test("create-then-delete: new key stored as the seed does, old key deleted, iden
   assert.ok(audit.includes("rotation.complete"), audit.join(","));
 
   // And again: the previous rotation's key is replaced.
-  const res2 = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res2 = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(res2.deleted, [res.created.accessKeyId]);
   await assertConverged(sandbox, store, uid, name);
 });
@@ -89,7 +90,7 @@ test("create-then-delete: new key stored as the seed does, old key deleted, iden
 test("create-then-delete with 2 keys: an inactive non-current key is deleted first, and we say so", async () => {
   const { name, uid, keyIds } = setup(2);
   sandbox.admin.updateAccessKey(name, keyIds[1]!, "Inactive");
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(
     res.steps.map((s) => `${s.step}${s.keyId === keyIds[1] ? " B" : s.keyId === keyIds[0] ? " A" : ""}`),
     ["delete B", "create", "save", "delete A"],
@@ -104,7 +105,7 @@ test("create-then-delete with 2 keys: an inactive non-current key is deleted fir
 test("create-then-delete with 2 active keys: refused before changing anything", async () => {
   const { name, uid, keyIds } = setup(2);
   const rev = store.getRecord(uid)!.revision;
-  await assert.rejects(rotateRecord(store, uid, fastOptions(sandbox)), (e: unknown) => {
+  await assert.rejects(rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox)), (e: unknown) => {
     assert.ok(e instanceof RekeyError);
     assert.equal(e.kind, "conflict");
     assert.match(e.message, /already has 2 access keys/);
@@ -126,7 +127,7 @@ test("create-then-delete with 2 active keys: refused before changing anything", 
 
 test("delete-then-create (the seed's delete_all_keys_before_rotating=True) deletes every key first", async () => {
   const { name, uid, keyIds } = setup(2, { delete_all_keys_before_rotating: "True" });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.strategy, "delete-then-create");
   assert.deepEqual(
     res.steps.map((s) => s.step),
@@ -145,7 +146,7 @@ test("delete-then-create (the seed's delete_all_keys_before_rotating=True) delet
 
 test("graceful: create, verify, save, deactivate; next time the previous key is deleted", async () => {
   const { name, uid, keyIds } = setup(1, { rotation_strategy: "graceful" });
-  const first = await rotateRecord(store, uid, fastOptions(sandbox));
+  const first = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(
     first.steps.map((s) => s.step),
     ["create", "verify", "save", "deactivate"],
@@ -158,7 +159,7 @@ test("graceful: create, verify, save, deactivate; next time the previous key is 
   assert.ok(getFieldValue(r, "aws_previous_key_deactivated_at"));
   await assertConverged(sandbox, store, uid, name, { graceful: true });
 
-  const second = await rotateRecord(store, uid, fastOptions(sandbox));
+  const second = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(second.deleted, keyIds, "the previous (inactive) key is deleted at the next rotation");
   assert.deepEqual(second.deactivated, [first.created?.accessKeyId]);
   r = store.getRecord(uid)!.record;
@@ -169,11 +170,11 @@ test("graceful: create, verify, save, deactivate; next time the previous key is 
 test("graceful never deletes a key rekey does not know, unless forced", async () => {
   const { name, uid, keyIds } = setup(2, { rotation_strategy: "graceful" });
   await assert.rejects(
-    rotateRecord(store, uid, fastOptions(sandbox)),
+    rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox)),
     /never deletes a key that rekey neither created nor knows/,
   );
   assert.equal(sandbox.admin.listKeys(name).length, 2);
-  const res = await rotateRecord(store, uid, fastOptions(sandbox, { force: true }));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { force: true }));
   assert.deepEqual(res.deleted, [keyIds[1]]);
   assert.deepEqual(res.deactivated, [keyIds[0]]);
   await assertConverged(sandbox, store, uid, name, { graceful: true });
@@ -181,12 +182,12 @@ test("graceful never deletes a key rekey does not know, unless forced", async ()
 
 test("graceful: the previous key is deleted by repair once old_key_grace has passed", async () => {
   const { name, uid, keyIds } = setup(1, { rotation_strategy: "graceful", old_key_grace: "1h" });
-  await rotateRecord(store, uid, fastOptions(sandbox));
-  const soon = await repairRecords(store, { ...fastOptions(sandbox), records: [uid] });
+  await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
+  const soon = await repairRecords(toAsyncStore(store), { ...fastOptions(sandbox), records: [uid] });
   assert.equal(soon.records[0]?.outcome, "nothing");
   assert.equal(sandbox.admin.listKeys(name).length, 2);
   const later = () => new Date(Date.now() + 2 * 3_600_000);
-  const res = await repairRecords(store, { ...fastOptions(sandbox), now: later });
+  const res = await repairRecords(toAsyncStore(store), { ...fastOptions(sandbox), now: later });
   const mine = res.records.find((x) => x.recordUid === uid);
   assert.equal(mine?.outcome, "grace-expired");
   assert.deepEqual(mine?.deleted, keyIds);
@@ -199,7 +200,7 @@ test("verification waits out IAM's propagation delay before the old key is touch
   const { name, uid, keyIds } = setup(1);
   sandbox.knobs.set({ propagationDelayMs: 400 });
   try {
-    const res = await rotateRecord(store, uid, fastOptions(sandbox, { verify: true }));
+    const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { verify: true }));
     assert.ok(res.verified);
     assert.ok(res.verified.attempts > 1, "the first attempts were refused while the key propagated");
     assert.deepEqual(res.deleted, keyIds);
@@ -217,7 +218,7 @@ test("a new key that never verifies is deleted again and nothing else changes", 
   sandbox.knobs.set({ propagationDelayMs: 60_000 });
   try {
     await assert.rejects(
-      rotateRecord(store, uid, fastOptions(sandbox, { verifyTimeoutMs: 300 })),
+      rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { verifyTimeoutMs: 300 })),
       (e: unknown) =>
         e instanceof RekeyError && /did not work/.test(e.message) && /deleted it again/.test(e.message),
     );
@@ -237,7 +238,7 @@ test("throttling: the rotation still succeeds", async () => {
   sandbox.knobs.set({ throttleRate: 5, throttleBurst: 1 });
   try {
     const res = await rotateRecord(
-      store,
+      toAsyncStore(store),
       uid,
       fastOptions(sandbox, { retry: { maxAttempts: 12, baseDelayMs: 50, maxDelayMs: 500 } }),
     );
@@ -253,7 +254,7 @@ test("dry-run shows the plan and the credential source and changes nothing", asy
   sandbox.admin.updateAccessKey(name, keyIds[1]!, "Inactive");
   const rev = store.getRecord(uid)!.revision;
   const auditBefore = store.listAudit().length;
-  const res = await rotateRecord(store, uid, fastOptions(sandbox, { dryRun: true }));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { dryRun: true }));
   assert.equal(res.dryRun, true);
   assert.equal(res.created, undefined);
   assert.deepEqual(
@@ -276,14 +277,14 @@ test("dry-run shows the plan and the credential source and changes nothing", asy
   // A dry-run that would be refused fails the same way.
   sandbox.admin.updateAccessKey(name, keyIds[1]!, "Active");
   await assert.rejects(
-    rotateRecord(store, uid, fastOptions(sandbox, { dryRun: true })),
+    rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { dryRun: true })),
     /already has 2 access keys/,
   );
 });
 
 test("first rotation of a record whose key field is empty (the seed's template as imported)", async () => {
   const { name, uid, keyIds } = setup(1, {}, false);
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(res.deleted, keyIds);
   await assertConverged(sandbox, store, uid, name);
 });

@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { AwsCallError } from "../providers/aws-iam/errors.js";
 import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { Sandbox } from "../sandbox/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -58,14 +59,14 @@ const failingCreate = (port: IamKeyPort): IamKeyPort => ({
 test("a failed restart is never forgotten: delete-then-create deleted the key, two creates fail, a later repair still gives the user a working key", async () => {
   const { name, uid, key } = userWith("delete-then-create");
   await assert.rejects(
-    rotateRecord(store, uid, fastOptions(sandbox, { wrapPort: failingCreate })),
+    rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { wrapPort: failingCreate })),
     /ServiceFailure/,
   );
   assert.deepEqual(sandbox.admin.listKeys(name), [], "the vault's key is gone, no new one yet");
   assert.equal(store.listJournal({ recordUid: uid }).length, 1, "the journal says so");
 
   // The repair restarts the rotation, and its CreateAccessKey fails too: the fact must survive.
-  const failed = await repairRecords(store, {
+  const failed = await repairRecords(toAsyncStore(store), {
     ...fastOptions(sandbox, { wrapPort: failingCreate }),
     records: [uid],
   });
@@ -73,7 +74,7 @@ test("a failed restart is never forgotten: delete-then-create deleted the key, t
   assert.equal(store.listJournal({ recordUid: uid }).length, 1, "still journaled after a failed restart");
 
   // A healthy repair later finishes the job: a working key, in IAM and in the vault.
-  const healed = await repairRecords(store, fastOptions(sandbox));
+  const healed = await repairRecords(toAsyncStore(store), fastOptions(sandbox));
   assert.ok(healed.ok, JSON.stringify(healed));
   assert.equal(healed.records[0]?.outcome, "restarted");
   assert.notEqual(getFieldValue(store.getRecord(uid)!.record, "aws_access_key_id"), key.accessKeyId);
@@ -105,7 +106,7 @@ test("a CreateAccessKey that lands after its answer was lost, behind a stale Lis
         },
       });
       const r = await rotateRecord(
-        store,
+        toAsyncStore(store),
         uid,
         fastOptions(sandbox, { wrapPort: late, consistencyWindowMs: 1_300, verify: strategy === "graceful" }),
       );
@@ -146,7 +147,7 @@ test("LimitExceeded after a lost create is proof it landed: settled, not a failu
       },
     });
     const r = await rotateRecord(
-      store,
+      toAsyncStore(store),
       uid,
       fastOptions(sandbox, { wrapPort: landed, consistencyWindowMs: 400 }),
     );
@@ -167,7 +168,7 @@ test("a hung endpoint (accepts, never answers) fails the rotation in bounded tim
   try {
     await assert.rejects(
       rotateRecord(
-        store,
+        toAsyncStore(store),
         uid,
         fastOptions(sandbox, {
           requestTimeoutMs: 400,
@@ -181,7 +182,7 @@ test("a hung endpoint (accepts, never answers) fails the rotation in bounded tim
   }
   assert.ok(Date.now() - started < 30_000, "bounded");
   // The lock was released: the next rotation runs at once.
-  const r = await rotateRecord(store, uid, fastOptions(sandbox));
+  const r = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.deepEqual(r.deleted, [key.accessKeyId]);
   await assertConverged(sandbox, store, uid, name);
 });
@@ -192,7 +193,7 @@ test("the rotation's deadline: past it, the step in flight is undone, the lock r
   try {
     await assert.rejects(
       rotateRecord(
-        store,
+        toAsyncStore(store),
         uid,
         fastOptions(sandbox, { deadlineMs: 1_000, verify: true, verifyTimeoutMs: 20_000 }),
       ),
@@ -211,7 +212,7 @@ test("the rotation's deadline: past it, the step in flight is undone, the lock r
     [key.accessKeyId],
   );
   assert.deepEqual(store.listJournal({ recordUid: uid }), []);
-  const r = await rotateRecord(store, uid, fastOptions(sandbox));
+  const r = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.ok(r.created, "the lock was released");
 });
 
@@ -230,7 +231,7 @@ test("verification polls through transient STS trouble until its deadline instea
       return port.whoAmI(creds, probe);
     },
   });
-  const r = await rotateRecord(store, uid, fastOptions(sandbox, { wrapPort: flaky }));
+  const r = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { wrapPort: flaky }));
   assert.equal(r.verified?.attempts, 4);
   assert.deepEqual(r.deactivated, [key.accessKeyId]);
   await assertConverged(sandbox, store, uid, name, { graceful: true });

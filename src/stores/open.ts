@@ -20,11 +20,12 @@ import { join, resolve } from "node:path";
 import { conflict, RekeyError, usageError } from "../errors.js";
 import { rekeyHome } from "../home.js";
 import type { Secret } from "../secret.js";
-import { type AsyncVaultStore, asyncVaultStore } from "../vault/async-store.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
 import { resolveUnlockSource, type ScryptParams } from "../vault/keys.js";
-import type { VaultStore } from "../vault/store.js";
 import { keeperVaultSpec } from "./keeper/ksm-config-path.js";
 import { isPostgresUrl, postgresDisplayName } from "./postgres/pg-url.js";
+import { asyncVaultStore } from "./sqlite/async-adapter.js";
+import type { VaultStore } from "./sqlite/vault-store.js";
 
 export type VaultLocation =
   | { backend: "sqlite"; path: string }

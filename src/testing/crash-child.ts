@@ -7,6 +7,7 @@
  */
 
 import { repairRecords, rotateRecord } from "../rotation/index.js";
+import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { openVault } from "../stores/sqlite/sqlite-open.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -34,8 +35,11 @@ try {
   };
   const out =
     mode === "repair"
-      ? await repairRecords(store, { ...common, records: [recordUid] })
-      : await rotateRecord(store, recordUid, { ...common, ...(verify === "verify" ? { verify: true } : {}) });
+      ? await repairRecords(toAsyncStore(store), { ...common, records: [recordUid] })
+      : await rotateRecord(toAsyncStore(store), recordUid, {
+          ...common,
+          ...(verify === "verify" ? { verify: true } : {}),
+        });
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -9,8 +9,9 @@ import { splitList } from "../rotation/settings.js";
 import type { RotateOptions } from "../rotation/types.js";
 import { type Sandbox, startSandbox } from "../sandbox/index.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import type { VaultStore } from "../stores/sqlite/vault-store.js";
 import { getFieldValue, type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
-import type { StoredRecord, VaultStore } from "../vault/store.js";
+import type { StoredRecord } from "../vault/store.js";
 import { type TempVault, tempVault } from "./vault.js";
 
 // Keep the default credential chain local and quiet: no developer credentials, no EC2 metadata wait.

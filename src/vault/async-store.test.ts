@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { RekeyError } from "../errors.js";
+import { asyncVaultStore, isAsyncVaultStore, toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { type TempVault, tempVault } from "../testing/vault.js";
-import {
-  type AsyncVaultStore,
-  asyncVaultStore,
-  isAsyncVaultStore,
-  toAsyncStore,
-  type WriteOp,
-} from "./async-store.js";
+import type { AsyncVaultStore, WriteOp } from "./async-store.js";
 import { getFieldValue, newRecord, setFieldValue } from "./record.js";
 import { capabilitiesOf, requireCapabilitiesFor, requireCapability } from "./store-capabilities.js";
 

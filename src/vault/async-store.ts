@@ -1,5 +1,6 @@
 /**
- * The vault port for backends that do network I/O: `VaultStore` (store.ts) with every method returning a
+ * The vault port, the one interface to a vault: the local SQLite vault's synchronous API
+ * (stores/sqlite/vault-store.ts) with every method returning a
  * promise, and `transaction(fn)` replaced by `commit(ops)`, a declared list of writes. The rotation engine
  * talks only to this port; `toAsyncStore` adapts a synchronous store (the local SQLite vault), and
  * KeeperVault (stores/keeper/ksm-store.ts) implements it natively.
@@ -28,7 +29,6 @@ import type {
   RotationHistoryEntry,
   SaveOptions,
   StoredRecord,
-  VaultStore,
 } from "./store.js";
 
 /** One write of a `commit`. */
@@ -198,130 +198,4 @@ export function folderUidOf(ref: FolderRef | undefined, created: ReadonlyMap<str
     throw new RekeyError("internal", `commit: folder ref "${ref.ref}" names no earlier createFolder op`);
   }
   return uid;
-}
-
-/** Apply `ops` to a synchronous store inside one of its transactions. */
-export function commitSync(store: VaultStore, ops: WriteOp[], actor: string): CommitResult {
-  return store.transaction(() => {
-    const saved: StoredRecord[] = [];
-    const created: StoredRecord[] = [];
-    const folders: Folder[] = [];
-    const refs = new Map<string, string>();
-    for (const o of ops) {
-      switch (o.op) {
-        case "saveRecord":
-          saved.push(store.saveRecord(o.uid, o.record, { expectedRevision: o.expectedRevision, actor }));
-          break;
-        case "putJournal":
-          store.putJournal(o.entry);
-          break;
-        case "deleteJournal":
-          store.deleteJournal(o.id);
-          break;
-        case "appendRotationHistory":
-          store.appendRotationHistory(o.entry, o.audit);
-          break;
-        case "audit":
-          store.appendAudit(o.event);
-          break;
-        case "createRecord":
-          created.push(
-            store.createRecord(o.record, {
-              folderUid: folderUidOf(o.folderUid, refs),
-              actor,
-              ...(o.uid ? { uid: o.uid } : {}),
-            }),
-          );
-          break;
-        case "createFolder": {
-          const f = store.createFolder(o.name, {
-            parentUid: folderUidOf(o.parentUid, refs),
-            ...(o.shared !== undefined ? { shared: o.shared } : {}),
-            actor,
-          });
-          if (o.ref) refs.set(o.ref, f.uid);
-          folders.push(f);
-          break;
-        }
-        case "deleteRecord":
-          store.deleteRecord(o.uid, { expectedRevision: o.expectedRevision, actor });
-          break;
-      }
-    }
-    return {
-      saved,
-      ...(created.length ? { created } : {}),
-      ...(folders.length ? { folders } : {}),
-    };
-  });
-}
-
-/** The local vault's capabilities: everything. */
-const SYNC_CAPABILITIES: StoreCapabilities = {
-  recordHistory: true,
-  integrityHead: true,
-  localKeySlots: true,
-  createSharedFolders: true,
-  recordsAtRoot: true,
-  chosenRecordUids: true,
-  atomicCommit: true,
-};
-
-/**
- * The async port over a synchronous store (the local SQLite vault).
- *
- * @example
- * const store = asyncVaultStore(await openDefaultVault({ interactive: false }));
- * await store.commit([{ op: "saveRecord", uid, record, expectedRevision: 3 }, { op: "deleteJournal", id }], { actor: "rotate" });
- */
-export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
-  // Promise.resolve().then(...) turns a synchronous throw into a rejection, as a real async backend would.
-  const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
-  return {
-    description: sync.description,
-    listRecords: (filter) => later(() => sync.listRecords(filter)),
-    getRecord: (uid) => later(() => sync.getRecord(uid)),
-    findByTitle: (title) => later(() => sync.findByTitle(title)),
-    createRecord: (record, opts) => later(() => sync.createRecord(record, opts)),
-    saveRecord: (uid, record, opts) => later(() => sync.saveRecord(uid, record, opts)),
-    deleteRecord: (uid, opts) => later(() => sync.deleteRecord(uid, opts)),
-    history: (uid) => later(() => sync.history(uid)),
-    listFolders: () => later(() => sync.listFolders()),
-    createFolder: (name, opts) => later(() => sync.createFolder(name, opts)),
-    appendAudit: (event) => later(() => sync.appendAudit(event)),
-    listAudit: (filter) => later(() => sync.listAudit(filter)),
-    verifyAudit: () => later(() => sync.verifyAudit()),
-    putJournal: (entry) => later(() => sync.putJournal(entry)),
-    listJournal: (filter) => later(() => sync.listJournal(filter)),
-    deleteJournal: (id) => later(() => sync.deleteJournal(id)),
-    appendRotationHistory: (entry, audit) => later(() => sync.appendRotationHistory(entry, audit)),
-    listRotationHistory: (filter) => later(() => sync.listRotationHistory(filter)),
-    tryLock: (uid, owner, ttl) => later(() => sync.tryLock(uid, owner, ttl)),
-    commit: (ops, opts) => later(() => commitSync(sync, ops, opts.actor)),
-    capabilities: { ...SYNC_CAPABILITIES, localKeySlots: typeof sync.addKeyFileSlot === "function" },
-    head: () => later(() => sync.head()),
-    checkIntegrity: (opts) => later(() => sync.checkIntegrity(opts)),
-    ...(sync.addKeyFileSlot
-      ? {
-          addKeyFileSlot: (keyFile: string, opts: { actor: string }) =>
-            later(() => sync.addKeyFileSlot!(keyFile, opts)),
-        }
-      : {}),
-    close: () => later(() => sync.close()),
-  };
-}
-
-/** True for the async port; false for a synchronous `VaultStore` (which has `transaction`, not `commit`). */
-export function isAsyncVaultStore(store: VaultStore | AsyncVaultStore): store is AsyncVaultStore {
-  return typeof (store as Partial<AsyncVaultStore>).commit === "function";
-}
-
-/**
- * Either kind of store as the async port: callers of the engine may keep passing the synchronous store.
- *
- * @example
- * const store = toAsyncStore(sqliteStore); // or a KeeperVault, returned as is
- */
-export function toAsyncStore(store: VaultStore | AsyncVaultStore): AsyncVaultStore {
-  return isAsyncVaultStore(store) ? store : asyncVaultStore(store);
 }

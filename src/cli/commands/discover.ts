@@ -9,27 +9,15 @@
  * is noted and the next tried, as in a rotation.
  */
 
-import { RekeyError, usageError } from "../../errors.js";
+import { usageError } from "../../errors.js";
 import { parseSchedule, type Schedule } from "../../gateway/schedule.js";
-import { createLogger } from "../../log.js";
-import { openCredentials } from "../../providers/aws-iam/credentials.js";
-import {
-  type AccountDiscovery,
-  describeUsers,
-  type IamUserSummary,
-  openAccountDiscovery,
-} from "../../providers/aws-iam/discover.js";
-import { partitionOf, type ResolvedEndpoints, resolveEndpoints } from "../../providers/aws-iam/endpoints.js";
-import type { CallerIdentity } from "../../providers/aws-iam/port.js";
-import { type CredentialCandidate, gatherSources, type SourceSet } from "../../providers/aws-iam/sources.js";
-import { pickRegion } from "../../rotation/session.js";
-import { FIELD, type RotationSettings, readSettings } from "../../rotation/settings.js";
+import { partitionOf } from "../../providers/aws-iam/endpoints.js";
 import type { AsyncVaultStore, WriteOp } from "../../vault/async-store.js";
 import { findFolder } from "../../vault/find-record.js";
-import { type KeeperRecord, newRecord, newUid, setFieldValue } from "../../vault/record.js";
+import { type KeeperRecord, newUid } from "../../vault/record.js";
 import type { StoredRecord } from "../../vault/store.js";
 import { capabilitiesOf, requireCapability } from "../../vault/store-capabilities.js";
-import { type CommandContext, line, printJson } from "../context.js";
+import { line, printJson } from "../context.js";
 import {
   adoptionRecord,
   importTitle,
@@ -39,9 +27,8 @@ import {
   type UserView,
   userJson,
 } from "../discover-view.js";
+import { checkPathPrefix, readInventory } from "../iam-inventory.js";
 import type { CommandRun } from "../registry.js";
-
-const PERMISSIONS = "iam:ListUsers, iam:ListAccessKeys and iam:GetAccessKeyLastUsed";
 
 export const run: CommandRun = async (ctx, _args, opts) => {
   const doImport = opts.import === true;
@@ -53,13 +40,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
       "add --import, or drop the option to only list the users",
     );
   }
-  const pathPrefix = typeof opts.pathPrefix === "string" ? opts.pathPrefix : undefined;
-  if (pathPrefix !== undefined && !/^\/[\u0021-\u007e]*$/.test(pathPrefix)) {
-    throw usageError(
-      `--path-prefix "${pathPrefix}" is not an IAM path prefix`,
-      "an IAM path starts with a slash, e.g. --path-prefix /apps/",
-    );
-  }
+  const pathPrefix = checkPathPrefix(typeof opts.pathPrefix === "string" ? opts.pathPrefix : undefined);
   // Parsed before the vault opens: a typo costs no passphrase prompt.
   const schedule = scheduleText === undefined ? undefined : parseSchedule(scheduleText);
   const region = typeof opts.region === "string" ? opts.region : undefined;
@@ -71,24 +52,16 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   if (doImport && folderUid === null)
     requireCapability(store, "recordsAtRoot", "rekey discover --import without --folder");
 
-  const { sources, settings } = await adminSources(store, credentials, ctx.env);
-  const endpoints = resolveEndpoints({
-    region: pickRegion(region, settings, sources, ctx.env),
+  const inventory = await readInventory(ctx, store, {
+    credentials,
+    region,
     endpointUrl: typeof opts.endpointUrl === "string" ? opts.endpointUrl : undefined,
-    env: ctx.env,
+    pathPrefix,
   });
-  const found = await listAccount(ctx, sources.candidates, endpoints, pathPrefix);
-  let views: UserView[];
-  try {
-    const described = await describeUsers(found.discovery, found.users);
-    const records = await store.listRecords();
-    views = described.map((u) => ({ ...u, managedBy: managingRecords(u, records, found.identity.account) }));
-  } finally {
-    found.discovery.close();
-  }
+  const views: UserView[] = inventory.users;
 
   const now = new Date();
-  const account = found.identity.account;
+  const account = inventory.account;
   if (!doImport) {
     if (opts.json)
       return printJson(
@@ -96,7 +69,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
         views.map((u) => userJson(u, now)),
       );
     ctx.stdout.write(renderUsers(views, now));
-    line(ctx.stdout, summaryLine(views, account, found.via, { importHint: true }));
+    line(ctx.stdout, summaryLine(views, account, inventory.via, { importHint: true }));
     return;
   }
 
@@ -122,7 +95,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     });
   }
   ctx.stdout.write(renderUsers(views, now));
-  line(ctx.stdout, summaryLine(views, account, found.via, { importHint: false }));
+  line(ctx.stdout, summaryLine(views, account, inventory.via, { importHint: false }));
   for (const s of skipped) line(ctx.stdout, `skipped ${s.userName}: ${s.reason}`);
   for (const c of created)
     line(
@@ -138,91 +111,6 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     );
   }
 };
-
-/**
- * Rotation's credential sources for no particular record: gatherSources (the one implementation of the
- * order) given a stand-in record that has only a login, so `--credentials` alone, else the vault's only PAM
- * configuration then the default chain. The stand-in's "no rotation_credentials" entry is dropped: discover
- * has no record whose credentials it could have named.
- */
-async function adminSources(
-  store: AsyncVaultStore,
-  credentials: string | undefined,
-  env: Record<string, string | undefined>,
-): Promise<{ sources: SourceSet; settings: RotationSettings }> {
-  const record = newRecord("pamUser", "rekey discover");
-  setFieldValue(record, FIELD.login, "rekey-discover");
-  const standIn: StoredRecord = {
-    uid: "",
-    folderUid: null,
-    revision: 0,
-    record,
-    createdAt: "",
-    updatedAt: "",
-  };
-  const settings = readSettings(record, { credentials });
-  const set = await gatherSources(store, standIn, settings, env);
-  const sources = settings.credentialsOverridden
-    ? set
-    : { ...set, candidates: set.candidates.filter((c) => c.kind !== "attached") };
-  return { sources, settings };
-}
-
-interface Listed {
-  discovery: AccountDiscovery;
-  identity: CallerIdentity;
-  users: IamUserSummary[];
-  via: string;
-}
-
-function isCredentialFailure(err: unknown): boolean {
-  return err instanceof RekeyError && err.kind === "auth";
-}
-
-/** The first source that authenticates and may list the users; one error naming every source otherwise. */
-async function listAccount(
-  ctx: CommandContext,
-  candidates: CredentialCandidate[],
-  endpoints: ResolvedEndpoints,
-  pathPrefix: string | undefined,
-): Promise<Listed> {
-  const logger = createLogger({ level: ctx.env.REKEY_LOG_LEVEL ?? "warn" });
-  const tried: string[] = [];
-  for (const c of candidates) {
-    if (!c.spec) {
-      tried.push(`${c.label}: ${c.problem ?? "not usable"}`);
-      continue;
-    }
-    let discovery: AccountDiscovery | undefined;
-    try {
-      const opened = await openCredentials(c.spec, { endpoints, logger });
-      const via = `${c.label}: ${opened.via}`;
-      discovery = openAccountDiscovery({
-        endpoints,
-        credentials: opened.credentials,
-        principal: via,
-        logger,
-      });
-      const identity = await discovery.callerIdentity();
-      const users = await discovery.listUsers(pathPrefix);
-      return { discovery, identity, users, via };
-    } catch (err) {
-      discovery?.close();
-      if (!isCredentialFailure(err)) throw err;
-      tried.push(`${c.label}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  throw new RekeyError(
-    "auth",
-    `no usable AWS admin credentials to list the account's IAM users; tried:\n${tried.map((t) => `  - ${t}`).join("\n")}`,
-    {
-      hint:
-        `the admin identity needs ${PERMISSIONS}: give --credentials a record holding its key ` +
-        "(aws_access_key_id/aws_secret_access_key, and role_arn to assume a role), or set accessKeyId/accessSecretKey on the PAM configuration",
-      details: { tried },
-    },
-  );
-}
 
 interface ImportOptions {
   account: string;

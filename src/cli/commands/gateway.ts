@@ -1,8 +1,10 @@
-import { RekeyError } from "../../errors.js";
+import { RekeyError, usageError } from "../../errors.js";
 import { type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
-import { createGateway } from "../../gateway/gateway.js";
+import { createGateway, type Gateway } from "../../gateway/gateway.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import { createLogger } from "../../log.js";
+import type { Logger } from "../../logger.js";
+import type { AsyncVaultStore } from "../../vault/async-store.js";
 import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
@@ -67,6 +69,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   }
 
   // Daemon: run until SIGTERM/SIGINT, then take no new work and let running attempts finish.
+  const http = opts.listen ? await serveHttp(ctx.env, opts, store, gateway, logger) : undefined;
   let signalled!: (signal: NodeJS.Signals) => void;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     signalled = resolve;
@@ -100,6 +103,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
     );
     const signal = await stopSignal;
     logger.info({ signal, ...gateway.stats() }, "stopping: no new work; waiting for running rotations");
+    await http?.close();
     const { drained } = await gateway.stop(ms(config.shutdownTimeoutSeconds));
     if (!drained) {
       // Still running after the bounded wait: exit anyway. The engine's journal and the next start's
@@ -114,6 +118,37 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   }
   exitSoon();
 };
+
+/**
+ * `--listen`: the HTTP API, dashboard and metrics (src/http, loaded only here: the CLI's cold start does not
+ * pay for it). Bound before the gateway starts, so a bad address or token fails the start.
+ */
+async function serveHttp(
+  env: NodeJS.ProcessEnv,
+  opts: Record<string, unknown>,
+  store: AsyncVaultStore,
+  gateway: Gateway,
+  logger: Logger,
+) {
+  const { startHttpServer, gatewayHandle, GatewayMetrics } = await import("../../http/index.js");
+  const cert = str(opts.tlsCert);
+  const key = str(opts.tlsKey);
+  if (!!cert !== !!key)
+    throw usageError("--tls-cert and --tls-key go together", "give both PEM files, or neither");
+  const metrics = new GatewayMetrics();
+  const http = await startHttpServer({
+    store,
+    gateway: gatewayHandle(gateway, { metrics }),
+    listen: String(opts.listen),
+    token: env.REKEY_API_TOKEN || undefined,
+    tokenFile: str(opts.apiTokenFile),
+    tls: cert && key ? { cert, key } : undefined,
+    publicMetrics: opts.publicMetrics === true,
+    logger,
+  });
+  logger.info({ url: http.url }, "HTTP API listening");
+  return http;
+}
 
 /** Idle keep-alive sockets (webhooks, AWS) must not hold the process once the work is done. */
 function exitSoon(): void {

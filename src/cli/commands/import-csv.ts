@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type CsvRecord, parseCommanderCsv } from "../../csv/commander-csv.js";
-import { importCsvRecordsAsync } from "../../csv/import-records.js";
+import { importCsvRecords } from "../../csv/import-records.js";
 import { notFound, usageError } from "../../errors.js";
 import { checkSettingFields } from "../../rotation/field-checks.js";
 import { type CommandContext, line, printJson } from "../context.js";
@@ -27,7 +27,7 @@ export const run: CommandRun = async (ctx, [file], opts) => {
     );
   reviewRows(ctx, rows);
   const store = await ctx.asyncVault();
-  const saved = await importCsvRecordsAsync(store, rows, ctx.actor, { update: opts.update === true });
+  const saved = await importCsvRecords(store, rows, ctx.actor, { update: opts.update === true });
   for (const s of saved)
     for (const n of s.notices) line(ctx.stderr, `rekey: notice: "${s.stored.record.title}": ${n}`);
   if (opts.json)

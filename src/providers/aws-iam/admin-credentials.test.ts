@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import { RekeyError } from "../../errors.js";
 import { rotateRecord } from "../../rotation/engine.js";
 import type { Sandbox } from "../../sandbox/index.js";
+import { toAsyncStore } from "../../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -48,7 +49,7 @@ test("attached record with aws_access_key_id / aws_secret_access_key", async () 
     }),
   );
   const { name, uid } = target({ rotation_credentials: cred.uid });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.credentialSource.kind, "attached");
   assert.equal(res.credentialSource.recordUid, cred.uid);
   assert.equal(res.credentialSource.keyId, admin.accessKeyId);
@@ -63,7 +64,7 @@ test("attached record with accessKeyId / accessSecretKey (the PAM-config shape)"
     credentialRecord(title, { accessKeyId: admin.accessKeyId, accessSecretKey: admin.secretAccessKey }),
   );
   const { name, uid } = target({ rotation_credentials: title });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.credentialSource.keyId, admin.accessKeyId);
   await assertConverged(sandbox, store, uid, name);
 });
@@ -82,7 +83,7 @@ test("AssumeRole with ExternalId, signed with the record's own key (not ambient 
     }),
   );
   const { name, uid } = target({ rotation_credentials: cred.uid });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.credentialSource.kind, "attached");
   assert.match(
     res.credentialSource.description,
@@ -101,7 +102,7 @@ test("AssumeRole with ExternalId, signed with the record's own key (not ambient 
     }),
   );
   const other = target({ rotation_credentials: bad.uid });
-  await assert.rejects(rotateRecord(store, other.uid, fastOptions(sandbox)), (e: unknown) => {
+  await assert.rejects(rotateRecord(toAsyncStore(store), other.uid, fastOptions(sandbox)), (e: unknown) => {
     assert.ok(e instanceof RekeyError);
     assert.equal(e.kind, "auth");
     assert.match(e.message, /no usable AWS admin credentials/);
@@ -119,7 +120,7 @@ test("the PAM configuration: named by pam_configuration, or the vault's only one
   setFieldValue(cfg, "regionNames", "eu-west-1\nus-east-1");
   const stored = addRecord(store, cfg);
   const { name, uid } = target({ pam_configuration: stored.record.title });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
   assert.equal(res.credentialSource.kind, "pam-configuration");
   assert.equal(res.credentialSource.recordUid, stored.uid);
   assert.equal(res.region, "eu-west-1");
@@ -127,7 +128,7 @@ test("the PAM configuration: named by pam_configuration, or the vault's only one
 
   // No pam_configuration field: the vault holds exactly one pamAwsConfiguration, so it is used.
   const t2 = target();
-  const res2 = await rotateRecord(store, t2.uid, fastOptions(sandbox));
+  const res2 = await rotateRecord(toAsyncStore(store), t2.uid, fastOptions(sandbox));
   assert.equal(res2.credentialSource.kind, "pam-configuration");
   assert.ok(res2.warnings.some((w) => /attached records: none/.test(w)));
   await assertConverged(sandbox, store, t2.uid, t2.name);
@@ -138,7 +139,7 @@ test("the default chain, via AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the en
   const admin = adminWithPolicy(sandbox, uniqueName("admin"), policyFor({}));
   const { name, uid } = target();
   const res = await rotateRecord(
-    store,
+    toAsyncStore(store),
     uid,
     fastOptions(sandbox, {
       env: { AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey },
@@ -161,7 +162,7 @@ test("a source that does not work falls through to the next one, with a warning"
   );
   const { name, uid } = target({ rotation_credentials: stale.uid });
   const res = await rotateRecord(
-    store,
+    toAsyncStore(store),
     uid,
     fastOptions(sandbox, {
       env: { AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey },
@@ -184,13 +185,13 @@ test("--credentials replaces the record's sources and is the only one tried", as
     }),
   );
   const { name, uid } = target({ rotation_credentials: "no such record" });
-  const res = await rotateRecord(store, uid, fastOptions(sandbox, { credentials: good.uid }));
+  const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox, { credentials: good.uid }));
   assert.equal(res.credentialSource.recordUid, good.uid);
   await assertConverged(sandbox, store, uid, name);
   // With a broken override, the env's key is not silently used instead.
   await assert.rejects(
     rotateRecord(
-      store,
+      toAsyncStore(store),
       uid,
       fastOptions(sandbox, {
         credentials: "no such record",
@@ -207,7 +208,7 @@ test("--credentials replaces the record's sources and is the only one tried", as
 test("when no source works, one error lists every source tried and why", async () => {
   const noKeys = addRecord(store, credentialRecord(uniqueName("empty cred"), { note: "nothing here" }));
   const { uid } = target({ rotation_credentials: `${noKeys.uid}, missing-title` });
-  await assert.rejects(rotateRecord(store, uid, fastOptions(sandbox)), (e: unknown) => {
+  await assert.rejects(rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox)), (e: unknown) => {
     assert.ok(e instanceof RekeyError);
     assert.equal(e.kind, "auth");
     const lines = e.message.split("\n");

@@ -8,6 +8,7 @@ import { RekeyError } from "../../errors.js";
 import { rotateRecord } from "../../rotation/engine.js";
 import { STRATEGIES, type Strategy } from "../../rotation/settings.js";
 import type { Sandbox } from "../../sandbox/index.js";
+import { toAsyncStore } from "../../stores/sqlite/async-adapter.js";
 import type { SqliteVaultStore } from "../../stores/sqlite/sqlite-store.js";
 import {
   addRecord,
@@ -55,7 +56,7 @@ for (const strategy of STRATEGIES) {
   test(`policyFor({strategy: "${strategy}", account}) is sufficient: two rotations, no warning`, async () => {
     const { name, uid } = withAdmin(strategy, policyFor({ strategy, account: sandbox.accountId }));
     for (let i = 0; i < 2; i++) {
-      const res = await rotateRecord(store, uid, fastOptions(sandbox));
+      const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
       assert.ok(res.created);
       assert.ok(res.userId, "GetUser is allowed: the UserId check ran");
       assert.deepEqual(
@@ -80,7 +81,7 @@ test("the seed's three-action policy is enough for create-then-delete and delete
   };
   for (const strategy of ["create-then-delete", "delete-then-create"] as const) {
     const { name, uid } = withAdmin(strategy, seedPolicy);
-    const res = await rotateRecord(store, uid, fastOptions(sandbox));
+    const res = await rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox));
     assert.ok(res.created);
     await assertConverged(sandbox, store, uid, name);
   }
@@ -92,7 +93,7 @@ test("the seed's policy is refused for graceful: AccessDenied on UpdateAccessKey
     policyFor({ strategy: "create-then-delete", account: sandbox.accountId }),
   );
   const rev = store.getRecord(uid)!.revision;
-  await assert.rejects(rotateRecord(store, uid, fastOptions(sandbox)), (e: unknown) => {
+  await assert.rejects(rotateRecord(toAsyncStore(store), uid, fastOptions(sandbox)), (e: unknown) => {
     assert.ok(e instanceof RekeyError);
     assert.equal(e.kind, "auth");
     assert.match(e.message, /iam:UpdateAccessKey/);

@@ -2,7 +2,7 @@
 import Database from "better-sqlite3";
 import { runStoreContract } from "../../testing/store-contract.js";
 import { tempVault, vaultBytes } from "../../testing/vault.js";
-import { toAsyncStore } from "../../vault/async-store.js";
+import { toAsyncStore } from "./async-adapter.js";
 import { openVault } from "./sqlite-open.js";
 
 runStoreContract("sqlite", {

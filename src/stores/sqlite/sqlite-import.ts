@@ -14,7 +14,6 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { conflict, RekeyError, usageError } from "../../errors.js";
-import { asyncVaultStore } from "../../vault/async-store.js";
 import { zeroize } from "../../vault/crypto.js";
 import { parseKeySlots, unlockMasterKey } from "../../vault/keys.js";
 import { holderMayBeAlive } from "../../vault/lease-owner.js";
@@ -22,6 +21,7 @@ import type { AuditEvent } from "../../vault/store.js";
 import type { CopySource, CopyTarget, VaultView } from "../copy-backend.js";
 import { checkTarget, type TargetState } from "../copy-plan.js";
 import type { VaultRows } from "../copy-rows.js";
+import { asyncVaultStore } from "./async-adapter.js";
 import { createPrivateFile, openVaultReadOnly, placeFile } from "./sqlite-backup.js";
 import { openVault } from "./sqlite-open.js";
 import {

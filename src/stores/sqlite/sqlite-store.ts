@@ -26,7 +26,6 @@ import type {
   RotationHistoryEntry,
   SaveOptions,
   StoredRecord,
-  VaultStore,
 } from "../../vault/store.js";
 import { type JournalMeta, toJsonBytes, VaultCipher, type VersionMeta } from "../../vault/vault-cipher.js";
 import { formatHeadLine, HeadKey, type JournalRow, type VaultState, xorHex } from "../../vault/vault-head.js";
@@ -48,6 +47,7 @@ import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
 import { tryLock } from "./sqlite-locks.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
+import type { VaultStore } from "./vault-store.js";
 
 interface CurrentRow extends VersionRow {
   title_mac: Buffer;
