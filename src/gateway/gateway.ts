@@ -26,6 +26,7 @@
  * work starts and queued jobs are dropped (still due later). Running attempts go on: what they wrote
  * to the journal stays in the database and is repaired by whichever gateway comes first.
  */
+import { randomUUID } from "node:crypto";
 import {
   graceExpiresAt,
   type RepairOptions,
@@ -114,6 +115,20 @@ export interface Gateway {
    * start(), they wait for its repair. Rejects when a record is not found.
    */
   rotateNow(refs: readonly string[]): Promise<void>;
+  /**
+   * Queue one on-demand rotation of record `uid` now (the HTTP API's "rotate now"): its attempt id is
+   * allocated here and is the history entry's id. Not queued while the record's rotation runs, the gateway
+   * stops, or the vault is unreachable (the reason says which).
+   */
+  queueManual(
+    uid: string,
+    opts: { actor: string },
+  ): Promise<
+    | { queued: true; attemptId: string }
+    | { queued: false; reason: "in-flight" | "stopping" | "vault-unreachable" }
+  >;
+  /** What the gateway is doing: since when, its last successful vault listing, whether the vault answers. */
+  state(): { startedAt: Date; lastTickAt: Date | null; vaultReachable: boolean; running: string[] };
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   /** Take no new work; wait up to `timeoutMs` for running attempts. */
@@ -176,6 +191,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const spreadStart = Math.min(0.999_999, Math.max(0, o.spreadStart ?? Math.random()));
   /** Set while the vault is unreachable: since when, and how many listings failed. */
   let outage: { since: number; failures: number } | undefined;
+  let lastTickAt: Date | null = null;
 
   const deps: RunnerDeps = runnerDeps({
     store,
@@ -456,6 +472,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         // The periodic repair: work in the journal that no running job of this gateway holds.
         journal = await store.listJournal();
         listing = fresh;
+        lastTickAt = now;
       } catch (err) {
         unreachable(now, err);
         return 0;
@@ -589,6 +606,31 @@ export function createGateway(o: GatewayOptions): Gateway {
           rotate: { peers: listing },
         });
       }
+    },
+
+    async queueManual(uid, _opts) {
+      if (stopping) return { queued: false, reason: "stopping" };
+      if (outage) return { queued: false, reason: "vault-unreachable" };
+      if (inFlight.has(uid)) return { queued: false, reason: "in-flight" };
+      listing = await store.listRecords();
+      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
+      const user = await findRecord(store, uid);
+      const attemptId = randomUUID();
+      const queued = enqueue({
+        uid: user.uid,
+        account: accountKey(user.record, configurationOf(user)),
+        trigger: "manual",
+        attempt: 1,
+        slot: null,
+        configuration: configurationOf,
+        rotate: { peers: listing },
+        attemptId,
+      });
+      return queued ? { queued: true, attemptId } : { queued: false, reason: "in-flight" };
+    },
+
+    state() {
+      return { startedAt, lastTickAt, vaultReachable: outage === undefined, running: [...inFlight.keys()] };
     },
 
     async idle() {

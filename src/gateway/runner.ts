@@ -86,6 +86,8 @@ export interface Job {
   scripts?: boolean | undefined;
   /** Per-job engine options (`rekey rotate --strategy/--verify/--force/...`, `signal` for Ctrl-C). */
   rotate?: Partial<RotateOptions> | undefined;
+  /** The attempt's id, when the caller allocated it (the HTTP API's "rotate now" returns it). */
+  attemptId?: string | undefined;
 }
 
 export interface RunnerDeps {
@@ -211,7 +213,7 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
       ({ trigger, attempt, slot } = fresh);
     }
     const run = { ...job, trigger, attempt, slot };
-    const id = randomUUID();
+    const id = job.attemptId ?? randomUUID();
     const startedAt = new Date(deps.clock.now());
     // A marker for the attempt in progress: if the gateway dies before the history entry is written,
     // the next start records the attempt as interrupted (recover.ts) instead of forgetting it.
