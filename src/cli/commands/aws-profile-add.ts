@@ -9,7 +9,7 @@
  * opens only with its passphrase is refused (credential_process cannot prompt).
  */
 
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { RekeyError, usageError } from "../../errors.js";
@@ -29,6 +29,7 @@ import { type CommandContext, line, printJson } from "../context.js";
 import { regionOption } from "../current-key.js";
 import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
+import { selfInvocation } from "../self-invocation.js";
 import { ttlOption } from "./credential-process.js";
 
 const expandHome = (p: string) => resolve(p === "~" || p.startsWith("~/") ? homedir() + p.slice(1) : p);
@@ -76,17 +77,6 @@ export async function vaultEnvironment(env: NodeJS.ProcessEnv): Promise<Record<s
   out.REKEY_KEY_FILE = resolve(env.REKEY_KEY_FILE);
   if (env.REKEY_EXPECT_HEAD_FILE) out.REKEY_EXPECT_HEAD_FILE = resolve(env.REKEY_EXPECT_HEAD_FILE);
   return out;
-}
-
-/** How this rekey was started: node's path and the entry script's real path (bin/rekey.js). */
-function selfInvocation(): { nodePath: string; entryScript: string } {
-  const script = process.argv[1];
-  if (!script || !existsSync(script)) {
-    throw new RekeyError("internal", "cannot tell which file started rekey (process.argv[1])", {
-      hint: "run rekey as `node /path/to/bin/rekey.js` or through its installed `rekey` command",
-    });
-  }
-  return { nodePath: process.execPath, entryScript: realpathSync(script) };
 }
 
 async function findUserRecord(ctx: CommandContext, ref: string) {

@@ -7,26 +7,16 @@
  * --write never replaces a unit file that says something else: a file with the same text is left as it is
  * (running the command twice is harmless); a different one is refused (exit 4) with the way to compare.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { chmod, open, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { conflict, notFound, RekeyError, usageError } from "../../errors.js";
+import { conflict, notFound, usageError } from "../../errors.js";
 import { line } from "../context.js";
 import type { CommandRun } from "../registry.js";
+import { selfInvocation } from "../self-invocation.js";
 import { checkUserName, DEFAULT_KEY_FILE, type UnitFile, unitFiles } from "../service-units.js";
 
 const DEFAULT_DIR = "/etc/systemd/system";
-
-/** node's path and the entry script's real path (bin/rekey.js), as aws-profile add finds them. */
-function selfInvocation(): { nodePath: string; entryScript: string } {
-  const script = process.argv[1];
-  if (!script || !existsSync(script)) {
-    throw new RekeyError("internal", "cannot tell which file started rekey (process.argv[1])", {
-      hint: "run rekey as `node /path/to/bin/rekey.js` or through its installed `rekey` command",
-    });
-  }
-  return { nodePath: process.execPath, entryScript: realpathSync(script) };
-}
 
 /** "written" or "unchanged"; a different existing file is refused. Mode 0644: units are not secret. */
 async function writeUnit(path: string, text: string): Promise<"written" | "unchanged"> {
