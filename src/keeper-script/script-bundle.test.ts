@@ -445,7 +445,7 @@ describe("--check: proves what a rotation needs, changes nothing", () => {
       r.stdout,
       new RegExp(`^ok {3}aws: admin credentials: .*${admin.accessKeyId}.*GetCallerIdentity`, "m"),
     );
-    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: 1 key/m);
+    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: IAM user "[^"]+" has 1 key/m);
     assert.match(r.stdout, /^ok {3}aws: key limit: /m);
     assert.doesNotMatch(r.stdout, /^FAIL/m);
     assert.deepEqual(snapshot(s), before, "no Keeper save, no AWS key change");
@@ -489,7 +489,7 @@ describe("--check: proves what a rotation needs, changes nothing", () => {
     const before = snapshot(s);
     const r = await run(s, {}, ["--check"]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: 2 key/m);
+    assert.match(r.stdout, /^ok {3}aws: iam:ListAccessKeys: IAM user "[^"]+" has 2 key/m);
     assert.match(r.stdout, /^FAIL aws: key limit: .* — fix: /m);
     assert.deepEqual(snapshot(s), before);
     assertNoSecrets(r, s.secrets);

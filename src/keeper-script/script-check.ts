@@ -14,10 +14,7 @@
  */
 import { RekeyError } from "../errors.js";
 import { type GatewayParams, parseGatewayParams } from "../pam-protocol/gateway-params.js";
-import { openCredentials } from "../providers/aws-iam/credentials.js";
-import { callerIdentity } from "../providers/aws-iam/sdk-port.js";
-import { rotateRecord } from "../rotation/index.js";
-import { normalize, prepare } from "../rotation/session.js";
+import { preflightRecord } from "../rotation/preflight.js";
 import type { RotateOptions, SuppliedRecord } from "../rotation/types.js";
 import { EditPermissionWatch } from "../stores/keeper/edit-permission.js";
 import {
@@ -156,124 +153,19 @@ export async function checkKeeperScript(input: CheckInput, opts: KeeperScriptOpt
   return out;
 }
 
+/**
+ * The AWS checks: the same preflight as `rekey doctor` (rotation/preflight.ts): the admin credentials
+ * authenticate, the engine's dry run (ListAccessKeys, the user and its pinned UserId, the 2-key limit), and
+ * the IAM actions provable without a change. The record's own problems are reported as Keeper's.
+ */
 async function awsChecks(
   vault: KeeperVault,
   user: StoredRecord,
   engineOpts: RotateOptions,
   out: CheckLine[],
 ): Promise<void> {
-  const n = normalize(engineOpts, SCRIPT_ACTOR);
-  let prep: Awaited<ReturnType<typeof prepare>>;
-  try {
-    prep = await prepare(vault, user, engineOpts, n);
-  } catch (err) {
-    out.push({
-      status: "FAIL",
-      area: "keeper",
-      check: "credential records readable",
-      detail: msg(err),
-      fix: hint(err, "fix the record's settings"),
-    });
-    return;
-  }
-  // sts:GetCallerIdentity with the first source that opens and answers: the admin credentials authenticate.
-  const tried: string[] = [];
-  let authenticated = false;
-  for (const c of prep.sources.candidates) {
-    if (!c.spec) {
-      tried.push(`${c.label}: ${c.problem ?? "not usable"}`);
-      continue;
-    }
-    try {
-      const opened = await openCredentials(c.spec, {
-        endpoints: prep.endpoints,
-        retry: n.retry,
-        requestTimeoutMs: n.requestTimeoutMs,
-        logger: n.logger,
-      });
-      const who = await callerIdentity(prep.endpoints, opened.credentials, {
-        principal: c.label,
-        retry: n.retry,
-        requestTimeoutMs: n.requestTimeoutMs,
-        logger: n.logger,
-      });
-      out.push({
-        status: "ok",
-        area: "aws",
-        check: "admin credentials",
-        detail: `${c.label}: ${opened.via} is ${who.arn || "?"} (sts:GetCallerIdentity)`,
-      });
-      authenticated = true;
-      break;
-    } catch (err) {
-      tried.push(`${c.label}: ${msg(err)}`);
-    }
-  }
-  if (!authenticated) {
-    out.push({
-      status: "FAIL",
-      area: "aws",
-      check: "admin credentials",
-      detail: `no source authenticates: ${tried.join("; ")}`,
-      fix: "attach a credential record with aws_access_key_id/aws_secret_access_key, or set accessKeyId/accessSecretKey on the PAM configuration, or give the Gateway machine a role",
-    });
-    return;
-  }
-  // The engine's dry run: the first source that may list the user's keys, the user check, the plan.
-  let listed: string | undefined;
-  try {
-    const r = await rotateRecord(vault, user, {
-      ...engineOpts,
-      dryRun: true,
-      wrapPort: (port) => ({
-        ...port,
-        getUser: port.getUser.bind(port),
-        updateKey: port.updateKey.bind(port),
-        whoAmI: port.whoAmI.bind(port),
-        close: port.close.bind(port),
-        createKey: () => Promise.reject(new Error("--check makes no AWS write")),
-        deleteKey: () => Promise.reject(new Error("--check makes no AWS write")),
-        listKeys: async (userName) => {
-          const keys = await port.listKeys(userName);
-          listed = `${keys.length} key(s) of IAM user "${userName}": ${keys.map((k) => `${k.accessKeyId} (${k.status})`).join(", ") || "none"}`;
-          return keys;
-        },
-      }),
-    });
-    out.push({
-      status: "ok",
-      area: "aws",
-      check: "iam:ListAccessKeys",
-      detail: `${listed} via ${r.credentialSource.description}`,
-    });
-    const planned = r.steps.map((s) => `${s.step}${s.keyId ? ` ${s.keyId}` : ""}`).join(", ");
-    out.push({
-      status: "ok",
-      area: "aws",
-      check: "key limit",
-      detail: `strategy ${r.strategy}: room for the rotation (${planned || "create"})`,
-    });
-    for (const w of r.warnings) out.push({ status: "warn", area: "aws", check: "note", detail: w });
-  } catch (err) {
-    const kind = err instanceof RekeyError ? err.kind : "internal";
-    if (!listed) {
-      out.push({
-        status: "FAIL",
-        area: "aws",
-        check: "iam:ListAccessKeys",
-        detail: msg(err),
-        fix: hint(err, "grant iam:ListAccessKeys on the user (rekey policy prints the policy)"),
-      });
-    } else {
-      out.push({ status: "ok", area: "aws", check: "iam:ListAccessKeys", detail: listed });
-      out.push({
-        status: "FAIL",
-        area: "aws",
-        check: kind === "conflict" ? "key limit" : "rotation plan",
-        detail: msg(err),
-        fix: hint(err, "see the message"),
-      });
-    }
+  for (const l of await preflightRecord(vault, user, engineOpts, SCRIPT_ACTOR)) {
+    out.push({ ...l, area: l.area === "aws" ? "aws" : "keeper" });
   }
 }
 
