@@ -82,6 +82,15 @@ export interface GatewayOptions {
    * gateways sharing a vault start on different records; tests pin it (0 = listing order).
    */
   spreadStart?: number;
+  /** Told of what the metrics count (the HTTP module's GatewayMetrics fits): never a secret. */
+  observer?: GatewayObserver | undefined;
+}
+
+/** What a running gateway reports as it goes, beside its history (metrics). */
+export interface GatewayObserver {
+  awsRetry?(account: string, throttled: boolean): void;
+  webhook?(ok: boolean): void;
+  tick?(at: Date): void;
 }
 
 /** Backoff between listings while the vault is unreachable: 1 s, 2 s, 4 s ... at most 30 s. */
@@ -208,6 +217,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       stats.throttles++;
       limiter.onThrottle(account);
     },
+    onAwsRetry: (account, throttled) => o.observer?.awsRetry?.(account, throttled),
   });
   const { engine } = deps;
 
@@ -280,6 +290,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       random,
     });
     for (const w of results) {
+      o.observer?.webhook?.(w.ok);
       if (!w.ok)
         logger.warn(
           { recordUid: notice.record.uid, target: w.target, attempts: w.attempts, error: w.error },
@@ -473,6 +484,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         journal = await store.listJournal();
         listing = fresh;
         lastTickAt = now;
+        o.observer?.tick?.(now);
       } catch (err) {
         unreachable(now, err);
         return 0;

@@ -102,6 +102,8 @@ export interface RunnerDeps {
   scriptTimeoutMs: number;
   /** IAM throttled a call made for this account. */
   onThrottle: (account: string) => void;
+  /** Every retried AWS call of this account (throttled or not): metrics. */
+  onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
   random: () => number;
   actor: string;
   scriptEnv?: Record<string, string | undefined> | undefined;
@@ -143,6 +145,7 @@ export function runnerDeps(o: {
   runScript?: RunnerDeps["runScript"];
   repair?: RunnerDeps["repair"];
   onThrottle?: ((account: string) => void) | undefined;
+  onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
   leaseOwner?: string | undefined;
 }): RunnerDeps {
   const { config } = o;
@@ -178,6 +181,7 @@ export function runnerDeps(o: {
     leaseTtlMs: ms(config.leaseTtlSeconds),
     scriptTimeoutMs: ms(config.scriptTimeoutSeconds),
     onThrottle: o.onThrottle ?? (() => {}),
+    onAwsRetry: o.onAwsRetry,
     random: o.random ?? Math.random,
     actor: o.actor,
     runScript: o.runScript,
@@ -315,6 +319,7 @@ async function attemptOnce(
         logger: deps.logger,
         // IAM's throttling, as the engine's retries see it: the limiter slows the account.
         onAwsRetry: (r) => {
+          deps.onAwsRetry?.(job.account, r.throttled);
           if (r.throttled) deps.onThrottle(job.account);
         },
       });

@@ -41,7 +41,10 @@ test("gateway --listen serves /healthz, the token-guarded API and /metrics until
     const body = JSON.stringify(await records.json());
     assert.match(body, /alice \(AWS\)/);
     const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.match(await metrics.text(), /^# HELP /m);
+    const text = await metrics.text();
+    assert.match(text, /^# HELP /m);
+    // The gateway reports its ticks to the metrics (GatewayObserver): a real time, not 0.
+    assert.match(text, /^rekey_last_successful_tick_timestamp_seconds [1-9]/m);
     assert.ok(!g.output().stderr.includes(TOKEN), "the token is never logged");
     g.child.kill("SIGTERM");
     const { code } = await g.exited;

@@ -2,6 +2,7 @@ import { RekeyError, usageError } from "../../errors.js";
 import { type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
 import { createGateway, type Gateway } from "../../gateway/gateway.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
+import type { GatewayMetrics as GatewayMetricsType } from "../../http/index.js";
 import { createLogger } from "../../log.js";
 import type { Logger } from "../../logger.js";
 import type { AsyncVaultStore } from "../../vault/async-store.js";
@@ -36,7 +37,9 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
   const manual: string[] = [];
   for (const r of (opts.rotate as string[] | undefined) ?? []) manual.push((await findRecord(store, r)).uid);
-  const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor });
+  // With --listen, the metrics are made before the gateway so that it reports to them from its first tick.
+  const metrics = opts.listen ? new (await import("../../http/index.js")).GatewayMetrics() : undefined;
+  const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor, observer: metrics });
 
   if (opts.once) {
     await gateway.rotateNow(manual);
@@ -69,7 +72,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   }
 
   // Daemon: run until SIGTERM/SIGINT, then take no new work and let running attempts finish.
-  const http = opts.listen ? await serveHttp(ctx.env, opts, store, gateway, logger) : undefined;
+  const http = metrics ? await serveHttp(ctx.env, opts, store, gateway, metrics, logger) : undefined;
   let signalled!: (signal: NodeJS.Signals) => void;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     signalled = resolve;
@@ -128,14 +131,14 @@ async function serveHttp(
   opts: Record<string, unknown>,
   store: AsyncVaultStore,
   gateway: Gateway,
+  metrics: GatewayMetricsType,
   logger: Logger,
 ) {
-  const { startHttpServer, gatewayHandle, GatewayMetrics } = await import("../../http/index.js");
+  const { startHttpServer, gatewayHandle } = await import("../../http/index.js");
   const cert = str(opts.tlsCert);
   const key = str(opts.tlsKey);
   if (!!cert !== !!key)
     throw usageError("--tls-cert and --tls-key go together", "give both PEM files, or neither");
-  const metrics = new GatewayMetrics();
   const http = await startHttpServer({
     store,
     gateway: gatewayHandle(gateway, { metrics }),
