@@ -89,6 +89,26 @@ export const gatewayConfigSchema = z
       .prefault({}),
     /** pino level; REKEY_LOG_LEVEL and --verbose win. */
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /**
+     * Serve the HTTP API, dashboard and metrics here ("HOST:PORT"; `--listen` wins). Tokens never live in
+     * this file: REKEY_API_TOKEN or `http.tokenFile`.
+     */
+    listen: z.string().min(3).optional(),
+    http: z
+      .object({
+        /** NAME:TOKEN lines (the name is the audit actor); `--api-token-file` wins. */
+        tokenFile: z.string().min(1).optional(),
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
+        /** /metrics without a token, on loopback only. */
+        publicMetrics: z.boolean().optional(),
+        /** Plain HTTP off loopback (behind a TLS proxy on the same host). */
+        allowInsecure: z.boolean().optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -3,6 +3,8 @@
  * token from REKEY_API_TOKEN), and stops serving on SIGTERM.
  */
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BIN, freshHome, rekey, spawnNode } from "../testing/cli.js";
@@ -50,6 +52,35 @@ test("gateway --listen serves /healthz, the token-guarded API and /metrics until
     const { code } = await g.exited;
     assert.equal(code, 0, g.output().stderr);
     await assert.rejects(fetch(`${url}/healthz`), "no longer serving");
+  } finally {
+    g.child.kill("SIGKILL");
+  }
+});
+
+test("the gateway config's listen and http.tokenFile do the same (flags win)", async () => {
+  const { home, env } = freshHome();
+  const tokenFile = join(home, "api-tokens");
+  writeFileSync(tokenFile, `ops:${TOKEN}\n`, { mode: 0o600 });
+  const configFile = join(home, "gateway.json");
+  writeFileSync(configFile, JSON.stringify({ listen: "127.0.0.1:0", http: { tokenFile } }), { mode: 0o600 });
+  const g = spawnNode([BIN, "gateway", "--config", configFile, "--tick", "60"], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, REKEY_LOG_LEVEL: "info", ...env },
+  });
+  try {
+    let url: string | undefined;
+    for (let i = 0; i < 100 && !url; i++) {
+      const line = g
+        .output()
+        .stderr.split("\n")
+        .find((l) => l.includes("HTTP API listening"));
+      if (line) url = (JSON.parse(line) as { url: string }).url;
+      else await sleep(100);
+    }
+    assert.ok(url, g.output().stderr);
+    const ok = await fetch(`${url}/api/v1/records`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(ok.status, 200);
+    g.child.kill("SIGTERM");
+    assert.equal((await g.exited).code, 0, g.output().stderr);
   } finally {
     g.child.kill("SIGKILL");
   }

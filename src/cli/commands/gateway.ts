@@ -1,5 +1,5 @@
 import { RekeyError, usageError } from "../../errors.js";
-import { type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
+import { type GatewayConfig, type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
 import { createGateway, type Gateway } from "../../gateway/gateway.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import type { GatewayMetrics as GatewayMetricsType } from "../../http/index.js";
@@ -38,7 +38,8 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const manual: string[] = [];
   for (const r of (opts.rotate as string[] | undefined) ?? []) manual.push((await findRecord(store, r)).uid);
   // With --listen, the metrics are made before the gateway so that it reports to them from its first tick.
-  const metrics = opts.listen ? new (await import("../../http/index.js")).GatewayMetrics() : undefined;
+  const listen = str(opts.listen) ?? config.listen;
+  const metrics = listen ? new (await import("../../http/index.js")).GatewayMetrics() : undefined;
   const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor, observer: metrics });
 
   if (opts.once) {
@@ -72,7 +73,10 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   }
 
   // Daemon: run until SIGTERM/SIGINT, then take no new work and let running attempts finish.
-  const http = metrics ? await serveHttp(ctx.env, opts, store, gateway, metrics, logger) : undefined;
+  const http =
+    listen && metrics
+      ? await serveHttp(ctx.env, opts, config, listen, store, gateway, metrics, logger)
+      : undefined;
   let signalled!: (signal: NodeJS.Signals) => void;
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
     signalled = resolve;
@@ -129,24 +133,27 @@ export const run: CommandRun = async (ctx, _args, opts) => {
 async function serveHttp(
   env: NodeJS.ProcessEnv,
   opts: Record<string, unknown>,
+  config: GatewayConfig,
+  listen: string,
   store: AsyncVaultStore,
   gateway: Gateway,
   metrics: GatewayMetricsType,
   logger: Logger,
 ) {
   const { startHttpServer, gatewayHandle } = await import("../../http/index.js");
-  const cert = str(opts.tlsCert);
-  const key = str(opts.tlsKey);
+  const cert = str(opts.tlsCert) ?? config.http.tls?.cert;
+  const key = str(opts.tlsKey) ?? config.http.tls?.key;
   if (!!cert !== !!key)
     throw usageError("--tls-cert and --tls-key go together", "give both PEM files, or neither");
   const http = await startHttpServer({
     store,
     gateway: gatewayHandle(gateway, { metrics }),
-    listen: String(opts.listen),
+    listen,
     token: env.REKEY_API_TOKEN || undefined,
-    tokenFile: str(opts.apiTokenFile),
+    tokenFile: str(opts.apiTokenFile) ?? config.http.tokenFile,
     tls: cert && key ? { cert, key } : undefined,
-    publicMetrics: opts.publicMetrics === true,
+    publicMetrics: opts.publicMetrics === true || config.http.publicMetrics === true,
+    allowInsecure: config.http.allowInsecure === true,
     logger,
   });
   logger.info({ url: http.url }, "HTTP API listening");
