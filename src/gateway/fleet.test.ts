@@ -64,8 +64,10 @@ test(`fleet: ${USERS} users against IAM throttled to ${RATE} requests/s all rota
     }
   });
 
+  let awsCalls = 0;
   const gateway = createGateway({
     store: toAsyncStore(store),
+    observer: { awsCall: () => awsCalls++ },
     // The defaults (8 at once, 4 per account), no jitter: the whole fleet is due at the same moment.
     config: gatewayConfigSchema.parse({
       tickSeconds: 0.5,
@@ -99,6 +101,7 @@ test(`fleet: ${USERS} users against IAM throttled to ${RATE} requests/s all rota
   assert.equal(stats.failed, 0);
   assert.equal(stats.succeeded, USERS);
   assert.ok(stats.throttles > 0, "the sandbox did throttle: the test exercised the back-off");
+  assert.ok(awsCalls >= USERS * 3, `every AWS call reaches the observer (metrics): ${awsCalls}`);
   const history = store.listRotationHistory();
   assert.equal(history.length, USERS, "one attempt per user, nothing retried");
   assert.ok(history.every((e) => e.outcome === "succeeded"));

@@ -88,6 +88,7 @@ export interface GatewayOptions {
 
 /** What a running gateway reports as it goes, beside its history (metrics). */
 export interface GatewayObserver {
+  awsCall?(account: string): void;
   awsRetry?(account: string, throttled: boolean): void;
   webhook?(ok: boolean): void;
   tick?(at: Date): void;
@@ -218,6 +219,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       limiter.onThrottle(account);
     },
     onAwsRetry: (account, throttled) => o.observer?.awsRetry?.(account, throttled),
+    onAwsCall: (account) => o.observer?.awsCall?.(account),
   });
   const { engine } = deps;
 

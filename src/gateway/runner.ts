@@ -104,6 +104,8 @@ export interface RunnerDeps {
   onThrottle: (account: string) => void;
   /** Every retried AWS call of this account (throttled or not): metrics. */
   onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
+  /** Every AWS call made for this account: metrics. */
+  onAwsCall?: ((account: string) => void) | undefined;
   random: () => number;
   actor: string;
   scriptEnv?: Record<string, string | undefined> | undefined;
@@ -146,6 +148,7 @@ export function runnerDeps(o: {
   repair?: RunnerDeps["repair"];
   onThrottle?: ((account: string) => void) | undefined;
   onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
+  onAwsCall?: ((account: string) => void) | undefined;
   leaseOwner?: string | undefined;
 }): RunnerDeps {
   const { config } = o;
@@ -182,6 +185,7 @@ export function runnerDeps(o: {
     scriptTimeoutMs: ms(config.scriptTimeoutSeconds),
     onThrottle: o.onThrottle ?? (() => {}),
     onAwsRetry: o.onAwsRetry,
+    onAwsCall: o.onAwsCall,
     random: o.random ?? Math.random,
     actor: o.actor,
     runScript: o.runScript,
@@ -318,6 +322,7 @@ async function attemptOnce(
         now,
         logger: deps.logger,
         // IAM's throttling, as the engine's retries see it: the limiter slows the account.
+        onAwsCall: deps.onAwsCall ? () => deps.onAwsCall?.(job.account) : undefined,
         onAwsRetry: (r) => {
           deps.onAwsRetry?.(job.account, r.throttled);
           if (r.throttled) deps.onThrottle(job.account);

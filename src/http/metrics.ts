@@ -15,6 +15,7 @@ export interface GatewayMetricsHooks {
   /** One recorded attempt (any outcome): counts it and observes its duration. */
   attempt(entry: RotationAttempt): void;
   /** The engine retried an AWS call made for `account` (IAM throttled it, or not). */
+  awsCall(account: string): void;
   awsRetry(account: string, throttled: boolean): void;
   /** One post-rotation script finished. */
   script(outcome: ScriptOutcome): void;
@@ -50,6 +51,12 @@ export class GatewayMetrics implements GatewayMetricsHooks {
     name: "rekey_aws_retries_total",
     help: "AWS calls the engine retried, by account and whether IAM throttled them.",
     labelNames: ["account", "throttled"] as const,
+    registers: [this.registry],
+  });
+  readonly #awsCalls = new Counter({
+    name: "rekey_aws_calls_total",
+    help: "AWS calls rotations made (IAM and STS), by account.",
+    labelNames: ["account"] as const,
     registers: [this.registry],
   });
   readonly #throttles = new Counter({
@@ -110,6 +117,10 @@ export class GatewayMetrics implements GatewayMetricsHooks {
       if (Number.isFinite(seconds) && seconds >= 0)
         this.#duration.observe({ outcome: entry.outcome }, seconds);
     }
+  }
+
+  awsCall(account: string): void {
+    this.#awsCalls.inc({ account });
   }
 
   awsRetry(account: string, throttled: boolean): void {

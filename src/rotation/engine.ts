@@ -73,6 +73,7 @@ export async function rotateRecord(
       onWait: () => lease.renew(n.lockTtlMs),
       wrapPort: n.wrapPort,
       onRetry: n.onAwsRetry,
+      onCall: n.onAwsCall,
     });
     const ctx = execContext(store, admin.port, stored, lease, n);
     return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
@@ -362,6 +363,7 @@ async function dryRun(
     logger: n.logger,
     wrapPort: n.wrapPort,
     onRetry: n.onAwsRetry,
+    onCall: n.onAwsCall,
   });
   try {
     const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];

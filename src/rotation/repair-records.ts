@@ -88,6 +88,7 @@ async function repairOne(
         onWait: () => lease.renew(n.lockTtlMs),
         wrapPort: n.wrapPort,
         onRetry: n.onAwsRetry,
+        onCall: n.onAwsCall,
       });
       ctx = execContext(store, admin.port, stored, lease, n);
       const warnings: string[] = [];

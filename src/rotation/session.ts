@@ -61,6 +61,7 @@ export interface Normalized {
   /** How precisely IAM reports a key's last use (retire.ts): 60 000 (to the minute) unless told otherwise. */
   lastUseResolutionMs: number;
   onAwsRetry: RotateOptions["onAwsRetry"];
+  onAwsCall: RotateOptions["onAwsCall"];
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -93,6 +94,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
         : Math.max(0, opts.consistencyWindowMs),
     lastUseResolutionMs: lastUseResolution(opts, env),
     onAwsRetry: opts.onAwsRetry,
+    onAwsCall: opts.onAwsCall,
   };
 }
 

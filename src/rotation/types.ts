@@ -100,6 +100,8 @@ export interface RotateOptions {
   consistencyWindowMs?: number | undefined;
   /** Told of each retried AWS call (code, throttled or not): the gateway's limiter listens here. */
   onAwsRetry?: ((r: AwsRetry) => void) | undefined;
+  /** Told of each AWS call the rotation makes (metrics). */
+  onAwsCall?: ((action: string) => void) | undefined;
   /** How precisely IAM reports last use (default 60 000 ms, or REKEY_LAST_USE_RESOLUTION_MS); retire.ts. */
   lastUseResolutionMs?: number | undefined;
 }

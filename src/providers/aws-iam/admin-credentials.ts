@@ -44,6 +44,7 @@ export interface ResolveAdminOptions {
   logger: RotationLogger;
   onWait?: (() => void) | undefined;
   onRetry?: ((r: AwsRetry) => void) | undefined;
+  onCall?: ((action: string) => void) | undefined;
   wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
 }
 
@@ -96,6 +97,7 @@ export async function resolveAdminCredentials(
         logger: opts.logger,
         onWait: opts.onWait,
         onRetry: opts.onRetry,
+        onCall: opts.onCall,
       });
       port = opts.wrapPort ? opts.wrapPort(sdkPort) : sdkPort;
       const keys = await port.listKeys(opts.userName);

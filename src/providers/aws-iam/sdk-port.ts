@@ -50,6 +50,8 @@ export interface SdkPortOptions {
   onWait?: (() => void) | undefined;
   /** Told of each retried AWS call, with why (the gateway's limiter slows an account IAM throttles). */
   onRetry?: ((r: AwsRetry) => void) | undefined;
+  /** Told of each AWS call (once per call, retries aside): metrics. */
+  onCall?: ((action: string) => void) | undefined;
 }
 
 /** A retried AWS call: what failed and whether it was throttling (never a secret). */
@@ -103,8 +105,10 @@ export async function callAws<T>(
     logger?: Logger | undefined;
     onWait?: (() => void) | undefined;
     onRetry?: ((r: AwsRetry) => void) | undefined;
+    onCall?: ((action: string) => void) | undefined;
   },
 ): Promise<T> {
+  opts.onCall?.(callCtx.action);
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const ctx: CallContext = { ...callCtx, timeoutMs };
   try {
@@ -186,6 +190,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     logger,
     onWait: opts.onWait,
     onRetry: opts.onRetry,
+    onCall: opts.onCall,
   };
   const ctx = (action: string, userName?: string, keyId?: string): CallContext => ({
     action,
