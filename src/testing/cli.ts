@@ -29,6 +29,9 @@ export function rekey(
     encoding: "utf8",
     cwd: opts.cwd,
     timeout: 60_000,
+    // A long listing (an audit log with thousands of entries) is more than spawnSync's 1 MiB default: past
+    // it the child is killed and its JSON cut short.
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
 }
