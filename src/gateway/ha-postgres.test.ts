@@ -238,7 +238,14 @@ test(`${GATEWAYS} gateways on one PostgreSQL vault, ${USERS} due users, one SIGK
   victim.child.kill("SIGKILL");
   await victim.exited;
   const killedAt = Date.now();
-  const doneAtKill = (await history(v)).filter((e) => e.outcome === "succeeded").length;
+  const atKill = (await history(v)).filter((e) => e.outcome === "succeeded");
+  const doneAtKill = atKill.length;
+  // A lease read just before the kill may belong to a rotation the victim then finished and recorded
+  // (its lease not yet released): that record needed no takeover.
+  const finishedByVictim = new Set(atKill.map((e) => e.recordUid).filter((uid) => inFlight.includes(uid)));
+  const leftByVictim = inFlight.filter((uid) => !finishedByVictim.has(uid));
+  // Work the victim left in the journal (an attempt marker, a rotation journal): a survivor must settle it.
+  const leftInJournal = (await v.store.listJournal()).filter((j) => leftByVictim.includes(j.recordUid));
 
   // Every record rotated, and nothing left in the journal (the victim's work finished or undone).
   await waitFor(
@@ -329,7 +336,7 @@ test(`${GATEWAYS} gateways on one PostgreSQL vault, ${USERS} due users, one SIGK
   // attempt marker recorded, or re-checked and rotated), never left behind.
   assert.deepEqual(await v.store.listJournal(), [], "no journal entry left");
   const survivorLines = survivors.flatMap(logLines);
-  for (const uid of inFlight) {
+  for (const uid of leftByVictim) {
     const u = byUid.get(uid)!;
     const takenOver = survivorLines.some(
       (l) =>
@@ -349,10 +356,12 @@ test(`${GATEWAYS} gateways on one PostgreSQL vault, ${USERS} due users, one SIGK
       inFlight.includes(l.recordUid) &&
       (l.msg === "repair" || l.msg === "recorded an attempt interrupted by a stop of the gateway"),
   );
-  assert.ok(
-    repairedBySurvivor.length > 0,
-    "a survivor repaired the victim's interrupted rotation or recorded its interrupted attempt",
-  );
+  if (leftInJournal.length > 0) {
+    assert.ok(
+      repairedBySurvivor.length > 0,
+      "a survivor repaired the victim's interrupted rotation or recorded its interrupted attempt",
+    );
+  }
   t.diagnostic(
     `victim's in-flight records: ${inFlight.length}; survivor log lines about them: ` +
       repairedBySurvivor.map((l) => `${l.msg}${l.outcome ? ` (${l.outcome})` : ""}`).join("; "),
