@@ -83,8 +83,11 @@ export function renderStatus(rows: readonly UserStatus[], now: Date): string {
         notes.push(
           `SAME IAM USER as ${r.sameUserAs.map((o) => `"${o.title}" (${o.uid})`).join(", ")}: not rotated until one record is removed`,
         );
-      if (r.lastOutcome)
-        notes.push(`${r.lastOutcome.outcome}${r.lastOutcome.error ? `: ${r.lastOutcome.error}` : ""}`);
+      if (r.lastOutcome) {
+        // A held attempt's reason already begins "held: old key still in use (…)".
+        const { outcome, error } = r.lastOutcome;
+        notes.push(error?.startsWith(`${outcome}: `) ? error : `${outcome}${error ? `: ${error}` : ""}`);
+      }
       const p = r.previousKeys;
       if (p) {
         const when = p.nextStepAt ? `next step ${p.nextStepAt}` : "deleted at the next rotation";

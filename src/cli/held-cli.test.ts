@@ -85,7 +85,10 @@ test("rotate while an application uses the old key: new key saved, old key held 
   assert.equal(row.previousKeys?.phase, "held");
   assert.equal(row.lastOutcome?.outcome, "held");
   assert.match(row.lastOutcome?.error ?? "", /still in use/);
-  assert.match((await run(["status"])).stdout, new RegExp(`OLD KEY ${old.accessKeyId} HELD`));
+  const table = (await run(["status"])).stdout;
+  assert.match(table, new RegExp(`OLD KEY ${old.accessKeyId} HELD`));
+  assert.match(table, /held: old key still in use/);
+  assert.doesNotMatch(table, /held: held:/, "the outcome is said once");
 
   // Still in use after the hold: the recheck (old_key_recheck=1s) holds it again.
   const late = application(old);
