@@ -12,8 +12,9 @@
  *   empty history, and a rekey that does not know the table ignores it, so the schema version stays 1.
  */
 import { conflict } from "../../errors.js";
-import { aad, deriveKey, open, randomKey, seal, unwrapKey, wrapKey, zeroize } from "../../vault/crypto.js";
+import { zeroize } from "../../vault/crypto.js";
 import { checkHistoryAudit, checkHistoryEntry, checkHistoryLimit } from "../../vault/history-entry.js";
+import { type HistoryRow, HistorySealer } from "../../vault/history-rows.js";
 import type { AuditEntry, AuditEvent, RotationHistoryEntry } from "../../vault/store.js";
 import { toJsonBytes } from "../../vault/vault-cipher.js";
 import type { VaultState } from "../../vault/vault-head.js";
@@ -32,24 +33,9 @@ CREATE TABLE IF NOT EXISTS rotation_history (
 CREATE INDEX IF NOT EXISTS rotation_history_by_record ON rotation_history (record_uid, seq);
 `;
 
-interface HistoryRow {
-  seq: number;
-  id: string;
-  record_uid: string;
-  started_at: string;
-  saved_at: string;
-  dek: Buffer;
-  body: Buffer;
-}
-
-type RowMeta = Omit<HistoryRow, "dek" | "body">;
-
-const bodyAad = (m: RowMeta) => aad("rekey.history.v1", m.seq, m.id, m.record_uid, m.started_at, m.saved_at);
-const dekAad = (m: RowMeta) => aad("rekey.dek.v1", "history", m.id, m.seq);
-
 export class SqliteHistory {
   readonly #sql: SqlDb;
-  readonly #kek: Buffer;
+  readonly #rows: HistorySealer;
   readonly #audit: (event: AuditEvent) => AuditEntry;
   readonly #change: <T>(fn: (state: VaultState) => T) => T;
   /** Only a positive answer is cached: another process may create the table at any time. */
@@ -66,7 +52,7 @@ export class SqliteHistory {
     change: <T>(fn: (state: VaultState) => T) => T,
   ) {
     this.#sql = sql;
-    this.#kek = deriveKey(vmk, "rekey.history-wrap.v1");
+    this.#rows = new HistorySealer(vmk);
     this.#audit = audit;
     this.#change = change;
   }
@@ -86,32 +72,24 @@ export class SqliteHistory {
         throw conflict(`history entry ${entry.id} already exists`, "give each entry a new id");
       }
       const last = this.#sql.get<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM rotation_history");
-      const m: RowMeta = {
-        seq: (last?.seq ?? 0) + 1,
-        id: entry.id,
-        record_uid: entry.recordUid,
-        started_at: entry.startedAt,
-        saved_at: new Date().toISOString(),
-      };
-      const dek = randomKey();
+      let r: HistoryRow;
       try {
-        const body = seal(dek, plain, bodyAad(m));
-        const wrapped = wrapKey(this.#kek, dek, dekAad(m));
-        this.#sql.run(
-          "INSERT INTO rotation_history (seq, id, record_uid, started_at, saved_at, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-          m.seq,
-          m.id,
-          m.record_uid,
-          m.started_at,
-          m.saved_at,
-          wrapped,
-          body,
-        );
+        r = this.#rows.seal(entry, last?.seq ?? 0, plain);
       } finally {
-        zeroize(dek, plain);
+        zeroize(plain);
       }
+      this.#sql.run(
+        "INSERT INTO rotation_history (seq, id, record_uid, started_at, saved_at, dek, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        r.seq,
+        r.id,
+        r.record_uid,
+        r.started_at,
+        r.saved_at,
+        r.dek,
+        r.body,
+      );
       state.history.n++;
-      state.history.last = m.seq;
+      state.history.last = r.seq;
       this.#audit({ ...audit, recordUid: entry.recordUid });
       return stored;
     });
@@ -127,12 +105,12 @@ export class SqliteHistory {
         "SELECT * FROM rotation_history WHERE (@rec IS NULL OR record_uid = @rec) ORDER BY seq DESC LIMIT @limit",
         { rec: filter.recordUid ?? null, limit: filter.limit ?? -1 },
       );
-      return rows.reverse().map((r) => this.#open(r));
+      return rows.reverse().map((r) => this.#rows.open(r));
     });
   }
 
   destroy(): void {
-    zeroize(this.#kek);
+    this.#rows.destroy();
   }
 
   #tableExists(): boolean {
@@ -142,20 +120,5 @@ export class SqliteHistory {
       );
     }
     return this.#exists;
-  }
-
-  #open(r: HistoryRow): RotationHistoryEntry {
-    const what = `history entry ${r.id} (record ${r.record_uid})`;
-    const dek = unwrapKey(this.#kek, r.dek, dekAad(r), what);
-    try {
-      const plain = open(dek, r.body, bodyAad(r), what);
-      try {
-        return JSON.parse(plain.toString("utf8")) as RotationHistoryEntry;
-      } finally {
-        zeroize(plain);
-      }
-    } finally {
-      zeroize(dek);
-    }
   }
 }
