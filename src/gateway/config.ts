@@ -20,6 +20,15 @@ export const gatewayConfigSchema = z
   .object({
     /** How often due records are looked for. */
     tickSeconds: z.number().min(0.05).max(3600).default(30),
+    /**
+     * How often the gateway decrypts and re-plans every record to check its schedule index (SQLite and
+     * PostgreSQL vaults): the bound on how late a wrong index row can make a run (schedule-index.ts).
+     */
+    indexVerifySeconds: z
+      .number()
+      .min(1)
+      .max(7 * 86_400)
+      .default(3600),
     /** Rotations running at once, overall. */
     maxConcurrent: z.number().int().min(1).max(1000).default(8),
     /** Rotations running at once per AWS account (IAM's request quota is per account). */

@@ -58,6 +58,7 @@ import {
   runRepairJob,
 } from "./runner.js";
 import { effectiveSchedule } from "./schedule-field.js";
+import { indexedSource, listingSource, type RecordSource } from "./schedule-index-source.js";
 import { isRunDue, type PlannedRun, parseCreateDate, planRun } from "./scheduler.js";
 
 export interface GatewayOptions {
@@ -92,6 +93,8 @@ export interface GatewayObserver {
   awsRetry?(account: string, throttled: boolean): void;
   webhook?(ok: boolean): void;
   tick?(at: Date): void;
+  /** Records decrypted to plan them (the schedule index keeps this near the number due). */
+  decrypt?(count: number): void;
 }
 
 /** Backoff between listings while the vault is unreachable: 1 s, 2 s, 4 s ... at most 30 s. */
@@ -182,9 +185,6 @@ export function createGateway(o: GatewayOptions): Gateway {
   const firstSeen = new Map<string, Date>();
   const inFlight = new Map<string, Promise<void>>();
   const warned = new Set<string>();
-  /** The vault as of the last listing (pamUser records refreshed after each job), in listing order. */
-  let listing: StoredRecord[] = [];
-  let configurations: StoredRecord[] = [];
   /** Records found locked by another process: one skipped entry per lock episode, then wait. */
   const lockWaits = new Set<string>();
   let stopping = false;
@@ -199,6 +199,18 @@ export function createGateway(o: GatewayOptions): Gateway {
   let passing: Promise<number> = Promise.resolve(0);
   const pendingManual: string[] = [];
   const spreadStart = Math.min(0.999_999, Math.max(0, o.spreadStart ?? Math.random()));
+  /** Which records a pass plans: the schedule index where the store has one, else the whole listing. */
+  const source: RecordSource = store.scheduleIndex
+    ? indexedSource({
+        store,
+        index: store.scheduleIndex,
+        spreadStart,
+        verifyMs: ms(config.indexVerifySeconds),
+        startedAt: startedAt.getTime(),
+        logger,
+        onDecrypt: (n) => o.observer?.decrypt?.(n),
+      })
+    : listingSource(store, spreadStart);
   /** Set while the vault is unreachable: since when, and how many listings failed. */
   let outage: { since: number; failures: number } | undefined;
   let lastTickAt: Date | null = null;
@@ -223,7 +235,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   });
   const { engine } = deps;
 
-  const configurationOf = (user: StoredRecord) => configurationFor(user.record, configurations);
+  const configurationOf = (user: StoredRecord) => configurationFor(user.record, source.configurations());
 
   const plan = (user: StoredRecord, history: RotationAttempt[], now: Date): PlannedRun | null => {
     const { schedule } = effectiveSchedule(user.record, configurationOf(user)?.record);
@@ -277,14 +289,6 @@ export function createGateway(o: GatewayOptions): Gateway {
     return r.notice;
   };
 
-  /** Re-read a record after its job, so the next plan sees its new CreateDate (or that it is gone). */
-  const refresh = async (uid: string) => {
-    const fresh = await store.getRecord(uid);
-    const i = listing.findIndex((r) => r.uid === uid);
-    if (fresh && i >= 0) listing[i] = fresh;
-    else if (!fresh && i >= 0) listing.splice(i, 1);
-  };
-
   const notify = async (notice: RotationNotice) => {
     if (config.webhooks.length === 0) return;
     const results = await notifyAll(config.webhooks, notice, {
@@ -313,7 +317,8 @@ export function createGateway(o: GatewayOptions): Gateway {
         if (stopping) return;
         logger.error({ recordUid: uid, error: (err as Error)?.message ?? String(err) }, "job failed");
       })
-      .then(() => (changed ? refresh(uid) : undefined))
+      // Re-read after the job, so the next plan sees its new CreateDate (or that it is gone).
+      .then(() => source.touched(uid, changed))
       .catch((err: unknown) =>
         logger.warn({ recordUid: uid, error: (err as Error)?.message }, "could not re-read the record"),
       )
@@ -407,14 +412,18 @@ export function createGateway(o: GatewayOptions): Gateway {
   ): Promise<number> => {
     let queued = 0;
     let next = Number.POSITIVE_INFINITY;
-    const from = Math.floor(spreadStart * listing.length);
-    for (const user of [...listing.slice(from), ...listing.slice(0, from)]) {
-      if (user.record.type !== "pamUser") continue;
+    // Listed passes also look at what the journal and lock waits name; every pass at what is due.
+    const extra = listed ? [...pending, ...markers.keys(), ...lockWaits] : [];
+    const uids = source.candidates(now.getTime(), extra);
+    for (const uid of uids) {
+      // Checked before decrypting: work under way or waiting for a lock costs nothing.
+      if (inFlight.has(uid)) continue;
+      // Locked by another process: looked at again at the next listing, not in between.
+      if (lockWaits.has(uid) && !listed) continue;
+      const user = await source.load(uid);
+      if (user?.record.type !== "pamUser") continue;
       // Records there at the first tick were there at start: a never-rotated one is a start-up catch-up.
       if (!firstSeen.has(user.uid)) firstSeen.set(user.uid, ticks === 0 ? startedAt : now);
-      if (inFlight.has(user.uid)) continue;
-      // Locked by another process: looked at again at the next listing, not in between.
-      if (lockWaits.has(user.uid) && !listed) continue;
       // A rotation journal left pending (a dead process, a failed rotation): repaired first.
       if (pending.has(user.uid)) {
         if (enqueueRepair(user)) queued++;
@@ -445,6 +454,16 @@ export function createGateway(o: GatewayOptions): Gateway {
         );
         run = null;
       }
+      const lastOutcome = history.at(-1)?.outcome ?? null;
+      const dueAt = Math.min(
+        run?.at.getTime() ?? Number.POSITIVE_INFINITY,
+        graceEnd?.getTime() ?? Number.POSITIVE_INFINITY,
+      );
+      source.planned(user, {
+        nextDueAt: Number.isFinite(dueAt) ? dueAt : null,
+        lastOutcome,
+        now: now.getTime(),
+      });
       if (run && isRunDue(run, now)) {
         const job: Job = {
           uid: user.uid,
@@ -454,7 +473,7 @@ export function createGateway(o: GatewayOptions): Gateway {
           slot: run.slot,
           replan: (fresh, h) => plan(fresh, h, new Date(clock.now())),
           configuration: configurationOf,
-          rotate: { peers: listing },
+          rotate: { peers: await source.peers(user) },
         };
         if (enqueue(job)) queued++;
         continue;
@@ -466,6 +485,9 @@ export function createGateway(o: GatewayOptions): Gateway {
         } else next = Math.min(next, graceEnd.getTime());
       }
     }
+    // Records not planned now: their index rows say when they are due (Infinity without an index).
+    next = Math.min(next, source.nextOther(new Set(uids)));
+    await source.flush(now.getTime());
     nextPlanAt = next;
     return queued;
   };
@@ -480,11 +502,11 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (!list) return planPass(now, false, new Set(), new Map());
       let journal: JournalEntry[];
       try {
-        // One listing per tick (a Keeper vault answers it with one KSM request; types are sealed in SQLite).
-        const fresh = await store.listRecords();
+        // One listing per tick (a Keeper vault answers it with one KSM request); with a schedule index,
+        // a change mark, then only what changed (schedule-index-source.ts).
+        await source.list(now.getTime());
         // The periodic repair: work in the journal that no running job of this gateway holds.
         journal = await store.listJournal();
-        listing = fresh;
         lastTickAt = now;
         o.observer?.tick?.(now);
       } catch (err) {
@@ -498,7 +520,6 @@ export function createGateway(o: GatewayOptions): Gateway {
         );
         outage = undefined;
       }
-      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
       nextListAt = now.getTime() + ms(config.tickSeconds);
       const pending = new Set<string>();
       const markers = new Map<string, JournalEntry[]>();
@@ -606,8 +627,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         return;
       }
       if (refs.length === 0) return;
-      listing = await store.listRecords();
-      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
+      await source.prepareManual();
       for (const ref of refs) {
         const user = await findRecord(store, ref);
         enqueue({
@@ -617,7 +637,7 @@ export function createGateway(o: GatewayOptions): Gateway {
           attempt: 1,
           slot: null,
           configuration: configurationOf,
-          rotate: { peers: listing },
+          rotate: { peers: await source.peers(user) },
         });
       }
     },
@@ -626,8 +646,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (stopping) return { queued: false, reason: "stopping" };
       if (outage) return { queued: false, reason: "vault-unreachable" };
       if (inFlight.has(uid)) return { queued: false, reason: "in-flight" };
-      listing = await store.listRecords();
-      configurations = listing.filter((r) => r.record.type === "pamAwsConfiguration");
+      await source.prepareManual();
       const user = await findRecord(store, uid);
       const attemptId = randomUUID();
       const queued = enqueue({
@@ -637,7 +656,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         attempt: 1,
         slot: null,
         configuration: configurationOf,
-        rotate: { peers: listing },
+        rotate: { peers: await source.peers(user) },
         attemptId,
       });
       return queued ? { queued: true, attemptId } : { queued: false, reason: "in-flight" };

@@ -150,6 +150,51 @@ export interface RecordStore {
 }
 
 /**
+ * One record's scheduling facts, kept beside the records so the gateway plans without decrypting them
+ * (gateway/schedule-index.ts). Non-secret metadata only; `identities` are keyed digests (see `digest`).
+ *
+ * Advisory: rows are not covered by the vault's MACs or signed head. A wrong row can only make the
+ * gateway decrypt and re-plan a record early (it then rotates only what the record itself says is due,
+ * under the lease) or look at it late, bounded by the gateway's periodic full pass.
+ */
+export interface ScheduleIndexRow {
+  uid: string;
+  /** The record revision the row was computed from: a different current revision makes it stale. */
+  revision: number;
+  type: string;
+  /** Epoch ms of the next run or end of grace; null: nothing planned (on demand only, unreadable). */
+  nextDueAt: number | null;
+  /** The outcome of the record's latest attempt, when it has one. */
+  lastOutcome: string | null;
+  /** The PAM configuration the record uses (its changes re-plan the record). */
+  configurationUid: string | null;
+  /** Keyed digests of which IAM user the record manages (records naming the same user share one). */
+  identities: string[];
+  /** Epoch ms when the row was computed. */
+  computedAt: number;
+}
+
+/**
+ * Optional (`AsyncVaultStore.scheduleIndex`): the schedule index table of SQLite and PostgreSQL vaults.
+ * Reads clear columns only, never decrypts. A Keeper vault has none (its listing is one KSM request).
+ */
+export interface ScheduleIndexStore {
+  /**
+   * A value that changes whenever a record or an index row changes (cheap to read), so an idle tick reads
+   * nothing else.
+   */
+  changeMark(): Promise<string>;
+  /** Every live record's current revision, from clear columns. */
+  listRecordRevisions(): Promise<Array<{ uid: string; revision: number }>>;
+  listRows(): Promise<ScheduleIndexRow[]>;
+  /** Insert or replace rows (by uid). */
+  putRows(rows: readonly ScheduleIndexRow[]): Promise<void>;
+  deleteRows(uids: readonly string[]): Promise<void>;
+  /** A keyed digest of `value` (the vault's title-index key): equal values, equal digests; not reversible. */
+  digest(value: string): string;
+}
+
+/**
  * The state store: what rekey itself keeps beside the records: rotation journals, leases, the audit log
  * and the rotation history. On SQLite and PostgreSQL it lives with the records; for a Keeper vault, in
  * rekey's local state (stores/keeper/local-state.ts).
@@ -178,6 +223,8 @@ export interface AsyncVaultStore extends RecordStore, StateStore {
   commit(ops: WriteOp[], opts: { actor: string }): Promise<CommitResult>;
   /** What this backend can do; absent: everything the common interface offers (see capabilitiesOf). */
   readonly capabilities?: StoreCapabilities;
+  /** Only on SQLite and PostgreSQL vaults: the gateway's schedule index (absent: list the vault each tick). */
+  readonly scheduleIndex?: ScheduleIndexStore;
   /** Only with `capabilities.integrityHead`: VaultStore.head. */
   head?(): Promise<string>;
   /** Only with `capabilities.integrityHead`: VaultStore.checkIntegrity. */

@@ -78,6 +78,14 @@ export class VaultCipher {
     return hmac(this.#title, "rekey.title.v1", title);
   }
 
+  /**
+   * The schedule index's identity digest (gateway/schedule-index.ts): under the title-index key, in its
+   * own domain, so a digest never equals a title's MAC. Shortened: a collision only costs a decryption.
+   */
+  indexDigest(value: string): string {
+    return hmac(this.#title, "rekey.schedule-index.v1", value).subarray(0, 16).toString("base64url");
+  }
+
   rowMac(uid: string, revision: number, titleMac: Buffer, createdAt: string): Buffer {
     return hmac(this.#row, aad("rekey.records.v1", uid, revision, titleMac.toString("hex"), createdAt));
   }

@@ -118,6 +118,25 @@ CREATE TABLE rotation_history (
 CREATE INDEX rotation_history_by_record ON rotation_history (record_uid, seq);
 `,
   },
+  {
+    version: 2,
+    name: "gateway schedule index",
+    // Advisory (pg-schedule-index.ts): clear scheduling facts, never MACed; rebuilt from the records.
+    sql: `
+CREATE SEQUENCE schedule_index_seq;
+CREATE TABLE schedule_index (
+  uid               text PRIMARY KEY,
+  revision          integer NOT NULL,
+  type              text NOT NULL,
+  next_due_at       bigint,            -- epoch ms; NULL: nothing planned
+  last_outcome      text,
+  configuration_uid text,
+  identities        text NOT NULL,     -- space-separated keyed digests (no names)
+  computed_at       bigint NOT NULL,
+  seq               bigint NOT NULL DEFAULT nextval('schedule_index_seq')
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -58,6 +58,7 @@ import { importPgRows } from "./pg-import-rows.js";
 import { listJournal, type PreparedJournal, prepareJournal, putJournal } from "./pg-journal.js";
 import { PgLeases } from "./pg-locks.js";
 import { PgRecords } from "./pg-records.js";
+import { PgScheduleIndex } from "./pg-schedule-index.js";
 import { META, notAVault } from "./pg-schema.js";
 
 const nowIso = () => new Date().toISOString();
@@ -74,6 +75,8 @@ export class PostgresVaultStore implements AsyncVaultStore {
     chosenRecordUids: true,
     atomicCommit: true,
   };
+  /** The gateway's schedule index (pg-schedule-index.ts, migration 2). */
+  readonly scheduleIndex: PgScheduleIndex;
   readonly #db: PgDb;
   readonly #vaultId: string;
   readonly #cipher: VaultCipher;
@@ -91,6 +94,7 @@ export class PostgresVaultStore implements AsyncVaultStore {
     this.#records = new PgRecords(this.#cipher, this.description);
     this.#history = new PgHistory(vmk);
     this.#leases = new PgLeases(db);
+    this.scheduleIndex = new PgScheduleIndex(db, (v) => this.#cipher.indexDigest(v));
   }
 
   // ---- records ----------------------------------------------------------------------------------------

@@ -2,9 +2,16 @@
  * The local SQLite vault as the async store port: its synchronous calls stay inside (one BEGIN IMMEDIATE per
  * commit), behind the interface every command, the engine and the gateway use.
  */
-import type { AsyncVaultStore, CommitResult, StoreCapabilities, WriteOp } from "../../vault/async-store.js";
+import type {
+  AsyncVaultStore,
+  CommitResult,
+  ScheduleIndexStore,
+  StoreCapabilities,
+  WriteOp,
+} from "../../vault/async-store.js";
 import { folderUidOf } from "../../vault/async-store.js";
 import type { Folder, StoredRecord } from "../../vault/store.js";
+import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import type { VaultStore } from "./vault-store.js";
 
 /** Apply `ops` to a synchronous store inside one of its transactions. */
@@ -105,6 +112,7 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
     listRotationHistory: (filter) => later(() => sync.listRotationHistory(filter)),
     tryLock: (uid, owner, ttl) => later(() => sync.tryLock(uid, owner, ttl)),
     commit: (ops, opts) => later(() => commitSync(sync, ops, opts.actor)),
+    ...(sync.scheduleIndex ? { scheduleIndex: asyncScheduleIndex(sync.scheduleIndex()) } : {}),
     capabilities: { ...SYNC_CAPABILITIES, localKeySlots: typeof sync.addKeyFileSlot === "function" },
     head: () => later(() => sync.head()),
     checkIntegrity: (opts) => later(() => sync.checkIntegrity(opts)),
@@ -115,6 +123,19 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
         }
       : {}),
     close: () => later(() => sync.close()),
+  };
+}
+
+/** The synchronous schedule index behind the async port's ScheduleIndexStore. */
+function asyncScheduleIndex(index: SqliteScheduleIndex): ScheduleIndexStore {
+  const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
+  return {
+    changeMark: () => later(() => index.changeMark()),
+    listRecordRevisions: () => later(() => index.listRecordRevisions()),
+    listRows: () => later(() => index.listRows()),
+    putRows: (rows) => later(() => index.putRows(rows)),
+    deleteRows: (uids) => later(() => index.deleteRows(uids)),
+    digest: (value) => index.digest(value),
   };
 }
 

@@ -46,6 +46,7 @@ import { SqliteHistory } from "./sqlite-history.js";
 import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
 import { tryLock } from "./sqlite-locks.js";
+import { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
 import type { VaultStore } from "./vault-store.js";
 
@@ -111,6 +112,7 @@ export class SqliteVaultStore implements VaultStore {
   /** The head state of the write transaction in progress (nested changes share it). */
   #pending: VaultState | undefined;
   #closed = false;
+  #scheduleIndex: SqliteScheduleIndex | undefined;
 
   /** Use `openVault` or `initVault`. Takes ownership of `vmk` (zeroized on close). */
   constructor(
@@ -344,6 +346,12 @@ export class SqliteVaultStore implements VaultStore {
       );
     }
     return this.#toStored(row);
+  }
+
+  /** The gateway's schedule index (sqlite-schedule-index.ts): clear columns, outside the signed head. */
+  scheduleIndex(): SqliteScheduleIndex {
+    this.#scheduleIndex ??= new SqliteScheduleIndex(this.#sql, (v) => this.#cipher.indexDigest(v));
+    return this.#scheduleIndex;
   }
 
   // ---- records ----------------------------------------------------------------------------------------

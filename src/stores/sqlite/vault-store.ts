@@ -16,10 +16,14 @@ import type {
   SaveOptions,
   StoredRecord,
 } from "../../vault/store.js";
+import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 
 export interface VaultStore {
   /** A short description for messages, e.g. "local vault /root/.rekey/vault.db". */
   readonly description: string;
+
+  /** The gateway's schedule index (sqlite-schedule-index.ts); absent on stores without one. */
+  scheduleIndex?(): SqliteScheduleIndex;
 
   // Records
   listRecords(filter?: { type?: string; folderUid?: string }): StoredRecord[];
