@@ -11,20 +11,20 @@ import type { ScheduleIndexRow } from "../../vault/async-store.js";
 import type { SqlDb } from "./sqlite-db.js";
 import { META } from "./sqlite-schema.js";
 
-const TABLE = `
-CREATE TABLE IF NOT EXISTS schedule_index (
+const TABLE = [
+  `CREATE TABLE IF NOT EXISTS schedule_index (
   uid               TEXT PRIMARY KEY,
   revision          INTEGER NOT NULL,
   type              TEXT NOT NULL,
-  next_due_at       INTEGER,          -- epoch ms; NULL: nothing planned
+  next_due_at       INTEGER,          -- epoch ms, NULL when nothing is planned
   last_outcome      TEXT,
   configuration_uid TEXT,
   identities        TEXT NOT NULL,    -- space-separated keyed digests (no names)
   computed_at       INTEGER NOT NULL,
   seq               INTEGER NOT NULL  -- raised on every write: the change mark sees other writers
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS schedule_index_by_seq ON schedule_index (seq);
-`;
+) WITHOUT ROWID`,
+  "CREATE INDEX IF NOT EXISTS schedule_index_by_seq ON schedule_index (seq)",
+];
 
 interface Row {
   uid: string;
@@ -98,7 +98,7 @@ export class SqliteScheduleIndex {
     if (rows.length === 0) return;
     this.#sql.write(() => {
       if (!this.#exists()) {
-        for (const stmt of TABLE.split(";").filter((s) => s.trim())) this.#sql.run(stmt);
+        for (const stmt of TABLE) this.#sql.run(stmt);
       }
       const seq =
         (this.#sql.get<{ s: number | null }>("SELECT MAX(seq) AS s FROM schedule_index")?.s ?? 0) + 1;
