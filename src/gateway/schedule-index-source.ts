@@ -10,7 +10,12 @@
  *   late a wrong row can make a run). Rows of gone records are deleted. Rows are rewritten after each plan.
  */
 import type { RotationLogger } from "../rotation/index.js";
-import type { AsyncVaultStore, ScheduleIndexRow, ScheduleIndexStore } from "../vault/async-store.js";
+import type {
+  AsyncVaultStore,
+  ScheduleIndexMark,
+  ScheduleIndexRow,
+  ScheduleIndexStore,
+} from "../vault/async-store.js";
 import type { StoredRecord } from "../vault/store.js";
 import { configurationFor } from "./records.js";
 import {
@@ -106,7 +111,7 @@ const BULK = 500;
 
 export function indexedSource(o: IndexedSourceOptions): RecordSource {
   const { store, index, logger } = o;
-  let mark: string | undefined;
+  let mark: ScheduleIndexMark | undefined;
   let revisions = new Map<string, number>();
   let rows = new Map<string, ScheduleIndexRow>();
   /** Listing order, and each UID's place in it. */
@@ -186,18 +191,41 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       const full = now - lastFullAt >= o.verifyMs;
       // Read before the lists: a change made while they are read moves the mark again (read next tick).
       const fresh = await index.changeMark();
-      if (fresh === mark && !full) return;
-      const [revs, stored] = await Promise.all([index.listRecordRevisions(), index.listRows()]);
+      if (!full && mark && fresh.records === mark.records && fresh.rows === mark.rows) return;
+      // Rows: only those written since the last look (ours included), unless the table went away.
+      const whole = full || !mark || fresh.rows < mark.rows;
+      const recordsMoved = full || !mark || fresh.records !== mark.records;
+      const [revs, stored] = await Promise.all([
+        recordsMoved ? index.listRecordRevisions() : undefined,
+        index.listRows(whole || !mark ? {} : { since: mark.rows }),
+      ]);
       mark = fresh;
-      revisions = new Map(revs.map((r) => [r.uid, r.revision]));
-      order = revs.map((r) => r.uid);
-      place = new Map(order.map((uid, i) => [uid, i]));
-      rows = new Map(stored.map((r) => [r.uid, r]));
-      for (const w of writes.values()) rows.set(w.uid, w);
+      if (revs) {
+        revisions = new Map(revs.map((r) => [r.uid, r.revision]));
+        order = revs.map((r) => r.uid);
+        place = new Map(order.map((uid, i) => [uid, i]));
+      }
+      if (whole) {
+        rows = new Map(stored.map((r) => [r.uid, r]));
+        byIdentity.clear();
+        for (const row of rows.values()) link(row);
+      } else {
+        for (const r of stored) {
+          unlink(rows.get(r.uid));
+          link(r);
+          rows.set(r.uid, r);
+        }
+      }
+      for (const w of writes.values()) {
+        unlink(rows.get(w.uid));
+        link(w);
+        rows.set(w.uid, w);
+      }
       const st = staleness({ revisions, rows });
-      for (const uid of st.gone) rows.delete(uid);
-      byIdentity.clear();
-      for (const row of rows.values()) link(row);
+      for (const uid of st.gone) {
+        unlink(rows.get(uid));
+        rows.delete(uid);
+      }
       if (st.gone.length > 0) {
         await index.deleteRows(st.gone).catch((err: unknown) => warn(err, "could not delete index rows"));
       }

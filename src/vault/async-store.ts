@@ -174,19 +174,28 @@ export interface ScheduleIndexRow {
   computedAt: number;
 }
 
+/** Where the vault and its index stand: equal marks, nothing changed. */
+export interface ScheduleIndexMark {
+  /** Changes with every write to records (and, on some backends, journal, history and audit). */
+  records: string;
+  /** Grows with every index write (the latest write's sequence number; 0 for none). */
+  rows: number;
+}
+
 /**
  * Optional (`AsyncVaultStore.scheduleIndex`): the schedule index table of SQLite and PostgreSQL vaults.
  * Reads clear columns only, never decrypts. A Keeper vault has none (its listing is one KSM request).
  */
 export interface ScheduleIndexStore {
-  /**
-   * A value that changes whenever a record or an index row changes (cheap to read), so an idle tick reads
-   * nothing else.
-   */
-  changeMark(): Promise<string>;
+  /** Cheap to read, so an idle tick reads nothing else: what moved since the last look. */
+  changeMark(): Promise<ScheduleIndexMark>;
   /** Every live record's current revision, from clear columns. */
   listRecordRevisions(): Promise<Array<{ uid: string; revision: number }>>;
-  listRows(): Promise<ScheduleIndexRow[]>;
+  /**
+   * The rows; with `since` (a mark's `rows`), those written after that mark (and possibly a few before:
+   * reading one twice is harmless).
+   */
+  listRows(opts?: { since?: number }): Promise<ScheduleIndexRow[]>;
   /** Insert or replace rows (by uid). */
   putRows(rows: readonly ScheduleIndexRow[]): Promise<void>;
   deleteRows(uids: readonly string[]): Promise<void>;

@@ -6,9 +6,12 @@
  * Advisory, so it is written outside the vault's write lock and audit log (single autocommit statements):
  * a lost or stale row only makes a gateway re-plan a record from the record itself.
  */
-import type { ScheduleIndexRow } from "../../vault/async-store.js";
+import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
 import type { PgDb } from "./pg-db.js";
 import { META } from "./pg-schema.js";
+
+/** How far back `listRows({ since })` reads (a few concurrent writers' batches). */
+const SEQ_MARGIN = 5000;
 
 interface Row {
   uid: string;
@@ -31,15 +34,15 @@ export class PgScheduleIndex {
   }
 
   /**
-   * Every vault write appends to the audit log and moves its head (one row), and every index write takes a
-   * new `seq`: one small query.
+   * Every vault write appends to the audit log and moves its head (one row), and every index write takes
+   * new `seq` numbers: one small query.
    */
-  async changeMark(): Promise<string> {
+  async changeMark(): Promise<ScheduleIndexMark> {
     const [row] = await this.#db.query<{ head: string | null; seq: string | null }>(
       "SELECT (SELECT value FROM vault_meta WHERE key = $1) AS head, (SELECT MAX(seq) FROM schedule_index)::text AS seq",
       [META.auditHead],
     );
-    return `${row?.head ?? ""}|${row?.seq ?? 0}`;
+    return { records: row?.head ?? "", rows: Number(row?.seq ?? 0) };
   }
 
   async listRecordRevisions(): Promise<Array<{ uid: string; revision: number }>> {
@@ -48,9 +51,15 @@ export class PgScheduleIndex {
     );
   }
 
-  async listRows(): Promise<ScheduleIndexRow[]> {
+  /**
+   * Sequence numbers are taken when a statement runs, not when it commits, so a write of another gateway
+   * may become visible after a later one: `since` reads back a margin of earlier numbers too.
+   */
+  async listRows(opts: { since?: number } = {}): Promise<ScheduleIndexRow[]> {
+    const since = opts.since === undefined ? -1 : opts.since - SEQ_MARGIN;
     const rows = await this.#db.query<Row>(
-      "SELECT uid, revision, type, next_due_at, last_outcome, configuration_uid, identities, computed_at FROM schedule_index",
+      "SELECT uid, revision, type, next_due_at, last_outcome, configuration_uid, identities, computed_at FROM schedule_index WHERE seq > $1",
+      [since],
     );
     return rows.map((r) => ({
       uid: r.uid,

@@ -132,7 +132,7 @@ function asyncScheduleIndex(index: SqliteScheduleIndex): ScheduleIndexStore {
   return {
     changeMark: () => later(() => index.changeMark()),
     listRecordRevisions: () => later(() => index.listRecordRevisions()),
-    listRows: () => later(() => index.listRows()),
+    listRows: (opts) => later(() => index.listRows(opts)),
     putRows: (rows) => later(() => index.putRows(rows)),
     deleteRows: (uids) => later(() => index.deleteRows(uids)),
     digest: (value) => index.digest(value),

@@ -7,7 +7,7 @@
  * reason it is outside the signed head (sqlite-head.ts) and the row MACs, and `vault copy` and backups do
  * not need it: the gateway rebuilds it. Writing it never changes the head's generation.
  */
-import type { ScheduleIndexRow } from "../../vault/async-store.js";
+import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
 import type { SqlDb } from "./sqlite-db.js";
 import { META } from "./sqlite-schema.js";
 
@@ -58,14 +58,15 @@ export class SqliteScheduleIndex {
    * The signed head line changes with every write to records, journal or history (its generation), and
    * MAX(seq) with every index write: two small reads.
    */
-  changeMark(): string {
-    return this.#sql.read(() => {
-      const head = this.#sql.meta(META.vaultHead) ?? "";
-      const seq = this.#exists()
-        ? (this.#sql.get<{ s: number | null }>("SELECT MAX(seq) AS s FROM schedule_index")?.s ?? 0)
-        : 0;
-      return `${head}|${seq}`;
-    });
+  changeMark(): ScheduleIndexMark {
+    return this.#sql.read(() => ({
+      records: this.#sql.meta(META.vaultHead) ?? "",
+      rows: this.#exists() ? this.#maxSeq() : 0,
+    }));
+  }
+
+  #maxSeq(): number {
+    return this.#sql.get<{ s: number | null }>("SELECT MAX(seq) AS s FROM schedule_index")?.s ?? 0;
   }
 
   listRecordRevisions(): Array<{ uid: string; revision: number }> {
@@ -74,12 +75,14 @@ export class SqliteScheduleIndex {
     );
   }
 
-  listRows(): ScheduleIndexRow[] {
+  /** Writes are serialized (one write transaction each), so `since` is exact here. */
+  listRows(opts: { since?: number } = {}): ScheduleIndexRow[] {
     return this.#sql.read(() => {
       if (!this.#exists()) return [];
       return this.#sql
         .all<Row>(
-          "SELECT uid, revision, type, next_due_at, last_outcome, configuration_uid, identities, computed_at FROM schedule_index",
+          "SELECT uid, revision, type, next_due_at, last_outcome, configuration_uid, identities, computed_at FROM schedule_index WHERE seq > ?",
+          opts.since ?? -1,
         )
         .map((r) => ({
           uid: r.uid,

@@ -1,0 +1,88 @@
+/**
+ * The PostgreSQL vault's schedule index (migration 2) on a real server: rows written in chunks and read
+ * back, deleted by UID, and a change mark that moves with record writes and index writes only.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Secret } from "../../secret.js";
+import { type PgServer, startPostgres } from "../../testing/postgres.js";
+import { TEST_KDF, TEST_PASSPHRASE, tempDir } from "../../testing/vault.js";
+import type { ScheduleIndexRow } from "../../vault/async-store.js";
+import { newRecord } from "../../vault/record.js";
+import { initPostgresVault, openPostgresVault } from "./pg-open.js";
+
+let server: PgServer;
+const dirs: Array<{ cleanup(): void }> = [];
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  await server.stop();
+  for (const d of dirs) d.cleanup();
+});
+
+const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
+  uid,
+  revision: 1,
+  type: "pamUser",
+  nextDueAt: 1_700_000_000_000,
+  lastOutcome: null,
+  configurationUid: null,
+  identities: ["a", "b"],
+  computedAt: 1_700_000_000_000,
+  ...over,
+});
+
+test("rows written in chunks, read back, deleted; the change mark moves with writes only; shared by two openers", async () => {
+  const url = await server.createDatabase();
+  const d = tempDir("rekey-pg-key-");
+  dirs.push(d);
+  const keyFile = join(d.dir, "vault.key");
+  const store = await initPostgresVault(url, {
+    passphrase: new Secret(TEST_PASSPHRASE),
+    keyFile,
+    kdf: TEST_KDF,
+    actor: "test",
+  });
+  const other = await openPostgresVault(url, { keyFile });
+  try {
+    const index = store.scheduleIndex;
+    assert.deepEqual(await index.listRows(), []);
+    const m0 = await index.changeMark();
+    assert.deepEqual(await index.changeMark(), m0);
+    const created = await store.createRecord(newRecord("pamUser", "alice"), { actor: "test" });
+    const m1 = await index.changeMark();
+    assert.notEqual(m1.records, m0.records, "a record write left the mark");
+    assert.deepEqual(await index.listRecordRevisions(), [{ uid: created.uid, revision: 1 }]);
+
+    const many = Array.from({ length: 1500 }, (_, i) =>
+      row(`u${i}`, i % 2 ? { nextDueAt: null, lastOutcome: "succeeded", identities: [] } : {}),
+    );
+    await index.putRows(many);
+    const m2 = await index.changeMark();
+    assert.ok(m2.rows > m1.rows, "an index write left the mark");
+    assert.equal(m2.records, m1.records);
+    const read = new Map((await other.scheduleIndex.listRows()).map((r) => [r.uid, r]));
+    assert.equal(read.size, 1500);
+    assert.deepEqual(read.get("u0"), many[0]);
+    assert.deepEqual(read.get("u1"), many[1]);
+
+    await other.scheduleIndex.putRows([row("u0", { revision: 2, configurationUid: "c1" })]);
+    const m3 = await index.changeMark();
+    assert.ok(m3.rows > m2.rows, "another opener's index write left the mark");
+    assert.ok((await index.listRows({ since: m2.rows })).some((r) => r.uid === "u0" && r.revision === 2));
+    await index.deleteRows(["u1", "u3"]);
+    const after = new Map((await index.listRows()).map((r) => [r.uid, r]));
+    assert.equal(after.size, 1498);
+    assert.deepEqual(after.get("u0"), row("u0", { revision: 2, configurationUid: "c1" }));
+    assert.equal(
+      other.scheduleIndex.digest("login\u0000default\u0000alice"),
+      index.digest("login\u0000default\u0000alice"),
+      "two openers of one vault digest alike",
+    );
+  } finally {
+    await other.close();
+    await store.close();
+  }
+});
