@@ -231,8 +231,8 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       }
       if (full) {
         lastFullAt = now;
-        for (const uid of order) replan.add(uid);
         await loadMany(new Set(order));
+        for (const r of loaded.values()) if (r.record.type === "pamUser") replan.add(r.uid);
       } else await loadMany(st.stale);
       // Configurations first: users' rows (account scope, default schedule) depend on them.
       const configUids = new Set(st.configurationUids);
@@ -279,13 +279,9 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
     },
 
     async load(uid) {
-      const have = loaded.get(uid);
-      if (have) return have;
-      const r = await readOne(uid);
-      if (!r) {
-        replan.delete(uid);
-        return undefined;
-      }
+      const r = loaded.get(uid) ?? (await readOne(uid));
+      // Gone, or not a user any more: nothing to plan (its row is rewritten by the next listing).
+      if (r?.record.type !== "pamUser") replan.delete(uid);
       return r;
     },
 

@@ -10,13 +10,14 @@ import Database from "better-sqlite3";
 import type { RotateOptions, RotationResult } from "../rotation/index.js";
 import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { type TempVault, tempVault } from "../testing/vault.js";
-import type { AsyncVaultStore, ScheduleIndexStore } from "../vault/async-store.js";
+import type { AsyncVaultStore, ScheduleIndexRow, ScheduleIndexStore } from "../vault/async-store.js";
 import { newRecord, setFieldValue } from "../vault/record.js";
 import { type GatewayConfigInput, gatewayConfigSchema } from "./config.js";
 import { FakeClock, flush } from "./fake-clock.js";
 import { createGateway, type Gateway } from "./gateway.js";
 import { parseSchedule } from "./schedule.js";
-import { setRecordSchedule } from "./schedule-field.js";
+import { DEFAULT_SCHEDULE_LABEL, scheduleFieldValue, setRecordSchedule } from "./schedule-field.js";
+import { affectedUsers, dueRows, earliestDue, staleness } from "./schedule-index.js";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -242,4 +243,86 @@ test("the engine's duplicate check still sees another record for the same IAM us
   await tick(g);
   const call = engine.calls.filter((x) => x.uid === a)[1];
   assert.deepEqual(call?.peers.sort(), [a, twin].sort());
+});
+
+test("a configuration's new default schedule re-plans the users that follow it", async () => {
+  const { vault, clock, engine, c, make } = await setup();
+  const withDefault = (s: string) => {
+    const cfg = newRecord("pamAwsConfiguration", "aws");
+    setFieldValue(cfg, DEFAULT_SCHEDULE_LABEL, scheduleFieldValue(parseSchedule(s)), { type: "schedule" });
+    return cfg;
+  };
+  const cfg = vault.store.createRecord(withDefault("every 1d"), { actor: "test" });
+  let r = newRecord("pamUser", "alice");
+  setFieldValue(r, "login", "alice");
+  setFieldValue(r, "CreateDate", new Date(T0 - 2 * HOUR).toISOString());
+  const a = vault.store.createRecord(r, { actor: "test" }).uid;
+  r = newRecord("pamUser", "bob");
+  setFieldValue(r, "login", "bob");
+  r = setRecordSchedule(r, parseSchedule("none"));
+  const b = vault.store.createRecord(r, { actor: "test" }).uid;
+  const g = make();
+  await g.start({ loop: false });
+  await tick(g);
+  assert.equal(count(engine.calls, a), 0);
+  const s = vault.store.getRecord(cfg.uid)!;
+  vault.store.saveRecord(cfg.uid, withDefault("every 1h"), { expectedRevision: s.revision, actor: "test" });
+  c.decrypted = 0;
+  clock.advance(30_000);
+  await tick(g);
+  assert.equal(count(engine.calls, a), 1, "the configuration's new default made alice due");
+  assert.equal(count(engine.calls, b), 0);
+});
+
+test("rows: stale, gone, due, earliest, and who a configuration change re-plans (pure)", () => {
+  const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
+    uid,
+    revision: 1,
+    type: "pamUser",
+    nextDueAt: null,
+    lastOutcome: null,
+    configurationUid: null,
+    identities: [],
+    computedAt: 0,
+    ...over,
+  });
+  const rows = new Map(
+    [
+      row("a", { nextDueAt: 100, configurationUid: "c1" }),
+      row("b", { nextDueAt: 300, configurationUid: "c2" }),
+      row("c", { revision: 2, nextDueAt: 50 }),
+      row("c1", { type: "pamAwsConfiguration" }),
+      row("gone", { nextDueAt: 10 }),
+    ].map((r) => [r.uid, r]),
+  );
+  const revisions = new Map([
+    ["a", 1],
+    ["b", 1],
+    ["c", 3],
+    ["c1", 1],
+    ["new", 1],
+  ]);
+  const st = staleness({ revisions, rows });
+  assert.deepEqual([...st.stale].sort(), ["c", "new"]);
+  assert.deepEqual(st.gone, ["gone"]);
+  assert.deepEqual(st.configurationUids, ["c1"]);
+  assert.deepEqual(dueRows(rows, 100).sort(), ["a", "c", "gone"]);
+  assert.equal(earliestDue(rows, new Set(["gone", "c"])), 100);
+  const before = new Map([
+    ["c1", 1],
+    ["c2", 1],
+  ]);
+  assert.deepEqual(
+    affectedUsers(
+      before,
+      new Map([
+        ["c1", 2],
+        ["c2", 1],
+      ]),
+      rows,
+    ),
+    new Set(["a", "c", "gone"]),
+  );
+  assert.equal(affectedUsers(before, new Map([["c1", 1]]), rows), "all");
+  assert.deepEqual(affectedUsers(before, before, rows), new Set());
 });
