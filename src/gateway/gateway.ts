@@ -3,10 +3,12 @@
  * when it is due (scheduler.ts decides when, runner.ts does one attempt, the rotation engine does how).
  *
  * Start-up: finish or undo interrupted rotations (`repairRecords`), then a first tick at once; runs
- * missed while the gateway was down are due then, once each, tagged `startup-catch-up`. A tick lists the
- * vault (every `tickSeconds`) and plans every pamUser record; each due record not already queued or
- * running is handed to the limiter (bounded concurrency overall and per AWS account, pausing an account
- * IAM throttles). Between ticks the gateway sleeps until the next due time (a record's next run, a retry,
+ * missed while the gateway was down are due then, once each, tagged `startup-catch-up`. A tick (every
+ * `tickSeconds`) looks at the vault and plans the pamUser records that may be due: on SQLite and
+ * PostgreSQL through the schedule index (schedule-index-source.ts: only new, changed and due records are
+ * decrypted), on a Keeper vault by listing it and planning every record. Each due record not already
+ * queued or running is handed to the limiter (bounded concurrency overall and per AWS account, pausing an
+ * account IAM throttles). Between ticks the gateway sleeps until the next due time (a record's next run, a retry,
  * a graceful key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads
  * its record and re-plans at once.
  *
