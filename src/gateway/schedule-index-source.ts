@@ -114,6 +114,11 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
   let mark: ScheduleIndexMark | undefined;
   let revisions = new Map<string, number>();
   let rows = new Map<string, ScheduleIndexRow>();
+  /**
+   * The earliest due time of all rows, while no row changed (undefined: to be computed): an idle tick
+   * before it needs no scan of the rows.
+   */
+  let earliest: number | undefined;
   /** Listing order, and each UID's place in it. */
   let order: string[] = [];
   let place = new Map<string, number>();
@@ -170,6 +175,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
     unlink(prev);
     link(row);
     rows.set(row.uid, row);
+    earliest = undefined;
   };
 
   const configurationList = () => [...configs.values()];
@@ -221,6 +227,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
         link(w);
         rows.set(w.uid, w);
       }
+      earliest = undefined;
       const st = staleness({ revisions, rows });
       for (const uid of st.gone) {
         unlink(rows.get(uid));
@@ -268,7 +275,10 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
     },
 
     candidates(now, extra) {
-      const set = new Set<string>([...replan, ...dueRows(rows, now), ...extra]);
+      earliest ??= earliestDue(rows, new Set());
+      const due = now >= earliest ? dueRows(rows, now) : [];
+      const set = new Set<string>([...replan, ...due, ...extra]);
+      if (set.size === 0) return [];
       const n = order.length;
       const from = Math.floor(o.spreadStart * n);
       const key = (uid: string) => {
@@ -322,6 +332,10 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
     },
 
     nextOther(planned) {
+      if (planned.size === 0) {
+        earliest ??= earliestDue(rows, planned);
+        return earliest;
+      }
       return earliestDue(rows, planned);
     },
 
