@@ -414,8 +414,9 @@ export function createGateway(o: GatewayOptions): Gateway {
   ): Promise<number> => {
     let queued = 0;
     let next = Number.POSITIVE_INFINITY;
-    // Listed passes also look at what the journal and lock waits name; every pass at what is due.
-    const extra = listed ? [...pending, ...markers.keys(), ...lockWaits] : [];
+    // Listed passes also look at what the journal names; every pass at what may be due. (A record that
+    // was locked by another process is due by its row, or changed by the holder: planned either way.)
+    const extra = listed ? [...pending, ...markers.keys()] : [];
     const uids = source.candidates(now.getTime(), extra);
     for (const uid of uids) {
       // Checked before decrypting: work under way or waiting for a lock costs nothing.

@@ -60,7 +60,10 @@ export class SqliteScheduleIndex {
    */
   changeMark(): ScheduleIndexMark {
     return this.#sql.read(() => ({
-      records: this.#sql.meta(META.vaultHead) ?? "",
+      // A vault not yet migrated to the signed head: versions are only ever added, so their count moves.
+      records:
+        this.#sql.meta(META.vaultHead) ??
+        `versions:${this.#sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM record_versions")?.n ?? 0}`,
       rows: this.#exists() ? this.#maxSeq() : 0,
     }));
   }
