@@ -30,6 +30,7 @@ const HOUR = 3600_000;
 /** A stand-in engine: a new CreateDate (whole seconds) in the record, as a rotation writes. */
 function fakeEngine() {
   const calls: Array<{ uid: string; at: number; peers: string[] }> = [];
+  const e = { fail: false };
   const rotate = async (
     store: AsyncVaultStore,
     uid: string,
@@ -37,6 +38,7 @@ function fakeEngine() {
   ): Promise<RotationResult> => {
     const now = opts.now!();
     calls.push({ uid, at: now.getTime(), peers: (opts.peers ?? []).map((p) => p.uid) });
+    if (e.fail) throw new Error("IAM said no (test)");
     const s = (await store.getRecord(uid))!;
     const r = structuredClone(s.record);
     setFieldValue(r, "CreateDate", new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString());
@@ -47,7 +49,7 @@ function fakeEngine() {
       deactivated: [],
     } as unknown as RotationResult;
   };
-  return { calls, rotate };
+  return { calls, rotate, e };
 }
 
 /** The vault's async port, counting every record it decrypts (getRecord, listRecords). */
@@ -325,4 +327,31 @@ test("rows: stale, gone, due, earliest, and who a configuration change re-plans 
   );
   assert.equal(affectedUsers(before, new Map([["c1", 1]]), rows), "all");
   assert.deepEqual(affectedUsers(before, before, rows), new Set());
+});
+
+test("after an attempt the row says what happened: a failure's retry time, then the next slot", async () => {
+  const { vault, clock, engine, index, make } = await setup({
+    retry: { maxAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 60 },
+  });
+  const a = addUser(vault, "alice", "every 1d");
+  engine.e.fail = true;
+  const g = make();
+  await g.start({ loop: false });
+  await tick(g);
+  // The pass after the attempt re-plans it (a looping gateway runs that pass as soon as the job ends).
+  await tick(g);
+  let [row] = await index.listRows();
+  assert.equal(row?.lastOutcome, "failed");
+  assert.ok(
+    row?.nextDueAt && row.nextDueAt > clock.now() && row.nextDueAt <= clock.now() + 120_000,
+    "the row does not say when the retry is",
+  );
+  engine.e.fail = false;
+  clock.advance(120_000);
+  await tick(g);
+  await tick(g);
+  assert.equal(count(engine.calls, a), 2);
+  [row] = await index.listRows();
+  assert.equal(row?.lastOutcome, "succeeded");
+  assert.ok(row?.nextDueAt && row.nextDueAt > clock.now() + 23 * HOUR);
 });
