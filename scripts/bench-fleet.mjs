@@ -15,6 +15,8 @@
 // over the time from the gateway's start to its last attempt:
 //   IAM calls     requests of the admin key to IAM that the sandbox served (retries included)
 //   IAM req/s     those over the elapsed time; ratio = IAM req/s / (R - Q), the share left to us
+//   activeRatio   the same over the time from the gateway's first AWS call to its last (its start-up,
+//                 repair and first listing of the vault, left out)
 //   throttles     requests of the admin key IAM throttled (each one was retried)
 //   STS calls     verification requests (--verify), made with the new keys; paced apart from IAM
 // Not a test: the figures depend on the machine (run it alone; 2 cores are enough up to R = 200).
@@ -169,10 +171,16 @@ async function runMain() {
     return seconds[i];
   };
   let started = performance.now();
+  let firstCallAt;
+  let lastCallAt;
   const gateway = createGateway({
     store: toAsyncStore(store),
     observer: {
-      awsCall: () => slot().calls++,
+      awsCall: () => {
+        slot().calls++;
+        firstCallAt ??= performance.now();
+        lastCallAt = performance.now();
+      },
       awsRetry: (_a, throttled) => {
         if (throttled) slot().throttles++;
       },
@@ -233,6 +241,9 @@ async function runMain() {
   }
   const neighbourServed = delta(sb.root, "iam", "accepted") / elapsed;
   const achieved = iamCalls / elapsed;
+  // From the gateway's first AWS call to its last: the fleet's use of the quota, without the gateway's
+  // start-up (repair, first listing) before it.
+  const active = ((lastCallAt ?? started) - (firstCallAt ?? started)) / 1000;
   const result = {
     users,
     quota: rate,
@@ -243,6 +254,8 @@ async function runMain() {
     iamCalls,
     iamPerSecond: round(achieved, 1),
     ratio: round(achieved / (rate - neighbour), 3),
+    activeSeconds: round(active, 2),
+    activeRatio: round(iamCalls / active / (rate - neighbour), 3),
     rotationsPerMinute: round((stats.succeeded * 60) / elapsed, 0),
     rotated: stats.succeeded,
     failedAttempts: stats.failed,
