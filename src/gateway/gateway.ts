@@ -6,9 +6,10 @@
  * missed while the gateway was down are due then, once each, tagged `startup-catch-up`. A tick lists the
  * vault (every `tickSeconds`) and plans every pamUser record; each due record not already queued or
  * running is handed to the limiter (bounded concurrency overall and per AWS account); every AWS request
- * takes its turn from its account's pacer (pacer.ts: a rate learned from IAM's and STS's throttling). Between ticks the gateway sleeps until the next due time (a record's next run, a retry,
- * a graceful key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads
- * its record and re-plans at once.
+ * takes its turn from its account's pacer (pacer.ts: a rate learned from IAM's and STS's throttling).
+ * Between ticks the gateway sleeps until the next due time (a record's next run, a retry, a graceful
+ * key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads its record
+ * and re-plans at once.
  *
  * Stop (SIGTERM/SIGINT in `rekey gateway`): no more ticks, queued work is dropped (it is still due at
  * the next start), running attempts finish within a bounded wait. A SIGKILL is covered by the engine's
