@@ -12,6 +12,7 @@
 import { type ErrorKind, exitCodeOf, RekeyError } from "../errors.js";
 import type { GatewayConfig } from "../gateway/config.js";
 import type { Outcome, RotationAttempt } from "../gateway/history-model.js";
+import type { Pacers } from "../gateway/pacer.js";
 import { loginOf } from "../gateway/records.js";
 import type { RotateOptions, RotationLogger, RotationResult } from "../rotation/index.js";
 import { isLockHeld } from "../rotation/lock-held.js";
@@ -103,7 +104,14 @@ export interface FleetRotateOptions {
 
 export async function rotateFleet(o: FleetRotateOptions): Promise<FleetRecordResult[]> {
   const progress: FleetProgress = { total: o.records.length, started: 0, ok: 0, failed: 0, running: 0 };
-  const one = o.dryRun ? (r: StoredRecord) => planOne(o, r) : (r: StoredRecord) => rotateOne(o, r);
+  // One pace per AWS account and service for the whole run, as the gateway has (gateway/pacer.ts).
+  const pacers = o.dryRun
+    ? undefined
+    : (await import("../gateway/pacer.js")).createPacers({
+        maxRate: o.config?.throttle.maxRequestsPerSecond,
+        logger: o.logger,
+      });
+  const one = o.dryRun ? (r: StoredRecord) => planOne(o, r) : (r: StoredRecord) => rotateOne(o, r, pacers);
   return runPool(o.records, {
     concurrency: o.concurrency,
     signal: o.signal,
@@ -124,7 +132,11 @@ export async function rotateFleet(o: FleetRotateOptions): Promise<FleetRecordRes
 }
 
 /** The single rotation's path (rotateManually), its outcome mapped as `rekey rotate RECORD` maps it. */
-async function rotateOne(o: FleetRotateOptions, r: StoredRecord): Promise<FleetRecordResult> {
+async function rotateOne(
+  o: FleetRotateOptions,
+  r: StoredRecord,
+  pacers: Pacers | undefined,
+): Promise<FleetRecordResult> {
   const { rotateManually } = await import("../gateway/manual.js");
   try {
     const out = await rotateManually({
@@ -136,6 +148,7 @@ async function rotateOne(o: FleetRotateOptions, r: StoredRecord): Promise<FleetR
       actor: o.actor,
       logger: o.logger,
       env: o.env,
+      pacers,
     });
     return fromAttempt(r, out.entry, out.result, out.failure);
   } catch (err) {

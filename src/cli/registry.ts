@@ -366,8 +366,8 @@ export const COMMANDS: CommandSpec[] = [
         description: "also rotate this record now, whatever its schedule (repeatable)",
         repeatable: true,
       },
-      { flags: "--max-concurrent <n>", description: "rotations at once overall (default 8)" },
-      { flags: "--max-per-account <n>", description: "rotations at once per AWS account (default 4)" },
+      { flags: "--max-concurrent <n>", description: "rotations at once overall (default 32)" },
+      { flags: "--max-per-account <n>", description: "rotations at once per AWS account (default 16)" },
       { flags: "--jitter <seconds>", description: "spread scheduled runs by up to this much (default 60)" },
       { flags: "--script-timeout <seconds>", description: "per post-rotation script (default 300)" },
       {

@@ -21,8 +21,8 @@ test("defaults: documented values, nothing required", () => {
   assert.equal(f, undefined);
   assert.deepEqual(warnings, []);
   assert.equal(config.tickSeconds, 30);
-  assert.equal(config.maxConcurrent, 8);
-  assert.equal(config.maxPerAccount, 4);
+  assert.equal(config.maxConcurrent, 32);
+  assert.equal(config.maxPerAccount, 16);
   assert.equal(config.jitterSeconds, 60);
   assert.deepEqual(config.retry, { maxAttempts: 4, baseDelaySeconds: 30, maxDelaySeconds: 600 });
   assert.equal(config.scriptTimeoutSeconds, 300);

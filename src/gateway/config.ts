@@ -30,9 +30,12 @@ export const gatewayConfigSchema = z
       .max(7 * 86_400)
       .default(3600),
     /** Rotations running at once, overall. */
-    maxConcurrent: z.number().int().min(1).max(1000).default(8),
-    /** Rotations running at once per AWS account (IAM's request quota is per account). */
-    maxPerAccount: z.number().int().min(1).max(1000).default(4),
+    maxConcurrent: z.number().int().min(1).max(1000).default(32),
+    /**
+     * Rotations running at once per AWS account. The account's request quota is kept by pacing (pacer.ts),
+     * not by this: enough rotations in flight to keep the pace busy while each waits on IAM and the vault.
+     */
+    maxPerAccount: z.number().int().min(1).max(1000).default(16),
     /**
      * A scheduled run starts up to this much after its slot (stable per record and slot), to spread a
      * fleet whose slots coincide. For `every <n>` schedules it is capped at a tenth of the interval.
@@ -59,12 +62,20 @@ export const gatewayConfigSchema = z
     shutdownTimeoutSeconds: secs(120),
     /** The per-record gateway lease (renewed while the attempt runs; a dead holder's lease expires). */
     leaseTtlSeconds: z.number().min(5).default(600),
-    /** How an account backs off when IAM throttles it (limiter.ts). */
+    /**
+     * How an account's AWS requests are paced (pacer.ts): per account and service (IAM, STS), at a rate
+     * learned from throttling.
+     */
     throttle: z
       .object({
-        /** How long a throttled account takes no new work (its concurrency is halved too). */
+        /**
+         * A ceiling per account and service, requests/s (and the pace from the start): leave room for
+         * other tools of the account. Default: none, the pace is learned from AWS's throttling.
+         */
+        maxRequestsPerSecond: z.number().positive().max(100_000).optional(),
+        /** Ignored (the pause on throttling this tuned is gone: requests are paced instead). */
         pauseSeconds: secs(0.5),
-        /** Every this long without a throttle, the account's concurrency grows by one. */
+        /** Ignored (as pauseSeconds). */
         recoverySeconds: secs(10),
       })
       .strict()

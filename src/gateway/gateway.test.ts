@@ -270,10 +270,12 @@ test("stop: running attempts finish, queued ones are dropped, no new tick; bound
   await settle(g2);
 });
 
-test("IAM throttling seen by the engine's retries is counted and pauses the account", async () => {
+test("IAM throttling seen by the engine's retries is counted; every rotation takes turns from a pacer", async () => {
   const { vault, engine, make } = await setup();
   addUser(vault.store, "hank", "every 1h");
+  let paced = false;
   engine.onCall = (opts) => {
+    paced = opts.pace !== undefined;
     opts.onAwsRetry?.({
       action: "iam:CreateAccessKey",
       code: "Throttling",
@@ -292,6 +294,7 @@ test("IAM throttling seen by the engine's retries is counted and pauses the acco
   await settle(g);
   assert.equal(g.stats().throttles, 1, "only the throttling retry counts");
   assert.equal(g.attempts[0]?.outcome, "succeeded");
+  assert.ok(paced, "the engine was given the account's pacer");
 });
 
 test("post-rotation scripts run after the rotation; a failing one makes the attempt script-failed (a failure), the rotation stands", async () => {

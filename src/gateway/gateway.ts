@@ -7,9 +7,10 @@
  * `tickSeconds`) looks at the vault and plans the pamUser records that may be due: on SQLite and
  * PostgreSQL through the schedule index (schedule-index-source.ts: only new, changed and due records are
  * decrypted), on a Keeper vault by listing it and planning every record. Each due record not already
- * queued or running is handed to the limiter (bounded concurrency overall and per AWS account, pausing an
- * account IAM throttles). Between ticks the gateway sleeps until the next due time (a record's next run, a retry,
- * a graceful key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads
+ * queued or running is handed to the limiter (bounded concurrency overall and per AWS account); every AWS
+ * request takes its turn from its account's pacer (pacer.ts: a rate learned from IAM's and STS's
+ * throttling). Between ticks the gateway sleeps until the next due time (a record's next run, a retry, a
+ * graceful key's end of grace), so `every 3s` means every 3 s, not every tick; a finished job re-reads
  * its record and re-plans at once.
  *
  * Stop (SIGTERM/SIGINT in `rekey gateway`): no more ticks, queued work is dropped (it is still due at
@@ -45,6 +46,7 @@ import { type GatewayConfig, ms } from "./config.js";
 import type { RotationAttempt } from "./history-model.js";
 import { createLimiter, type Limiter } from "./limiter.js";
 import { notifyAll, type RotationNotice } from "./notify.js";
+import { createPacers, type PaceReport } from "./pacer.js";
 import { accountKey, configurationFor, readHistory } from "./records.js";
 import { recoverInterrupted, recoverMarker } from "./recover.js";
 import {
@@ -93,6 +95,7 @@ export interface GatewayOptions {
 export interface GatewayObserver {
   awsCall?(account: string): void;
   awsRetry?(account: string, throttled: boolean): void;
+  awsPace?(account: string, service: string, requestsPerSecond: number): void;
   webhook?(ok: boolean): void;
   tick?(at: Date): void;
   /** Records decrypted to plan them (the schedule index keeps this near the number due). */
@@ -151,6 +154,8 @@ export interface Gateway {
   /** Every attempt this gateway recorded, in order. */
   readonly attempts: readonly RotationAttempt[];
   stats(): GatewayStats;
+  /** The pace of each AWS account and service this gateway has called (pacer.ts). */
+  paces(): PaceReport[];
 }
 
 export function createGateway(o: GatewayOptions): Gateway {
@@ -164,11 +169,13 @@ export function createGateway(o: GatewayOptions): Gateway {
   const limiter: Limiter = createLimiter({
     maxConcurrent: config.maxConcurrent,
     maxPerAccount: config.maxPerAccount,
+  });
+  // One pace per AWS account and service for all of this gateway's rotations (pacer.ts).
+  const pacers = createPacers({
+    maxRate: config.throttle.maxRequestsPerSecond,
     clock,
-    throttle: {
-      pauseMs: ms(config.throttle.pauseSeconds),
-      decayMs: ms(config.throttle.recoverySeconds),
-    },
+    logger,
+    onRate: (r) => o.observer?.awsPace?.(r.account, r.service, r.requestsPerSecond),
   });
   const stats: GatewayStats = {
     succeeded: 0,
@@ -228,9 +235,9 @@ export function createGateway(o: GatewayOptions): Gateway {
     rotate: o.rotate,
     runScript: o.runScript,
     repair: o.repair,
-    onThrottle: (account) => {
+    pacers,
+    onThrottle: () => {
       stats.throttles++;
-      limiter.onThrottle(account);
     },
     onAwsRetry: (account, throttled) => o.observer?.awsRetry?.(account, throttled),
     onAwsCall: (account) => o.observer?.awsCall?.(account),
@@ -688,6 +695,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       clock.clearTimer(expired);
       return { drained };
     },
+
+    paces: () => pacers.report(),
 
     stats() {
       const l = limiter.stats();

@@ -14,6 +14,7 @@ import { systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config.js";
 import type { RotationAttempt } from "./history-model.js";
 import { notifyAll, type WebhookResult } from "./notify.js";
+import type { Pacers } from "./pacer.js";
 import { accountKey, configurationFor } from "./records.js";
 import { type RotateFn, runJob, runnerDeps } from "./runner.js";
 
@@ -33,6 +34,8 @@ export interface ManualRotationOptions {
   fetch?: typeof fetch | undefined;
   /** The engine (tests). */
   engine?: RotateFn | undefined;
+  /** The AWS pacing shared with the other rotations of this process (`rekey rotate --all`); default: its own. */
+  pacers?: Pacers | undefined;
 }
 
 export interface ManualRotationOutcome {
@@ -57,6 +60,7 @@ export async function rotateManually(o: ManualRotationOptions): Promise<ManualRo
     actor: o.actor,
     env: o.env,
     rotate: o.engine,
+    pacers: o.pacers,
     leaseOwner: "rekey-rotate",
   });
   const r = await runJob(deps, {

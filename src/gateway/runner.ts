@@ -46,6 +46,7 @@ import {
   toAuditEvent,
 } from "./history-model.js";
 import type { RotationNotice } from "./notify.js";
+import { createPacers, type Pacers } from "./pacer.js";
 import { isScriptsOnly, loginOf, readHistory, rotationModeOf } from "./records.js";
 import {
   countScripts,
@@ -106,6 +107,8 @@ export interface RunnerDeps {
   onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
   /** Every AWS call made for this account: metrics. */
   onAwsCall?: ((account: string) => void) | undefined;
+  /** Paces every AWS request per account and service (one set shared by all the process's rotations). */
+  pacers: Pacers;
   random: () => number;
   actor: string;
   scriptEnv?: Record<string, string | undefined> | undefined;
@@ -149,6 +152,8 @@ export function runnerDeps(o: {
   onThrottle?: ((account: string) => void) | undefined;
   onAwsRetry?: ((account: string, throttled: boolean) => void) | undefined;
   onAwsCall?: ((account: string) => void) | undefined;
+  /** Default: a set of its own (fine for one rotation; a fleet passes one set to all its rotations). */
+  pacers?: Pacers | undefined;
   leaseOwner?: string | undefined;
 }): RunnerDeps {
   const { config } = o;
@@ -186,6 +191,9 @@ export function runnerDeps(o: {
     onThrottle: o.onThrottle ?? (() => {}),
     onAwsRetry: o.onAwsRetry,
     onAwsCall: o.onAwsCall,
+    pacers:
+      o.pacers ??
+      createPacers({ maxRate: config.throttle.maxRequestsPerSecond, clock: o.clock, logger: o.logger }),
     random: o.random ?? Math.random,
     actor: o.actor,
     runScript: o.runScript,
@@ -315,13 +323,19 @@ async function attemptOnce(
         await savePassword(store, job.uid, newPassword, deps.actor);
       }
     } else {
+      // The configuration the gateway chose, read afresh: spares the engine a listing of the whole vault
+      // per rotation (it lists to find the configuration otherwise), which at thousands of records cost
+      // more than the rotation itself.
+      const pamConfiguration = configuration && (await store.getRecord(configuration.uid));
       result = await deps.rotate(store, job.uid, {
         ...deps.engine,
+        ...(pamConfiguration ? { pamConfiguration } : {}),
         ...job.rotate,
         actor: deps.actor,
         now,
         logger: deps.logger,
-        // IAM's throttling, as the engine's retries see it: the limiter slows the account.
+        // Every request takes its turn from the account's pacer, which learns the quota from throttling.
+        pace: deps.pacers.forAccount(job.account),
         onAwsCall: deps.onAwsCall ? () => deps.onAwsCall?.(job.account) : undefined,
         onAwsRetry: (r) => {
           deps.onAwsRetry?.(job.account, r.throttled);

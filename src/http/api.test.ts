@@ -292,6 +292,7 @@ test("GET /metrics: Prometheus text with the gateway's and the records' metrics"
   const handle = fakeGatewayHandle();
   handle.metrics.attempt((await fx.store.listRotationHistory({ limit: 1 }))[0] as never);
   handle.metrics.awsRetry("123456789012", true);
+  handle.metrics.awsPace("123456789012", "iam", 54.5);
   handle.metrics.script("failure");
   handle.metrics.webhook(true);
   handle.metrics.tick(new Date("2024-01-01T00:00:00Z"));
@@ -303,6 +304,7 @@ test("GET /metrics: Prometheus text with the gateway's and the records' metrics"
     /^rekey_rotation_duration_seconds_bucket\{le="5",outcome="failed"\} 1$/m,
     /^rekey_aws_retries_total\{account="123456789012",throttled="true"\} 1$/m,
     /^rekey_aws_throttles_total\{account="123456789012"\} 1$/m,
+    /^rekey_aws_pace_requests_per_second\{account="123456789012",service="iam"\} 54.5$/m,
     /^rekey_scripts_total\{outcome="failure"\} 1$/m,
     /^rekey_webhook_deliveries_total\{result="delivered"\} 1$/m,
     /^rekey_last_successful_tick_timestamp_seconds 1704067200$/m,

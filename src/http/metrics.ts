@@ -17,6 +17,8 @@ export interface GatewayMetricsHooks {
   /** The engine retried an AWS call made for `account` (IAM throttled it, or not). */
   awsCall(account: string): void;
   awsRetry(account: string, throttled: boolean): void;
+  /** AWS throttled `service` (iam, sts) for `account`: its requests are now paced at this rate. */
+  awsPace(account: string, service: string, requestsPerSecond: number): void;
   /** One post-rotation script finished. */
   script(outcome: ScriptOutcome): void;
   /** One webhook delivery finished (after its own retries). */
@@ -94,6 +96,12 @@ export class GatewayMetrics implements GatewayMetricsHooks {
     help: "When the gateway last listed the vault successfully (Unix time).",
     registers: [this.registry],
   });
+  readonly #pace = new Gauge({
+    name: "rekey_aws_pace_requests_per_second",
+    help: "The pace learned from AWS's throttling (set at each throttle; absent until the first), by account and service.",
+    labelNames: ["account", "service"] as const,
+    registers: [this.registry],
+  });
   readonly #running = new Gauge({
     name: "rekey_gateway_rotations",
     help: "Rotations running and queued in this gateway.",
@@ -126,6 +134,10 @@ export class GatewayMetrics implements GatewayMetricsHooks {
   awsRetry(account: string, throttled: boolean): void {
     this.#awsRetries.inc({ account, throttled: String(throttled) });
     if (throttled) this.#throttles.inc({ account });
+  }
+
+  awsPace(account: string, service: string, requestsPerSecond: number): void {
+    this.#pace.set({ account, service }, requestsPerSecond);
   }
 
   script(outcome: ScriptOutcome): void {

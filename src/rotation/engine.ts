@@ -74,6 +74,7 @@ export async function rotateRecord(
       wrapPort: n.wrapPort,
       onRetry: n.onAwsRetry,
       onCall: n.onAwsCall,
+      pace: n.pace,
     });
     const ctx = execContext(store, admin.port, stored, lease, n);
     return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
@@ -364,6 +365,7 @@ async function dryRun(
     wrapPort: n.wrapPort,
     onRetry: n.onAwsRetry,
     onCall: n.onAwsCall,
+    pace: n.pace,
   });
   try {
     const warnings = [...prep.warnings, ...admin.skipped.map((s) => `credential source skipped: ${s}`)];

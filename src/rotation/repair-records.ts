@@ -89,6 +89,7 @@ async function repairOne(
         wrapPort: n.wrapPort,
         onRetry: n.onAwsRetry,
         onCall: n.onAwsCall,
+        pace: n.pace,
       });
       ctx = execContext(store, admin.port, stored, lease, n);
       const warnings: string[] = [];

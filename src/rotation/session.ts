@@ -62,6 +62,7 @@ export interface Normalized {
   lastUseResolutionMs: number;
   onAwsRetry: RotateOptions["onAwsRetry"];
   onAwsCall: RotateOptions["onAwsCall"];
+  pace: RotateOptions["pace"];
 }
 
 function positive(name: string, v: number | undefined, fallback: number): number {
@@ -95,6 +96,7 @@ export function normalize(opts: RotateOptions, defaultActor: string): Normalized
     lastUseResolutionMs: lastUseResolution(opts, env),
     onAwsRetry: opts.onAwsRetry,
     onAwsCall: opts.onAwsCall,
+    pace: opts.pace,
   };
 }
 

@@ -5,6 +5,7 @@
 
 import type { Logger } from "../logger.js";
 import type { Partition } from "../providers/aws-iam/endpoints.js";
+import type { AwsPacer } from "../providers/aws-iam/pacing.js";
 import type { IamKeyPort } from "../providers/aws-iam/port.js";
 import type { RetryPolicy } from "../providers/aws-iam/retry.js";
 import type { AwsRetry } from "../providers/aws-iam/sdk-port.js";
@@ -102,6 +103,8 @@ export interface RotateOptions {
   onAwsRetry?: ((r: AwsRetry) => void) | undefined;
   /** Told of each AWS call the rotation makes (metrics). */
   onAwsCall?: ((action: string) => void) | undefined;
+  /** Paces every AWS request (the gateway's pacer for the record's account); none: no waiting. */
+  pace?: AwsPacer | undefined;
   /** How precisely IAM reports last use (default 60 000 ms, or REKEY_LAST_USE_RESOLUTION_MS); retire.ts. */
   lastUseResolutionMs?: number | undefined;
 }

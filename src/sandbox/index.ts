@@ -16,7 +16,7 @@ import { parseDocument, type SandboxDocument } from "./document.js";
 import { AwsError } from "./errors.js";
 import { KNOB_NAMES, KnobStore, type Knobs } from "./knobs.js";
 import { freshRng, IdFactory, newAdminToken, type Rng, seededRng } from "./random.js";
-import { createRequestHandler } from "./server.js";
+import { createRequestHandler, type Traffic } from "./server.js";
 import { applyDocument, snapshotState } from "./snapshot.js";
 import { SandboxState } from "./state.js";
 import { readDocumentFile, StatePersister } from "./state-file.js";
@@ -24,6 +24,7 @@ import { readDocumentFile, StatePersister } from "./state-file.js";
 export type { KeyInfo, SandboxAdmin, SandboxCredentials } from "./admin-helpers.js";
 export type { PolicyJson, SandboxDocument } from "./document.js";
 export type { Knobs } from "./knobs.js";
+export type { Traffic, TrafficCount } from "./server.js";
 export type { SeededKey } from "./snapshot.js";
 
 export const DEFAULT_ACCOUNT_ID = "123456789012";
@@ -70,6 +71,8 @@ export interface Sandbox {
   adminToken: string;
   adminTokenGenerated: boolean;
   knobs: { get(): Knobs; set(partial: Partial<Knobs>): Knobs };
+  /** Requests served and throttled since start, per caller access key id and service (benchmarks). */
+  traffic(): Traffic;
   admin: SandboxAdmin;
   close(): Promise<void>;
 }
@@ -234,6 +237,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     adminToken,
     adminTokenGenerated: options.adminToken === undefined && env.REKEY_SANDBOX_ADMIN_TOKEN === undefined,
     knobs: { get: () => knobs.get(), set: (partial) => knobs.set(partial) },
+    traffic: () => handler.traffic(),
     admin,
     close() {
       closing ??= (async () => {

@@ -10,7 +10,7 @@ export type ActThenFailMode = "500" | "drop" | "mixed";
 export interface Knobs {
   /** A key created through the API is refused with InvalidClientTokenId for this long (ms). */
   propagationDelayMs: number;
-  /** Token-bucket refill rate per account, requests per second; 0 turns throttling off. */
+  /** Token-bucket refill rate per account and service (IAM, STS), requests per second; 0: no throttling. */
   throttleRate: number;
   /** Token-bucket size; 0 means one second's worth of `throttleRate`. */
   throttleBurst: number;
@@ -88,7 +88,12 @@ export const KNOB_SPECS: { readonly [K in keyof Knobs]: KnobSpec } = {
     "--propagation-delay <ms>",
     "refuse a new key for this long after its creation",
   ),
-  throttleRate: range(0, 1_000_000, "--throttle-rate <n>", "requests/s per account before Throttling"),
+  throttleRate: range(
+    0,
+    1_000_000,
+    "--throttle-rate <n>",
+    "requests/s per account and service (IAM, STS) before Throttling",
+  ),
   throttleBurst: range(0, 1_000_000, "--throttle-burst <n>", "burst size of the throttling token bucket"),
   errorRate: range(0, 1, "--error-rate <r>", "fraction of requests answered with HTTP 500 (0..1)"),
   dropRate: range(0, 1, "--drop-rate <r>", "fraction of connections dropped without an answer (0..1)"),

@@ -51,14 +51,22 @@ describe("knobs", () => {
 
   it("throttling: a token bucket per account answers Throttling (400, 'Rate exceeded')", async () => {
     const other = sandbox.admin.createAccount();
+    const before = sandbox.traffic()[sandbox.root.accessKeyId];
     sandbox.knobs.set({ throttleRate: 0.1, throttleBurst: 2 });
     try {
       const iam = iamClient(sandbox);
       await iam.send(new ListUsersCommand({}));
       await iam.send(new ListUsersCommand({}));
       await rejectsAws(iam.send(new ListUsersCommand({})), "Throttling", 400, "Rate exceeded");
-      // Another account has its own bucket.
+      // Another account has its own bucket, and so has STS (AWS's quotas are per service).
       await iamClient(sandbox, other.root).send(new ListUsersCommand({}));
+      await stsClient(sandbox).send(new GetCallerIdentityCommand({}));
+      // The server's own count, by caller key and service.
+      const mine = sandbox.traffic()[sandbox.root.accessKeyId];
+      assert.equal((mine?.iam?.accepted ?? 0) - (before?.iam?.accepted ?? 0), 2);
+      assert.equal((mine?.iam?.throttled ?? 0) - (before?.iam?.throttled ?? 0), 1);
+      assert.equal((mine?.sts?.accepted ?? 0) - (before?.sts?.accepted ?? 0), 1);
+      assert.deepEqual(sandbox.traffic()[other.root.accessKeyId]?.iam, { accepted: 1, throttled: 0 });
     } finally {
       sandbox.knobs.set({ throttleRate: 0, throttleBurst: 0 });
     }

@@ -3,10 +3,13 @@
  * SigV4 credential scope) and the admin endpoint under /__admin/.
  *
  * Per AWS request: read the body → faults (drop, latency, 500, black hole) → authenticate (SigV4) →
- * throttle (token bucket per account) → post-action faults of mutating IAM actions (late action,
+ * throttle (token bucket per account and service) → post-action faults of mutating IAM actions (late action,
  * act-then-fail) → action (validate, authorize, act) → XML. Most faults come first so that they hit
  * any request, as real outages do; throttling comes after authentication because AWS throttles per
- * account; the post-action faults need an action that can take effect.
+ * account; the post-action faults need an action that can take effect. IAM and STS have separate
+ * buckets, as AWS's quotas are per service: a client verifying keys through STS does not use up IAM's.
+ * Every authenticated request is counted by caller key and service (accepted or throttled): `traffic`,
+ * the server's own figures for benchmarks.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ActionContext, ActionHandler } from "./action-context.js";
@@ -96,15 +99,37 @@ function sendXml(res: ServerResponse, status: number, xml: string, requestId: st
   res.end(xml);
 }
 
+/** Requests an access key made to one service: served (past throttling) and throttled. */
+export interface TrafficCount {
+  accepted: number;
+  throttled: number;
+}
+
+/** Per access key id, per service. */
+export type Traffic = Record<string, Partial<Record<Service, TrafficCount>>>;
+
 export interface RequestHandler {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The requests counted since start (a copy). */
+  traffic(): Traffic;
   /** Cancels the late actions still pending (the server is closing). */
   close(): void;
 }
 
 export function createRequestHandler(deps: HandlerDeps): RequestHandler {
   const { state, knobs, ids, log } = deps;
+  /** Keyed `account service`. */
   const buckets = new Map<string, Bucket>();
+  const counts = new Map<string, TrafficCount>();
+  const count = (accessKeyId: string, svc: Service): TrafficCount => {
+    const key = `${accessKeyId} ${svc}`;
+    let c = counts.get(key);
+    if (!c) {
+      c = { accepted: 0, throttled: 0 };
+      counts.set(key, c);
+    }
+    return c;
+  };
   const pendingLate = new Set<NodeJS.Timeout>();
 
   /** A late action: applied after the client saw its connection reset; its answer goes nowhere. */
@@ -176,16 +201,21 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
         now,
       );
 
+      const counted = count(claim.accessKeyId, service);
       if (k.throttleRate > 0) {
         const burst = effectiveBurst(k.throttleRate, k.throttleBurst);
-        const id = principal.account.accountId;
+        const id = `${principal.account.accountId} ${service}`;
         let bucket = buckets.get(id);
         if (!bucket) {
           bucket = newBucket(burst, now);
           buckets.set(id, bucket);
         }
-        if (!takeToken(bucket, now, k.throttleRate, burst)) throw throttling();
+        if (!takeToken(bucket, now, k.throttleRate, burst)) {
+          counted.throttled++;
+          throw throttling();
+        }
       }
+      counted.accepted++;
 
       const action = params.get("Action");
       if (!action) throw missingAction();
@@ -270,6 +300,14 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
   }
 
   return {
+    traffic() {
+      const out: Traffic = {};
+      for (const [key, c] of counts) {
+        const [id, svc] = key.split(" ") as [string, Service];
+        out[id] = { ...out[id], [svc]: { ...c } };
+      }
+      return out;
+    },
     listener: (req, res) => {
       handle(req, res).catch((err: unknown) => {
         log(`rekey sandbox: unhandled error: ${(err as Error)?.stack ?? String(err)}`);

@@ -12,6 +12,7 @@ import type { RotationLogger } from "../../rotation/types.js";
 import { openCredentials } from "./credentials.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { AwsCallError } from "./errors.js";
+import type { AwsPacer } from "./pacing.js";
 import type { IamKeyPort, KeyMeta } from "./port.js";
 import type { RetryPolicy } from "./retry.js";
 import type { AwsRetry } from "./sdk-port.js";
@@ -45,6 +46,7 @@ export interface ResolveAdminOptions {
   onWait?: (() => void) | undefined;
   onRetry?: ((r: AwsRetry) => void) | undefined;
   onCall?: ((action: string) => void) | undefined;
+  pace?: AwsPacer | undefined;
   wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
 }
 
@@ -98,6 +100,7 @@ export async function resolveAdminCredentials(
         onWait: opts.onWait,
         onRetry: opts.onRetry,
         onCall: opts.onCall,
+        pace: opts.pace,
       });
       port = opts.wrapPort ? opts.wrapPort(sdkPort) : sdkPort;
       const keys = await port.listKeys(opts.userName);

@@ -5,6 +5,7 @@ import { Secret } from "../../secret.js";
 import { openCredentials } from "./credentials.js";
 import { resolveEndpoints } from "./endpoints.js";
 import { AwsCallError } from "./errors.js";
+import type { AwsPacer, AwsService, PaceOutcome } from "./pacing.js";
 import type { IamKeyPort } from "./port.js";
 import { createSdkIamPort } from "./sdk-port.js";
 
@@ -154,6 +155,54 @@ test("throttling and 5xx on idempotent calls are retried; a failed create report
     sandbox.knobs.set({ throttleRate: 0, throttleBurst: 0, errorRate: 0 });
     p.close();
   }
+});
+
+test("with a pacer: every attempt, retries included, takes a turn for its service and reports how it ended", async () => {
+  // An account of its own: a fresh bucket, whatever the tests before left in the default account's.
+  const account = sandbox.admin.createAccount();
+  sandbox.admin.createUser("p-paced", { accountId: account.accountId });
+  const turns: Array<{ service: AwsService; outcome?: PaceOutcome }> = [];
+  const pace: AwsPacer = {
+    async take(service) {
+      const t: { service: AwsService; outcome?: PaceOutcome } = { service };
+      turns.push(t);
+      return {
+        done: (outcome) => {
+          t.outcome = outcome;
+        },
+      };
+    },
+  };
+  const p = createSdkIamPort({
+    endpoints: resolveEndpoints({ region: "us-east-1", endpointUrl: sandbox.endpoint, env: {} }),
+    credentials: account.root,
+    principal: "test root",
+    retry: fast,
+    pace,
+  });
+  try {
+    sandbox.knobs.set({ throttleRate: 0.001, throttleBurst: 1 });
+    await p.listKeys("p-paced"); // the bucket's one token
+    const throttled = p.listKeys("p-paced");
+    await new Promise((r) => setTimeout(r, 30));
+    sandbox.knobs.set({ throttleRate: 0, throttleBurst: 0 });
+    await throttled;
+    const key = sandbox.admin.createAccessKey("p-paced", { accountId: account.accountId });
+    await p.whoAmI({ accessKeyId: key.accessKeyId, secret: new Secret(key.secretAccessKey) });
+  } finally {
+    sandbox.knobs.set({ throttleRate: 0, throttleBurst: 0 });
+    p.close();
+  }
+  const iam = turns.filter((t) => t.service === "iam").map((t) => t.outcome);
+  assert.equal(iam[0], "served");
+  assert.ok(iam.length >= 3, `the throttled call took a turn for each attempt: ${iam.join(", ")}`);
+  assert.ok(iam.slice(1, -1).every((o) => o === "throttled"));
+  assert.equal(iam.at(-1), "served");
+  assert.deepEqual(
+    turns.filter((t) => t.service === "sts").map((t) => t.outcome),
+    ["served"],
+    "verification is paced as STS",
+  );
 });
 
 test("AssumeRole is signed with the record's key and passes the external id", async () => {

@@ -2,7 +2,8 @@
  * The IAM key port over the AWS SDK v3. Clients are built with maxAttempts 1 and explicit endpoints:
  * retries are ours (`retry.ts`, aware of CreateAccessKey's non-idempotence) and endpoints come from
  * `endpoints.ts` (so the caller's `env`, not `process.env`, decides overrides). Every request goes
- * through `callAws`, which gives each attempt a deadline (`request-timeout.ts`).
+ * through `callAws`, which gives each attempt a deadline (`request-timeout.ts`) and, given a pacer
+ * (`pacing.ts`), waits for its turn before each attempt, retries included.
  */
 import {
   CreateAccessKeyCommand,
@@ -20,7 +21,8 @@ import type { Logger } from "../../logger.js";
 import { awsProxyAgents } from "../../proxy.js";
 import { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
-import { type AwsCallError, type CallContext, isThrottling, mapAwsError } from "./errors.js";
+import { type AwsCallError, type CallContext, describeFailure, isThrottling, mapAwsError } from "./errors.js";
+import { type AwsPacer, type PaceOutcome, serviceOf } from "./pacing.js";
 import type {
   CallerIdentity,
   IamKeyPort,
@@ -52,6 +54,8 @@ export interface SdkPortOptions {
   onRetry?: ((r: AwsRetry) => void) | undefined;
   /** Told of each AWS call (once per call, retries aside): metrics. */
   onCall?: ((action: string) => void) | undefined;
+  /** Paces every attempt (the gateway's per-account pacer); none: requests go at once. */
+  pace?: AwsPacer | undefined;
 }
 
 /** A retried AWS call: what failed and whether it was throttling (never a secret). */
@@ -106,13 +110,30 @@ export async function callAws<T>(
     onWait?: (() => void) | undefined;
     onRetry?: ((r: AwsRetry) => void) | undefined;
     onCall?: ((action: string) => void) | undefined;
+    pace?: AwsPacer | undefined;
   },
 ): Promise<T> {
   opts.onCall?.(callCtx.action);
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const ctx: CallContext = { ...callCtx, timeoutMs };
+  const pace = opts.pace;
+  const service = serviceOf(callCtx.action);
+  // The deadline starts once the pacer lets the request go: waiting for a turn is not the request's time.
+  const attempt = pace
+    ? async () => {
+        const ticket = await pace.take(service);
+        try {
+          const out = await withRequestTimeout(fn, timeoutMs);
+          ticket.done("served");
+          return out;
+        } catch (err) {
+          ticket.done(paceOutcome(err));
+          throw err;
+        }
+      }
+    : () => withRequestTimeout(fn, timeoutMs);
   try {
-    return await withRetry(() => withRequestTimeout(fn, timeoutMs), {
+    return await withRetry(attempt, {
       policy: opts.retry,
       idempotent: opts.idempotent,
       onRetry: ({ attempt, delayMs, failure }) => {
@@ -137,6 +158,13 @@ export async function callAws<T>(
     }
     throw mapAwsError(err, ctx);
   }
+}
+
+/** Throttled; an AWS answer of any other kind (it used the quota); or no answer (a network failure). */
+function paceOutcome(err: unknown): PaceOutcome {
+  const f = describeFailure(err);
+  if (isThrottling(f)) return "throttled";
+  return f.httpStatus !== undefined ? "served" : "lost";
 }
 
 /**
@@ -191,6 +219,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
     onWait: opts.onWait,
     onRetry: opts.onRetry,
     onCall: opts.onCall,
+    pace: opts.pace,
   };
   const ctx = (action: string, userName?: string, keyId?: string): CallContext => ({
     action,
