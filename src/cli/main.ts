@@ -107,5 +107,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandE
 
 // rekey bundles its AWS SDK and supports Node >= 20.19 itself: the SDK's own Node 20 notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// No top-level await: the CLI is a CommonJS bundle, compiled through the code cache (code-cache/run.ts).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

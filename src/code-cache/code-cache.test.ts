@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { Script } from "node:vm";
+import { cliCacheName, codeCacheDir, codeCacheFileName, frameCodeCache, unframeCodeCache } from "./format.js";
+import { compileWithCodeCache } from "./run.js";
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+function tempRoot(): string {
+  const r = mkdtempSync(join(tmpdir(), "rekey-code-cache-"));
+  roots.push(r);
+  return r;
+}
+
+// A source with enough functions for V8 to have something to cache, different per test (no shared file).
+let n = 0;
+function source(): string {
+  n++;
+  const fns = Array.from({ length: 50 }, (_, i) => `function f${i}(x) { return x * ${i} + ${n}; }`).join(
+    "\n",
+  );
+  return `${fns}\nmodule.exports.sum = (x) => [${Array.from({ length: 50 }, (_, i) => `f${i}(x)`).join(", ")}].reduce((a, b) => a + b, 0);`;
+}
+
+function compile(src: string, env: NodeJS.ProcessEnv) {
+  const c = compileWithCodeCache(src, {
+    name: "test",
+    filename: "test.cjs",
+    env,
+    params: ["module"],
+    saveAtExit: false,
+  });
+  const module = { exports: {} as { sum?: (x: number) => number } };
+  c.fn(module);
+  return { ...c, sum: module.exports.sum! };
+}
+
+const expectedSum = (x: number, k: number) =>
+  Array.from({ length: 50 }, (_, i) => x * i + k).reduce((a, b) => a + b);
+
+describe("format", () => {
+  test("the cache directory: XDG_CACHE_HOME when absolute, else ~/.cache, else none", () => {
+    assert.equal(codeCacheDir({ XDG_CACHE_HOME: "/x/cache" }, "/home/a"), "/x/cache/rekey/code-cache");
+    assert.equal(codeCacheDir({ XDG_CACHE_HOME: "relative" }, "/home/a"), "/home/a/.cache/rekey/code-cache");
+    assert.equal(codeCacheDir({}, "/home/a"), "/home/a/.cache/rekey/code-cache");
+    assert.equal(codeCacheDir({}, undefined), undefined);
+    assert.equal(codeCacheDir({}, ""), undefined);
+  });
+
+  test("a file name per source: same source same name, any change another", () => {
+    const a = codeCacheFileName("cli-rotate", "var a = 1;");
+    assert.match(a, /^cli-rotate-[0-9a-f]{32}\.v8$/);
+    assert.equal(codeCacheFileName("cli-rotate", "var a = 1;"), a);
+    assert.notEqual(codeCacheFileName("cli-rotate", "var a = 2;"), a); // same length: V8 alone would accept it
+  });
+
+  test("one cache per command word; anything else (an option, a value, a title) shares `cli`", () => {
+    assert.equal(cliCacheName(["rotate", "alice"]), "cli-rotate");
+    assert.equal(cliCacheName(["record", "get", "x"]), "cli-record");
+    assert.equal(cliCacheName(["--vault", "postgres://u:pw@h/db", "rotate"]), "cli");
+    assert.equal(cliCacheName(["Alice's key"]), "cli");
+    assert.equal(cliCacheName(["../../etc"]), "cli");
+    assert.equal(cliCacheName([]), "cli");
+  });
+
+  test("a frame round-trips; truncated, foreign or flipped frames are refused", () => {
+    const data = Buffer.from("some compiled code".repeat(100));
+    const framed = frameCodeCache(data);
+    assert.deepEqual(unframeCodeCache(framed), data);
+    assert.equal(unframeCodeCache(framed.subarray(0, framed.length - 1)), undefined);
+    assert.equal(unframeCodeCache(framed.subarray(0, 10)), undefined);
+    assert.equal(unframeCodeCache(Buffer.from("garbage".repeat(50))), undefined);
+    assert.equal(unframeCodeCache(data), undefined);
+    const flipped = Buffer.from(framed);
+    flipped[flipped.length - 5]! ^= 0xff;
+    assert.equal(unframeCodeCache(flipped), undefined);
+  });
+});
+
+describe("compileWithCodeCache", () => {
+  test("compiled, saved 0600 in a 0700 directory, then used", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    const first = compile(src, env);
+    assert.equal(first.state, "compiled");
+    assert.equal(first.sum(2), expectedSum(2, n));
+    assert.equal(first.save(), true);
+    const dir = codeCacheDir(env, undefined)!;
+    const files = readdirSync(dir);
+    assert.deepEqual(files, [codeCacheFileName("test", src)]);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, files[0]!)).mode & 0o777, 0o600);
+
+    const second = compile(src, env);
+    assert.equal(second.state, "used");
+    assert.equal(second.sum(3), expectedSum(3, n));
+  });
+
+  test("a truncated or garbage cache file is not used, the run succeeds, the cache is rewritten", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    assert.equal(compile(src, env).save(), true);
+    const file = join(codeCacheDir(env, undefined)!, codeCacheFileName("test", src));
+    const good = readFileSync(file);
+    for (const damage of [
+      () => truncateSync(file, Math.floor(good.length / 2)),
+      () => writeFileSync(file, Buffer.alloc(good.length, 0x5a)),
+      () => {
+        const flipped = Buffer.from(good);
+        flipped[Math.floor(flipped.length * 0.8)]! ^= 0xff; // V8 alone would crash on some such flips
+        writeFileSync(file, flipped);
+      },
+    ]) {
+      damage();
+      const run = compile(src, env);
+      assert.equal(run.state, "compiled");
+      assert.equal(run.sum(1), expectedSum(1, n));
+      assert.equal(run.save(), true);
+      assert.ok(unframeCodeCache(readFileSync(file)) !== undefined, "rewritten whole");
+      assert.equal(compile(src, env).state, "used");
+    }
+  });
+
+  test("a cache V8 refuses (another script's, under this one's name) is replaced", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    const dir = codeCacheDir(env, undefined)!;
+    const file = join(dir, codeCacheFileName("test", src));
+    // Another script's valid V8 cache, framed, under this file's name: V8 checks its own fields and refuses it.
+    // (Written before `src` is first compiled: V8 reuses a script compiled earlier in the same process.)
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, frameCodeCache(new Script("var zz = 1;").createCachedData()), { mode: 0o600 });
+    const run = compile(src, env);
+    assert.equal(run.state, "rejected");
+    assert.equal(run.sum(4), expectedSum(4, n));
+    assert.equal(run.save(), true);
+    assert.notEqual(
+      unframeCodeCache(readFileSync(file))?.length,
+      new Script("var zz = 1;").createCachedData().length,
+    );
+  });
+
+  test("an unwritable cache location costs only the cache", () => {
+    const root = tempRoot();
+    writeFileSync(join(root, "a-file"), "");
+    const env = { XDG_CACHE_HOME: join(root, "a-file", "cache") }; // under a regular file: cannot be created
+    const run = compile(source(), env);
+    assert.equal(run.state, "compiled");
+    assert.equal(run.sum(5), expectedSum(5, n));
+    assert.equal(run.save(), false);
+  });
+
+  test("a read-only cache directory: the run succeeds, the cache is used when present", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    assert.equal(compile(src, env).save(), true);
+    const dir = codeCacheDir(env, undefined)!;
+    chmodSync(dir, 0o500);
+    try {
+      assert.equal(compile(src, env).state, "used");
+      const other = compile(source(), env);
+      assert.equal(other.sum(6), expectedSum(6, n));
+      // root writes anyway; anyone else cannot, and is not stopped by it
+      if (process.getuid?.() !== 0) assert.equal(other.save(), false);
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+
+  test("a cache directory or file open to others is neither read nor written", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    assert.equal(compile(src, env).save(), true);
+    const dir = codeCacheDir(env, undefined)!;
+    const file = join(dir, codeCacheFileName("test", src));
+    chmodSync(file, 0o644);
+    assert.equal(compile(src, env).state, "compiled");
+    chmodSync(file, 0o600);
+    chmodSync(dir, 0o777);
+    assert.equal(compile(src, env).state, "compiled");
+    assert.equal(compile(src, env).save(), false);
+    chmodSync(dir, 0o700);
+    assert.equal(compile(src, env).state, "used");
+  });
+
+  test("a cache directory owned by another user is neither read nor written", {
+    skip: process.getuid?.() !== 0 && "needs root to chown",
+  }, () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = source();
+    assert.equal(compile(src, env).save(), true);
+    const dir = codeCacheDir(env, undefined)!;
+    chownSync(dir, 12345, 12345);
+    assert.equal(compile(src, env).state, "compiled");
+    assert.equal(compile(src, env).save(), false);
+  });
+});
