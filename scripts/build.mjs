@@ -10,7 +10,7 @@
 // 3. With --sea (`npm run build`, not the test runner's rebuild): dist/keeper/rekey-aws-access-key-linux-x64,
 //    the same script as a Node.js single executable (scripts/build-sea.mjs).
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -122,7 +122,7 @@ const keeperBanner = [
   "};",
 ].join("\n");
 
-// The script proper (the payload), built in memory: the file written is script-loader.ts around it as a string,
+// The script proper (the payload), built in memory: the file written is script-loader.ts carrying it,
 // compiled through the code cache. Both parts carry the banner: the loader's require loads vm and fs, the
 // payload's (a function body: its own `var require`) everything else.
 const keeper = await build({
@@ -143,15 +143,33 @@ if (forbidden.length > 0) {
   rmSync(KEEPER_SCRIPT, { force: true });
   throw new Error(`the Keeper script bundle must not include the SQLite vault: ${forbidden.join(", ")}`);
 }
+// The payload rides in a comment, read back with Function.prototype.toString (src/keeper-script/
+// payload-carrier.ts: V8 skips a comment far faster than it scans a 1 MB string literal, at every start).
+const CARRIER_CLOSE = "*\\rekey-close\\/";
 const payload = keeper.outputFiles[0].text;
-await build({
+if (payload.includes(CARRIER_CLOSE))
+  throw new Error(`the Keeper payload contains ${CARRIER_CLOSE}: pick another`);
+const loader = await build({
   ...common,
   format: "cjs",
   banner: { js: keeperBanner },
   entryPoints: ["src/keeper-script/script-loader.ts"],
   outfile: KEEPER_SCRIPT,
-  define: { REKEY_KEEPER_PAYLOAD: JSON.stringify(payload) },
+  write: false,
+  define: { REKEY_CARRIER_CLOSE: JSON.stringify(CARRIER_CLOSE) },
 });
+const loaderText = loader.outputFiles[0].text;
+if (loaderText.split("REKEY_KEEPER_CARRIER").length !== 2) {
+  throw new Error("script-loader.ts must name REKEY_KEEPER_CARRIER exactly once");
+}
+mkdirSync("dist/keeper", { recursive: true });
+writeFileSync(
+  KEEPER_SCRIPT,
+  loaderText.replace(
+    "REKEY_KEEPER_CARRIER",
+    () => `(function(){/*${payload.replaceAll("*/", CARRIER_CLOSE)}*/})`,
+  ),
+);
 
 // The executable copies the 100 MB node binary: `npm run build` makes it, the test runner's rebuild does not
 // (sea.test.ts builds its own once).
