@@ -10,9 +10,9 @@
 // 3. With --sea (`npm run build`, not the test runner's rebuild): dist/keeper/rekey-aws-access-key-linux-x64,
 //    the same script as a Node.js single executable (scripts/build-sea.mjs).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 // `prepare` (npm ci) builds with --if-stale. npm also runs `prepare` when it links this checkout, as the
@@ -81,10 +81,62 @@ const builtinDynamicImports = {
   },
 };
 
+// `import { IAMClient, CreateAccessKeyCommand } from "@aws-sdk/client-iam"` names the package's index, which
+// re-exports its ~170 commands. Code-split ESM output tree-shook the rest away; in a CommonJS bundle, where
+// a module imported lazily is wrapped to be initialized on first use, esbuild keeps and initializes every
+// re-export (a rotation ran ~270 SDK command modules). So such an import is resolved to a module re-exporting
+// just the names imported, from their own files (`XClient.js`, `commands/XCommand.js`); an import naming
+// anything else keeps the index.
+const SDK_CLIENTS = /^@aws-sdk\/client-(?:iam|sts)$/;
+function importedNames(source, pkg) {
+  const names = new Set();
+  const re = /import\s*(type\s+)?\{([^}]*)\}\s*from\s*"([^"]+)"/g;
+  for (const m of source.matchAll(re)) {
+    if (m[3] !== pkg || m[1]) continue;
+    for (const spec of m[2].split(",")) {
+      const name = spec.trim();
+      if (name && !name.startsWith("type ")) names.add(name.split(/\s+as\s+/)[0]);
+    }
+  }
+  return [...names];
+}
+const sdkSlimImports = {
+  name: "sdk-slim-imports",
+  setup(b) {
+    b.onResolve({ filter: SDK_CLIENTS }, async (args) => {
+      if (args.pluginData?.index || !/\.[cm]?[jt]s$/.test(args.importer)) return undefined;
+      const names = importedNames(readFileSync(args.importer, "utf8"), args.path);
+      const index = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        pluginData: { index: true },
+      });
+      if (index.errors.length > 0) return undefined;
+      const dir = dirname(index.path);
+      const files = names.map((n) =>
+        /Client$/.test(n) ? join(dir, `${n}.js`) : join(dir, "commands", `${n}.js`),
+      );
+      if (names.length === 0 || !files.every((f) => existsSync(f))) return undefined;
+      return {
+        path: `${args.path}:${names.join(",")}`,
+        namespace: "sdk-slim",
+        pluginData: { names, files, dir },
+      };
+    });
+    b.onLoad({ filter: /.*/, namespace: "sdk-slim" }, (args) => ({
+      loader: "js",
+      resolveDir: args.pluginData.dir,
+      contents: args.pluginData.names
+        .map((n, i) => `export { ${n} } from ${JSON.stringify(args.pluginData.files[i])};`)
+        .join("\n"),
+    }));
+  },
+};
+
 const cli = await build({
   ...common,
   format: "cjs",
-  plugins: [builtinDynamicImports],
+  plugins: [builtinDynamicImports, sdkSlimImports],
   entryPoints: ["src/cli/main.ts"],
   outfile: "dist/cli/main.cjs",
   external: ["better-sqlite3"],
@@ -129,7 +181,7 @@ const keeper = await build({
   ...common,
   format: "cjs",
   banner: { js: keeperBanner.replace(/^#!.*\n/, "") },
-  plugins: [builtinDynamicImports],
+  plugins: [builtinDynamicImports, sdkSlimImports],
   entryPoints: ["src/keeper-script/script-main.ts"],
   outfile: KEEPER_SCRIPT,
   write: false,

@@ -9,6 +9,7 @@ import {
   rmSync,
   statSync,
   truncateSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -153,6 +154,25 @@ describe("compileWithCodeCache", () => {
     assert.notEqual(
       unframeCodeCache(readFileSync(file))?.length,
       new Script("var zz = 1;").createCachedData().length,
+    );
+  });
+
+  test("saving prunes the same name's caches for other builds once a day old, not younger ones", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const dir = codeCacheDir(env, undefined)!;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const old = join(dir, `test-${"a".repeat(32)}.v8`);
+    const recent = join(dir, `test-${"b".repeat(32)}.v8`);
+    const otherName = join(dir, `test-more-${"c".repeat(32)}.v8`);
+    for (const f of [old, recent, otherName]) writeFileSync(f, "x", { mode: 0o600 });
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600 * 1000);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    utimesSync(otherName, twoDaysAgo, twoDaysAgo);
+    const src = source();
+    assert.equal(compile(src, env).save(), true);
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      [codeCacheFileName("test", src), `test-${"b".repeat(32)}.v8`, `test-more-${"c".repeat(32)}.v8`].sort(),
     );
   });
 

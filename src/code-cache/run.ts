@@ -153,14 +153,20 @@ function writeCodeCache(dir: string, file: string, data: Buffer): boolean {
   return true;
 }
 
-/** The same bundle's caches for other builds or Node versions: never read again. */
+/**
+ * The same bundle's caches for other builds or Node versions, once a day old: an upgrade leaves the old one
+ * behind. Not at once: two installs of rekey run in turn by one user would rewrite each other's cache on
+ * every run.
+ */
 function pruneOlder(dir: string, keep: string): void {
   const prefix = keep.slice(0, keep.lastIndexOf("-") + 1);
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
   try {
     for (const name of readdirSync(dir)) {
-      if (name !== keep && name.startsWith(prefix) && /^[0-9a-f]{32}\.v8$/.test(name.slice(prefix.length))) {
-        rmSync(join(dir, name), { force: true });
-      }
+      if (name === keep || !name.startsWith(prefix)) continue;
+      if (!/^[0-9a-f]{32}\.v8$/.test(name.slice(prefix.length))) continue;
+      const file = join(dir, name);
+      if (lstatSync(file).mtimeMs < dayAgo) rmSync(file, { force: true });
     }
   } catch {
     // only disk space
