@@ -3,8 +3,10 @@
 // directory (src/code-cache/run.ts), so that a cold start deserializes compiled code instead of parsing the
 // bundle. A gateway may start one rekey process per rotation: start-up matters. Also run as
 // `node bin/rekey.js ...` (the tests do).
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+//
+// CommonJS (bin/package.json says so, the root package being ESM): an ES module entry makes Node set up its
+// ESM loader first, measured at ~7 ms of every start.
+"use strict";
+const { join } = require("node:path");
 
-const require = createRequire(import.meta.url);
-require("../dist/cli/start.cjs").startCli(fileURLToPath(new URL("../dist/cli/main.cjs", import.meta.url)));
+require("../dist/cli/start.cjs").startCli(join(__dirname, "..", "dist", "cli", "main.cjs"));
