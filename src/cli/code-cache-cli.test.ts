@@ -79,6 +79,25 @@ test("the first run writes the cache (0600 in 0700), later runs use it as is; no
   }
 });
 
+test("a first run that fails leaves a cache marked incomplete; the next successful run replaces it", () => {
+  const { env: base } = setup();
+  const cacheHome = mkdtempSync(join(tmpdir(), "rekey-cli-cache-"));
+  roots.push(cacheHome);
+  const env = { ...base, XDG_CACHE_HOME: cacheHome };
+  const dir = join(cacheHome, "rekey", "code-cache");
+  const miss = rekey(["record", "get", "no such record", "password"], { env });
+  assert.notEqual(miss.code, 0);
+  const file = recordCache(dir);
+  assert.equal(unframeCodeCache(readFileSync(file))?.complete, false);
+  const failed = statSync(file);
+  getSecret(env);
+  const replaced = statSync(file);
+  assert.notEqual(replaced.ino, failed.ino, "rewritten by the first successful run");
+  assert.equal(unframeCodeCache(readFileSync(file))?.complete, true);
+  getSecret(env);
+  assert.equal(statSync(file).ino, replaced.ino, "then used as is");
+});
+
 test("a truncated or garbage cache: the run succeeds and the cache is rewritten whole", () => {
   const { env, dir } = setup();
   getSecret(env);

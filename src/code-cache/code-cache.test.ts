@@ -16,8 +16,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Script } from "node:vm";
-import { cliCacheName, codeCacheDir, codeCacheFileName, frameCodeCache, unframeCodeCache } from "./format.js";
-import { compileWithCodeCache } from "./run.js";
+import {
+  cliCacheName,
+  codeCacheDir,
+  codeCacheFileName,
+  frameCodeCache,
+  keeperCacheName,
+  unframeCodeCache,
+} from "./format.js";
+import { compileWithCodeCache, saveAtExitWanted } from "./run.js";
 
 const roots: string[] = [];
 after(() => {
@@ -78,12 +85,38 @@ describe("format", () => {
     assert.equal(cliCacheName(["Alice's key"]), "cli");
     assert.equal(cliCacheName(["../../etc"]), "cli");
     assert.equal(cliCacheName([]), "cli");
+    // help compiles little: its own cache, not the command's
+    assert.equal(cliCacheName(["rotate", "--help"]), "cli-help");
+    assert.equal(cliCacheName(["help", "rotate"]), "cli-help");
+  });
+
+  test("the Keeper script's rotation has its own cache name, apart from --help and --check", () => {
+    assert.equal(keeperCacheName([]), "keeper-script");
+    assert.equal(keeperCacheName(["--ksm-config", "/x.json", "--json"]), "keeper-script");
+    assert.equal(keeperCacheName(["--help"]), "keeper-script-help");
+    assert.equal(keeperCacheName(["-h"]), "keeper-script-help");
+    assert.equal(keeperCacheName(["--check", "--record", "UID"]), "keeper-script-check");
+  });
+
+  test("written at exit: when none was usable, or when a run succeeds on a failed run's cache", () => {
+    for (const code of [0, 1, 2]) {
+      assert.equal(saveAtExitWanted("compiled", false, code), true);
+      assert.equal(saveAtExitWanted("rejected", false, code), true);
+      assert.equal(saveAtExitWanted("used", true, code), false);
+      assert.equal(saveAtExitWanted("off", false, code), false);
+    }
+    assert.equal(saveAtExitWanted("used", false, 0), true);
+    assert.equal(saveAtExitWanted("used", false, 1), false);
   });
 
   test("a frame round-trips; truncated, foreign or flipped frames are refused", () => {
     const data = Buffer.from("some compiled code".repeat(100));
     const framed = frameCodeCache(data);
-    assert.deepEqual(unframeCodeCache(framed), data);
+    assert.deepEqual(unframeCodeCache(framed), { data, complete: true });
+    assert.deepEqual(unframeCodeCache(frameCodeCache(data, false)), { data, complete: false });
+    const flagFlipped = frameCodeCache(data, false);
+    flagFlipped["rekey-v8-cache-2\n".length]! ^= 1; // "incomplete" turned "complete" by damage: refused
+    assert.equal(unframeCodeCache(flagFlipped), undefined);
     assert.equal(unframeCodeCache(framed.subarray(0, framed.length - 1)), undefined);
     assert.equal(unframeCodeCache(framed.subarray(0, 10)), undefined);
     assert.equal(unframeCodeCache(Buffer.from("garbage".repeat(50))), undefined);
@@ -152,7 +185,7 @@ describe("compileWithCodeCache", () => {
     assert.equal(run.sum(4), expectedSum(4, n));
     assert.equal(run.save(), true);
     assert.notEqual(
-      unframeCodeCache(readFileSync(file))?.length,
+      unframeCodeCache(readFileSync(file))?.data.length,
       new Script("var zz = 1;").createCachedData().length,
     );
   });

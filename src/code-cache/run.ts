@@ -6,6 +6,10 @@
  * at exit, stores `script.createCachedData()`; taken after the run, it holds the functions the run compiled
  * lazily too. Later runs deserialize it instead of parsing.
  *
+ * Which run writes it: one that found none (or a damaged or refused one), and one that succeeded (exit code 0)
+ * using a cache from a run that did not: a first run that failed early (bad input, no credentials) compiled
+ * little, and its cache would otherwise stay thin for every later rotation.
+ *
  * The cache is code, so it is treated as such: it lives in the user's own cache directory (codeCacheDir:
  * created 0700, files 0600), and a directory or file not owned by this user, or open to others, is neither
  * read nor written. Files are written whole (a temp file, then rename) and framed with a digest that is
@@ -32,7 +36,13 @@ import {
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { Script } from "node:vm";
-import { codeCacheDir, codeCacheFileName, frameCodeCache, unframeCodeCache } from "./format.js";
+import {
+  type CodeCacheData,
+  codeCacheDir,
+  codeCacheFileName,
+  frameCodeCache,
+  unframeCodeCache,
+} from "./format.js";
 
 export interface CodeCacheOptions {
   /** Which bundle (and command): the cache file's name starts with it (format.ts). */
@@ -51,17 +61,25 @@ export interface CodeCacheOptions {
  */
 export type CodeCacheState = "used" | "compiled" | "rejected" | "off";
 
+/** Whether to write the cache at exit, given what this run found and how it ends. */
+export function saveAtExitWanted(state: CodeCacheState, foundComplete: boolean, exitCode: number): boolean {
+  if (state === "compiled" || state === "rejected") return true;
+  return state === "used" && !foundComplete && exitCode === 0;
+}
+
 export interface CompiledWithCache {
   /** The wrapped source as a function: the caller runs it. */
   fn: (...args: unknown[]) => unknown;
   state: CodeCacheState;
-  /** Stores the cache now (false if it could not); done at process exit unless `used` or `off`. */
-  save: () => boolean;
+  /** Made by a run that succeeded (false when none was found). */
+  foundComplete: boolean;
+  /** Stores the cache now, marked complete or not (false if it could not); at exit: saveAtExitWanted. */
+  save: (complete?: boolean) => boolean;
 }
 
 /**
  * `source` compiled as the body of a function taking `params`, through the code cache. The cache is written at
- * exit when it was missing or refused: after the run, so that it holds what the run compiled.
+ * exit (saveAtExitWanted): after the run, so that it holds what the run compiled.
  */
 export function compileWithCodeCache(
   source: string,
@@ -69,7 +87,8 @@ export function compileWithCodeCache(
 ): CompiledWithCache {
   const dir = codeCacheDir(opts.env, home());
   const file = dir === undefined ? undefined : join(dir, codeCacheFileName(opts.name, source));
-  const cached = file === undefined ? undefined : readCodeCache(file);
+  const found = file === undefined ? undefined : readCodeCache(file);
+  const cached = found?.data;
   // Wrapped on the source's first line: line numbers in stack traces stay those of the bundle.
   const script = new Script(`(function (${opts.params.join(", ")}) {${source}\n})`, {
     filename: opts.filename,
@@ -83,12 +102,15 @@ export function compileWithCodeCache(
         : script.cachedDataRejected
           ? "rejected"
           : "used";
-  const save = () =>
-    dir !== undefined && file !== undefined && writeCodeCache(dir, file, script.createCachedData());
-  if (opts.saveAtExit !== false && (state === "compiled" || state === "rejected")) {
-    process.once("exit", () => void save());
+  const foundComplete = state === "used" && found?.complete === true;
+  const save = (complete = true) =>
+    dir !== undefined && file !== undefined && writeCodeCache(dir, file, script.createCachedData(), complete);
+  if (opts.saveAtExit !== false && state !== "off" && !foundComplete) {
+    process.once("exit", (code) => {
+      if (saveAtExitWanted(state, foundComplete, code)) save(code === 0);
+    });
   }
-  return { fn: script.runInThisContext() as (...args: unknown[]) => unknown, state, save };
+  return { fn: script.runInThisContext() as (...args: unknown[]) => unknown, state, foundComplete, save };
 }
 
 function home(): string | undefined {
@@ -114,7 +136,7 @@ function privateDir(dir: string): boolean {
   }
 }
 
-function readCodeCache(file: string): Buffer | undefined {
+function readCodeCache(file: string): CodeCacheData | undefined {
   let fd: number;
   try {
     // No symlink followed: the file must be the one this user wrote.
@@ -134,12 +156,12 @@ function readCodeCache(file: string): Buffer | undefined {
 }
 
 /** Writes the cache whole, or not at all; false when it could not (read-only, foreign directory...). */
-function writeCodeCache(dir: string, file: string, data: Buffer): boolean {
+function writeCodeCache(dir: string, file: string, data: Buffer, complete: boolean): boolean {
   const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!privateDir(dir)) return false;
-    writeFileSync(tmp, frameCodeCache(data), { mode: 0o600, flag: "wx" });
+    writeFileSync(tmp, frameCodeCache(data, complete), { mode: 0o600, flag: "wx" });
     renameSync(tmp, file);
   } catch {
     try {

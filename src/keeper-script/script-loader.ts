@@ -7,6 +7,7 @@
  * payload in place of REKEY_KEEPER_CARRIER (payload-carrier.ts).
  */
 import "./node-version.js"; // first: a too-old Node.js is told so before anything else runs
+import { keeperCacheName } from "../code-cache/format.js";
 import { compileWithCodeCache } from "../code-cache/run.js";
 import { payloadOf } from "./payload-carrier.js";
 
@@ -14,7 +15,7 @@ declare const REKEY_KEEPER_CARRIER: () => void;
 declare const REKEY_CARRIER_CLOSE: string;
 
 compileWithCodeCache(payloadOf(REKEY_KEEPER_CARRIER, REKEY_CARRIER_CLOSE), {
-  name: "keeper-script",
+  name: keeperCacheName(process.argv.slice(2)),
   filename: process.argv[1] ?? "rekey-aws-access-key",
   env: process.env,
   params: [],
