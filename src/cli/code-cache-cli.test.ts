@@ -139,3 +139,14 @@ test("a cache directory open to others is not used (rekey runs, writes nothing t
   getSecret(env);
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test("`rekey --version` (answered before the bundle loads) prints package.json's version, as -V does", () => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as {
+    version: string;
+  };
+  for (const flag of ["--version", "-V"]) {
+    const r = rekey([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  }
+});

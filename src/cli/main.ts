@@ -8,8 +8,7 @@ import { formatError, RekeyError } from "../errors.js";
 import { createContext } from "./create-context.js";
 import { printable } from "./printable.js";
 import { COMMANDS, type CommandSpec } from "./registry.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

@@ -8,9 +8,15 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { cliCacheName } from "../code-cache/format.js";
 import { compileWithCodeCache } from "../code-cache/run.js";
+import { VERSION } from "./version.js";
 
 /** Runs the CommonJS bundle `bundle` (an absolute path) as Node would, with its compiled code cached. */
 export function startCli(bundle: string, argv: readonly string[] = process.argv.slice(2)): void {
+  // `rekey --version` alone, as commander prints it, without reading the bundle (scripts and shells ask it).
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
   const { fn } = compileWithCodeCache(readFileSync(bundle, "utf8"), {
     name: cliCacheName(argv),
     filename: bundle,
