@@ -1,15 +1,18 @@
-// Builds two things:
-// 1. dist/cli/: the CLI (ESM, code-split so each command loads only what it needs). better-sqlite3 stays
-//    external: it is a native addon.
+// Builds:
+// 1. dist/cli/main.cjs: the CLI, one CommonJS file that bin/rekey.js runs through a V8 code cache
+//    (dist/cli/start.cjs, src/code-cache/run.ts: Node 20 caches no ES module's compiled code). Commands still
+//    load lazily: esbuild turns each `await import()` of the sources into a module initialized on first use.
+//    better-sqlite3 stays external: it is a native addon.
 // 2. dist/keeper/rekey-aws-access-key.mjs: the Keeper Gateway's post-rotation script, ONE file with every
 //    dependency inlined (the Gateway runs it with plain `node`, no node_modules beside it). Its import graph
 //    must not reach the SQLite vault: the build fails if it does. It runs under ANY file name: see below.
+//    The script proper is a string inside it, compiled through the same code cache (script-loader.ts).
 // 3. With --sea (`npm run build`, not the test runner's rebuild): dist/keeper/rekey-aws-access-key-linux-x64,
 //    the same script as a Node.js single executable (scripts/build-sea.mjs).
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 // `prepare` (npm ci) builds with --if-stale. npm also runs `prepare` when it links this checkout, as the
@@ -27,13 +30,14 @@ function newest(dir) {
 }
 
 function upToDate() {
-  const outputs = ["dist/cli/main.js", "dist/keeper/rekey-aws-access-key.mjs"];
+  const outputs = ["dist/cli/main.cjs", "dist/cli/start.cjs", "dist/keeper/rekey-aws-access-key.mjs"];
   if (!outputs.every((f) => existsSync(f))) return false;
   const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
   const inputs = Math.max(
     newest("src"),
     statSync("package.json").mtimeMs,
     statSync("scripts/build.mjs").mtimeMs,
+    statSync("bin/rekey.js").mtimeMs,
   );
   return built >= inputs;
 }
@@ -42,32 +46,111 @@ function upToDate() {
 rmSync("dist/cli", { recursive: true, force: true });
 rmSync("dist/keeper", { recursive: true, force: true });
 
-// Bundled CommonJS dependencies call require() for Node built-ins: give ESM output a real one.
-const banner = [
-  'import { createRequire as __rekeyCreateRequire } from "node:module";',
-  "const require = __rekeyCreateRequire(import.meta.url);",
-].join("\n");
-
 const common = {
   bundle: true,
-  format: "esm",
   platform: "node",
   mainFields: ["module", "main"],
   target: "node20",
-  banner: { js: banner },
   legalComments: "none",
   logLevel: "warning",
   sourcemap: false,
+  // Smaller to read from disk, to hash (the code cache's key) and to parse on a first run; names stay readable
+  // in stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
 };
 
-await build({
+// `await import("node:http")` (the AWS SDK does it) would need a dynamic-import hook: code compiled through
+// vm.Script (the code cache) has none, nor has a single executable's main script on Node 20. Load built-ins
+// imported that way through require instead, and the one optional package an SDK probes that way
+// (proxy-agent-negotiate's `kerberos`, external: not installed, it fails with its own message).
+const OPTIONAL_DYNAMIC = ["kerberos"];
+const builtinDynamicImports = {
+  name: "builtin-dynamic-imports",
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      if (args.namespace === "builtin-require") return { path: args.path, external: true };
+      return args.kind === "dynamic-import" && (isBuiltin(args.path) || OPTIONAL_DYNAMIC.includes(args.path))
+        ? { path: args.path, namespace: "builtin-require" }
+        : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "builtin-require" }, (args) => ({
+      loader: "js",
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+    }));
+  },
+};
+
+// `import { IAMClient, CreateAccessKeyCommand } from "@aws-sdk/client-iam"` names the package's index, which
+// re-exports its ~170 commands. Code-split ESM output tree-shook the rest away; in a CommonJS bundle, where
+// a module imported lazily is wrapped to be initialized on first use, esbuild keeps and initializes every
+// re-export (a rotation ran ~270 SDK command modules). So such an import is resolved to a module re-exporting
+// just the names imported, from their own files (`XClient.js`, `commands/XCommand.js`); an import naming
+// anything else keeps the index.
+const SDK_CLIENTS = /^@aws-sdk\/client-(?:iam|sts)$/;
+function importedNames(source, pkg) {
+  const names = new Set();
+  const re = /import\s*(type\s+)?\{([^}]*)\}\s*from\s*"([^"]+)"/g;
+  for (const m of source.matchAll(re)) {
+    if (m[3] !== pkg || m[1]) continue;
+    for (const spec of m[2].split(",")) {
+      const name = spec.trim();
+      if (name && !name.startsWith("type ")) names.add(name.split(/\s+as\s+/)[0]);
+    }
+  }
+  return [...names];
+}
+const sdkSlimImports = {
+  name: "sdk-slim-imports",
+  setup(b) {
+    b.onResolve({ filter: SDK_CLIENTS }, async (args) => {
+      if (args.pluginData?.index || !/\.[cm]?[jt]s$/.test(args.importer)) return undefined;
+      const names = importedNames(readFileSync(args.importer, "utf8"), args.path);
+      const index = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        pluginData: { index: true },
+      });
+      if (index.errors.length > 0) return undefined;
+      const dir = dirname(index.path);
+      const files = names.map((n) =>
+        /Client$/.test(n) ? join(dir, `${n}.js`) : join(dir, "commands", `${n}.js`),
+      );
+      if (names.length === 0 || !files.every((f) => existsSync(f))) return undefined;
+      return {
+        path: `${args.path}:${names.join(",")}`,
+        namespace: "sdk-slim",
+        pluginData: { names, files, dir },
+      };
+    });
+    b.onLoad({ filter: /.*/, namespace: "sdk-slim" }, (args) => ({
+      loader: "js",
+      resolveDir: args.pluginData.dir,
+      contents: args.pluginData.names
+        .map((n, i) => `export { ${n} } from ${JSON.stringify(args.pluginData.files[i])};`)
+        .join("\n"),
+    }));
+  },
+};
+
+const cli = await build({
   ...common,
-  entryPoints: { main: "src/cli/main.ts" },
-  outdir: "dist/cli",
-  splitting: true,
+  format: "cjs",
+  plugins: [builtinDynamicImports, sdkSlimImports],
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli/main.cjs",
   external: ["better-sqlite3"],
-  chunkNames: "chunks/[name]-[hash]",
+  metafile: true,
 });
+const stray = Object.values(cli.metafile.outputs).flatMap((o) =>
+  o.imports.filter((i) => i.kind === "dynamic-import"),
+);
+if (stray.length > 0) {
+  throw new Error(
+    `the CLI bundle keeps a dynamic import() (no hook for it under vm.Script): ${stray.map((i) => i.path)}`,
+  );
+}
+await build({ ...common, format: "cjs", entryPoints: ["src/cli/start.ts"], outfile: "dist/cli/start.cjs" });
 
 const KEEPER_SCRIPT = "dist/keeper/rekey-aws-access-key.mjs";
 
@@ -91,34 +174,18 @@ const keeperBanner = [
   "};",
 ].join("\n");
 
-// `await import("node:http")` (the AWS SDK does it) needs a dynamic-import hook that a single executable's
-// main script does not have on Node 20: load built-ins imported that way through require instead.
-const keeperBuiltinDynamicImports = {
-  name: "keeper-builtin-dynamic-imports",
-  setup(b) {
-    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
-      args.kind === "dynamic-import" && isBuiltin(args.path)
-        ? { path: args.path, namespace: "builtin-require" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "builtin-require" }, (args) => ({
-      loader: "js",
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-    }));
-  },
-};
-
+// The script proper (the payload), built in memory: the file written is script-loader.ts carrying it,
+// compiled through the code cache. Both parts carry the banner: the loader's require loads vm and fs, the
+// payload's (a function body: its own `var require`) everything else.
 const keeper = await build({
   ...common,
   format: "cjs",
-  banner: { js: keeperBanner },
-  plugins: [keeperBuiltinDynamicImports],
+  banner: { js: keeperBanner.replace(/^#!.*\n/, "") },
+  plugins: [builtinDynamicImports, sdkSlimImports],
   entryPoints: ["src/keeper-script/script-main.ts"],
   outfile: KEEPER_SCRIPT,
+  write: false,
   external: [],
-  // Smaller to read from disk and to parse at every cold start; names stay readable in stack traces.
-  minifyWhitespace: true,
-  minifySyntax: true,
   metafile: true,
 });
 const forbidden = Object.keys(keeper.metafile.inputs).filter((p) =>
@@ -128,6 +195,33 @@ if (forbidden.length > 0) {
   rmSync(KEEPER_SCRIPT, { force: true });
   throw new Error(`the Keeper script bundle must not include the SQLite vault: ${forbidden.join(", ")}`);
 }
+// The payload rides in a comment, read back with Function.prototype.toString (src/keeper-script/
+// payload-carrier.ts: V8 skips a comment far faster than it scans a 1 MB string literal, at every start).
+const CARRIER_CLOSE = "*\\rekey-close\\/";
+const payload = keeper.outputFiles[0].text;
+if (payload.includes(CARRIER_CLOSE))
+  throw new Error(`the Keeper payload contains ${CARRIER_CLOSE}: pick another`);
+const loader = await build({
+  ...common,
+  format: "cjs",
+  banner: { js: keeperBanner },
+  entryPoints: ["src/keeper-script/script-loader.ts"],
+  outfile: KEEPER_SCRIPT,
+  write: false,
+  define: { REKEY_CARRIER_CLOSE: JSON.stringify(CARRIER_CLOSE) },
+});
+const loaderText = loader.outputFiles[0].text;
+if (loaderText.split("REKEY_KEEPER_CARRIER").length !== 2) {
+  throw new Error("script-loader.ts must name REKEY_KEEPER_CARRIER exactly once");
+}
+mkdirSync("dist/keeper", { recursive: true });
+writeFileSync(
+  KEEPER_SCRIPT,
+  loaderText.replace(
+    "REKEY_KEEPER_CARRIER",
+    () => `(function(){/*${payload.replaceAll("*/", CARRIER_CLOSE)}*/})`,
+  ),
+);
 
 // The executable copies the 100 MB node binary: `npm run build` makes it, the test runner's rebuild does not
 // (sea.test.ts builds its own once).

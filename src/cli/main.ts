@@ -8,8 +8,7 @@ import { formatError, RekeyError } from "../errors.js";
 import { createContext } from "./create-context.js";
 import { printable } from "./printable.js";
 import { COMMANDS, type CommandSpec } from "./registry.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -107,5 +106,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = takeCommandE
 
 // rekey bundles its AWS SDK and supports Node >= 20.19 itself: the SDK's own Node 20 notice is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// No top-level await: the CLI is a CommonJS bundle, compiled through the code cache (code-cache/run.ts).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

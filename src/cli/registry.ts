@@ -4,7 +4,7 @@
  */
 import { KNOB_FLAGS } from "../sandbox/knobs.js";
 import type { CommandContext } from "./context.js";
-import { ROTATE_SHARED_OPTIONS } from "./rotate-options.js";
+import { ROTATE_SHARED_OPTIONS } from "./rotate-option-specs.js";
 
 export interface OptionSpec {
   /** Commander flags, e.g. "--type <type>" or "--json". */

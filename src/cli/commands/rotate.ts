@@ -3,16 +3,10 @@ import type { GatewayConfig } from "../../gateway/config.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import { parseStrategy, type RotateOptions } from "../../rotation/index.js";
 import { type CommandContext, line, printJson } from "../context.js";
-import {
-  describeSelectors,
-  type FleetSelectors,
-  parseConcurrency,
-  parseTarget,
-  selectRecords,
-} from "../fleet-select.js";
 import { printable } from "../printable.js";
 import type { CommandRun } from "../registry.js";
 import { sharedRotateOptions } from "../rotate-options.js";
+import { describeSelectors, type FleetSelectors, parseConcurrency, parseTarget } from "../rotate-target.js";
 import { renderRotation } from "../rotation-view.js";
 
 export const run: CommandRun = async (ctx, args, opts) => {
@@ -88,6 +82,8 @@ async function rotateMany(
   options: Partial<RotateOptions>,
 ): Promise<void> {
   const fleet = await import("../fleet-rotate.js");
+  // Only a fleet selection needs the scheduler and the status model (fleet-select.ts).
+  const { selectRecords } = await import("../fleet-select.js");
   const store = await ctx.asyncVault();
   const now = new Date();
   const [records, folders, status] = await Promise.all([

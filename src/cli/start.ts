@@ -1,0 +1,29 @@
+/**
+ * What bin/rekey.js runs (built to dist/cli/start.cjs): the CLI bundle, dist/cli/main.cjs, compiled through
+ * the code cache (code-cache/run.ts), one cache per command (a gateway spawning `rekey rotate` again and
+ * again reuses exactly what the last rotation compiled).
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { cliCacheName } from "../code-cache/format.js";
+import { compileWithCodeCache } from "../code-cache/run.js";
+import { VERSION } from "./version.js";
+
+/** Runs the CommonJS bundle `bundle` (an absolute path) as Node would, with its compiled code cached. */
+export function startCli(bundle: string, argv: readonly string[] = process.argv.slice(2)): void {
+  // `rekey --version` alone, as commander prints it, without reading the bundle (scripts and shells ask it).
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const { fn } = compileWithCodeCache(readFileSync(bundle, "utf8"), {
+    name: cliCacheName(argv),
+    filename: bundle,
+    env: process.env,
+    params: ["exports", "require", "module", "__filename", "__dirname"],
+  });
+  const module = { exports: {} };
+  // better-sqlite3 (a native addon, not bundled) is required from the bundle's own place.
+  fn.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+}
