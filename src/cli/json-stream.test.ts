@@ -29,9 +29,9 @@ async function streamed(values: unknown[]): Promise<ReturnType<typeof capture>> 
 }
 
 function printed(values: unknown[]): string {
-  let text = "";
-  printJson({ write: (t) => void (text += t) }, values);
-  return text;
+  const chunks: string[] = [];
+  printJson({ write: (t) => void chunks.push(t) }, values);
+  return chunks.join("");
 }
 
 test("the same bytes as printJson of the whole array, for every shape of element", async () => {
@@ -62,9 +62,9 @@ test("a long array is written in chunks as it goes, draining between them, never
 });
 
 test("an output without drain is written to all the same", async () => {
-  let text = "";
-  const w = new JsonArrayWriter({ write: (t) => void (text += t) });
+  const chunks: string[] = [];
+  const w = new JsonArrayWriter({ write: (t) => void chunks.push(t) });
   await w.push({ a: 1 });
   await w.end();
-  assert.equal(text, printed([{ a: 1 }]));
+  assert.equal(chunks.join(""), printed([{ a: 1 }]));
 });
