@@ -61,7 +61,7 @@ function rekey(args, env) {
   const dir = mkdtempSync(join(tmpdir(), "rekey-bench-time-"));
   const out = join(dir, "time");
   const argv = TIME
-    ? [TIME, "-o", out, "-f", "%M", process.execPath, BIN, ...args]
+    ? [TIME, "-o", out, "-f", "%M %U %S", process.execPath, BIN, ...args]
     : [process.execPath, BIN, ...args];
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -88,15 +88,25 @@ function rekey(args, env) {
       clearTimeout(timer);
       if (timedOut) {
         rmSync(dir, { recursive: true, force: true });
-        return resolve({ ms: Number.POSITIVE_INFINITY, rssMb: Number.NaN, bytes: 0 });
+        return resolve({ ms: Number.POSITIVE_INFINITY, rssMb: Number.NaN, cpuS: Number.NaN, bytes: 0 });
       }
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      const rssKb = TIME ? Number(readFileSync(out, "utf8").trim().split("\n").pop()) : Number.NaN;
+      // /usr/bin/time's last line: peak RSS (KiB), user and system CPU seconds.
+      const [rssKb, user, sys] = TIME
+        ? readFileSync(out, "utf8").trim().split("\n").pop().split(" ").map(Number)
+        : [Number.NaN, Number.NaN, Number.NaN];
       rmSync(dir, { recursive: true, force: true });
       if (code !== 0) reject(new Error(`rekey ${args.join(" ")} failed (${code}): ${stderr.slice(0, 2000)}`));
-      else resolve({ ms, rssMb: rssKb / 1024, bytes });
+      else resolve({ ms, rssMb: rssKb / 1024, cpuS: user + sys, bytes });
     });
   });
+}
+
+/** Wall time, CPU time (user + system: what a loaded machine changes least) and peak RSS of one run. */
+function figures(s) {
+  const wall = `${(s.ms / 1000).toFixed(2).padStart(6)} s wall`;
+  if (Number.isNaN(s.rssMb)) return wall;
+  return `${wall}  ${s.cpuS.toFixed(2).padStart(6)} s CPU  peak RSS ${s.rssMb.toFixed(0).padStart(4)} MB`;
 }
 
 async function measure(name, args, env) {
@@ -108,11 +118,7 @@ async function measure(name, args, env) {
   for (let i = 0; i < RUNS; i++) samples.push(await rekey(args, env));
   samples.sort((a, b) => a.ms - b.ms);
   const s = samples[Math.floor(samples.length / 2)];
-  const rss = Number.isNaN(s.rssMb) ? "n/a" : `${s.rssMb.toFixed(0)} MB`;
-  const out = `${(s.bytes / 1e6).toFixed(1)} MB out`;
-  console.log(
-    `  ${name.padEnd(28)} ${(s.ms / 1000).toFixed(2).padStart(6)} s  peak RSS ${rss.padStart(7)}  (${out})`,
-  );
+  console.log(`  ${name.padEnd(28)} ${figures(s)}  (${(s.bytes / 1e6).toFixed(1)} MB out)`);
 }
 
 async function benchCommands(label, env) {
@@ -126,10 +132,13 @@ async function benchCommands(label, env) {
 }
 
 function csvOf(n) {
-  const lines = ["folder,title,login,password,url,notes,shared_folder,$type,aws_access_key_id"];
+  // Keeper Commander's CSV: folder,title,login,password,url,notes,shared folder, then name,value pairs.
+  const lines = [];
   for (let i = 0; i < n; i++) {
     const k = String(i).padStart(6, "0");
-    lines.push(`,user-${k},svc-${k},dummy-password,,,,pamUser,AKIABENCH${k.padStart(11, "0")}`);
+    lines.push(
+      `,user-${k},svc-${k},dummy-password,,,,$type,pamUser,aws_access_key_id,AKIABENCH${k.padStart(11, "0")}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
@@ -138,9 +147,7 @@ async function timeImport(env, home) {
   const file = join(home, "bench.csv");
   writeFileSync(file, csvOf(RECORDS));
   const r = await rekey(["import", "csv", file], env);
-  console.log(
-    `  ${"import csv".padEnd(28)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  peak RSS ${r.rssMb.toFixed(0)} MB`,
-  );
+  console.log(`  ${"import csv".padEnd(28)} ${figures(r)}`);
 }
 
 const time = async (what, fn) => {
@@ -150,6 +157,12 @@ const time = async (what, fn) => {
 };
 
 console.log(`node ${process.version}, ${RECORDS} pamUser records, ${RUNS} run(s) per case after one warm-up`);
+console.log(
+  `load average before: ${(await import("node:os"))
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 // --dir DIR: build the vaults there and keep them (a second run with the same DIR reuses the SQLite vault).
 const KEEP = arg("dir", undefined);
 if (KEEP) mkdirSync(KEEP, { recursive: true });
