@@ -1,6 +1,7 @@
 // rekey's large-vault benchmark: a vault of N pamUser records (100,000 by default), then cold CLI runs of the
 // listing commands, each process timed (wall) and measured (peak RSS), for SQLite and PostgreSQL.
-// Usage: npm run bench:vault [-- --records 100000 --backend sqlite|postgres|both --runs 1 --import-csv]
+// Usage: npm run bench:vault [-- --records 100000 --backend sqlite|postgres|both --runs 1 --import-csv
+//        --dir DIR --timeout SECONDS --bin OTHER/bin/rekey.js]
 // Not a test: no thresholds here. The vault is built through the store API in batched transactions (fast);
 // --import-csv also times `rekey import csv` of the same size once (into a fresh vault).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -24,7 +25,8 @@ const IMPORT_CSV = process.argv.includes("--import-csv");
 /** Seconds after which a command is stopped and reported as "> N s" (a quadratic baseline would run for hours). */
 const TIMEOUT_S = Number(arg("timeout", "120"));
 const BATCH = 1000;
-const BIN = new URL("../bin/rekey.js", import.meta.url).pathname;
+// --bin: another build's bin/rekey.js (e.g. a checkout of main, for before/after figures on the same vault).
+const BIN = arg("bin", new URL("../bin/rekey.js", import.meta.url).pathname);
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 /** The i-th record: a pamUser like an imported one (login, key id, secret, CreateDate). */
@@ -147,7 +149,8 @@ async function timeImport(env, home) {
   const file = join(home, "bench.csv");
   writeFileSync(file, csvOf(RECORDS));
   const r = await rekey(["import", "csv", file], env);
-  console.log(`  ${"import csv".padEnd(28)} ${figures(r)}`);
+  const shown = r.ms === Number.POSITIVE_INFINITY ? `  > ${TIMEOUT_S} s (stopped)` : figures(r);
+  console.log(`  ${"import csv".padEnd(28)} ${shown}`);
 }
 
 const time = async (what, fn) => {
@@ -196,7 +199,7 @@ try {
       await benchCommands("PostgreSQL", { ...sqliteEnv, REKEY_VAULT: url });
       if (IMPORT_CSV) {
         const env = { ...sqliteEnv, REKEY_VAULT: await pg.createDatabase() };
-        await rekey(["init", "--key-file", keyFile, "--no-passphrase"], env);
+        await rekey(["init", "--key-file", keyFile, "--use-existing-key-file", "--no-passphrase"], env);
         await timeImport(env, home);
       }
     } finally {

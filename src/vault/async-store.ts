@@ -208,8 +208,11 @@ export function folderUidOf(ref: FolderRef | undefined, created: ReadonlyMap<str
   return uid;
 }
 
-/** Records per page of `iterateRecords`: small enough to stay out of memory, large enough to amortise a query. */
-export const RECORD_PAGE = 1000;
+/**
+ * Records per page of `iterateRecords`: large enough to amortise a query, small enough that a page's garbage
+ * dies young (1,000 made `rekey status` over 100,000 records peak at about 290 MB, 250 at about 215 MB).
+ */
+export const RECORD_PAGE = 250;
 
 /**
  * The store's records a page at a time (`iterateRecords`), or all of them as one page on a backend without it

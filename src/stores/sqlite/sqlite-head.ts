@@ -130,9 +130,13 @@ export function checkLiveRows(
   }
   if (differs.length)
     throw tampered(sql.path, `these rows differ from its signed head: ${differs.join("; ")}`);
+  // One join walked in UID order (records' key, then record_versions' range for that UID): the version rows
+  // are visited in the order they are stored. A correlated MAX per record (evaluated for the column and each
+  // use in WHERE) cost about three times as much at 100,000 records, every time the vault opened.
   const stale = sql.get<{ uid: string; revision: number; newest: number }>(
-    `SELECT r.uid, r.revision, (SELECT MAX(v.revision) FROM record_versions v WHERE v.uid = r.uid) AS newest
-     FROM records r WHERE newest IS NULL OR newest <> r.revision LIMIT 1`,
+    `SELECT r.uid, r.revision, MAX(v.revision) AS newest
+     FROM records r LEFT JOIN record_versions v ON v.uid = r.uid
+     GROUP BY r.uid HAVING newest IS NULL OR newest <> r.revision LIMIT 1`,
   );
   if (stale) {
     throw tampered(
