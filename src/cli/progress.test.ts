@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { onceProgress } from "./commands/gateway.js";
 import { formatProgress, ProgressLine } from "./progress.js";
 
 const ERASE = "\r\x1b[2K";
@@ -35,6 +36,10 @@ test("formatProgress: counts with thousands separators, a percentage when the to
     "gateway --once: 3 / 3 (100%), 0 running, 1 failed, 61s",
   );
   assert.equal(formatProgress({ label: "x", done: 0, total: 0 }, 0), "x: 0 / 0 (100%), 0s");
+  assert.equal(
+    formatProgress({ label: "import csv: reading the vault" }, 2500),
+    "import csv: reading the vault, 2s",
+  );
 });
 
 test("formatProgress: control characters escaped, cut to the terminal's width", () => {
@@ -119,4 +124,26 @@ test("around(logger): a log line erases the progress line first and redraws it a
     "log:rotated",
     `write:${JSON.stringify(`${ERASE}gateway --once: 1 / 2 (50%), 0s`)}`,
   ]);
+});
+
+test("gateway --once: finished attempts of all started or queued, what runs, failures and throttles", () => {
+  const stats = {
+    succeeded: 40,
+    "script-failed": 1,
+    held: 2,
+    failed: 3,
+    skipped: 4,
+    busy: 0,
+    throttles: 7,
+    active: 8,
+    queued: 142,
+  };
+  assert.equal(
+    formatProgress(onceProgress(stats), 12_300),
+    "gateway --once: 50 / 200 records (25%), 8 running, 3 failed, 7 throttled, 12s",
+  );
+  assert.equal(
+    formatProgress(onceProgress({ ...stats, failed: 0, throttles: 0, active: 0, queued: 0 }), 0),
+    "gateway --once: 47 / 47 records (100%), 0 running, 0s",
+  );
 });

@@ -12,7 +12,8 @@ import { printable } from "./printable.js";
 export interface ProgressState {
   /** What is being done, e.g. "status: reading the vault". */
   label: string;
-  done: number;
+  /** Absent: a step with nothing to count (the line shows its label and the time). */
+  done?: number | undefined;
   /** Unknown while it is being counted. */
   total?: number | undefined;
   /** The unit counted, plural: "records", "users". */
@@ -30,11 +31,13 @@ const number = new Intl.NumberFormat("en-US");
  */
 export function formatProgress(p: ProgressState, elapsedMs: number, width?: number): string {
   const unit = p.unit ? ` ${p.unit}` : "";
-  const count =
-    p.total === undefined
-      ? `${number.format(p.done)}${unit}`
-      : `${number.format(p.done)} / ${number.format(p.total)}${unit} (${percent(p.done, p.total)}%)`;
-  const parts = [`${p.label}: ${count}`];
+  const parts = [p.label];
+  if (p.done !== undefined) {
+    parts[0] +=
+      p.total === undefined
+        ? `: ${number.format(p.done)}${unit}`
+        : `: ${number.format(p.done)} / ${number.format(p.total)}${unit} (${percent(p.done, p.total)}%)`;
+  }
   if (p.detail) parts.push(p.detail);
   parts.push(`${Math.floor(elapsedMs / 1000)}s`);
   const text = printable(parts.join(", "));

@@ -79,8 +79,8 @@ function reviewRows(ctx: CommandContext, rows: CsvRecord[]): void {
 
 /** What the progress line says while an import runs. */
 function importProgress(p: ImportProgress): ProgressState {
-  if (p.phase === "reading") return { label: "import csv: reading the vault", done: 0, unit: "records" };
+  if (p.phase === "reading") return { label: "import csv: reading the vault" };
   if (p.phase === "checking")
     return { label: "import csv: checking", done: p.done, total: p.total, unit: "rows" };
-  return { label: "import csv: writing (one transaction)", done: p.total, unit: "changes" };
+  return { label: "import csv: writing in one transaction", done: p.total, unit: "changes" };
 }
