@@ -157,12 +157,14 @@ export function commandProgress(
   ctx: { stderr: { write(text: string): void }; stderrIsTerminal: boolean; env: NodeJS.ProcessEnv },
   opts: ProgressOptions & { off?: boolean } = {},
 ): ProgressLine {
+  // REKEY_PROGRESS_DELAY_MS: the initial delay (tests draw at once: a fast machine finishes in 250 ms).
+  const delay = Number(ctx.env.REKEY_PROGRESS_DELAY_MS);
   return new ProgressLine(
     {
       write: (t) => ctx.stderr.write(t),
       isTTY: ctx.stderrIsTerminal && ctx.env.TERM !== "dumb" && opts.off !== true,
       columns: process.stderr.columns,
     },
-    opts,
+    Number.isFinite(delay) && delay >= 0 ? { delayMs: delay, ...opts } : opts,
   );
 }

@@ -1,13 +1,15 @@
 /**
  * `rekey status` and `rekey record list` over more than one page of records (the real CLI, a real vault):
  * streamed output byte-identical to printing the whole array, a PAM configuration listed after the users
- * it applies to, a same-IAM-user pair, and no progress line anywhere when stderr is not a terminal.
+ * it applies to, a same-IAM-user pair, no progress line anywhere when stderr is not a terminal, and the line
+ * on a pseudo-terminal.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { freshHome, rekeyAsync } from "../testing/cli.js";
+import { BIN, freshHome, rekeyAsync } from "../testing/cli.js";
 import { RECORD_PAGE } from "../vault/async-store.js";
 
 const N = RECORD_PAGE + 150;
@@ -83,4 +85,19 @@ test("status and record list over two pages: whole-array JSON bytes, late config
   const users = await ok(["record", "list", "--type", "pamUser"]);
   assert.equal(users.stdout.trimEnd().split("\n").length, N + 2, "header and every pamUser");
   assert.equal(`${(await ok(["record", "list", "--type", "nothing", "--json"])).stdout}`, "[]\n");
+
+  // On a terminal (a pseudo-terminal from script(1), where present): the progress line, erased before the table.
+  if (spawnSync("script", ["--version"]).status !== 0) return;
+  const onTerminal = (args: string) =>
+    spawnSync("script", ["-qc", `${process.execPath} ${BIN} ${args}`, "/dev/null"], {
+      env: { ...process.env, ...env, REKEY_LOG_LEVEL: "silent", REKEY_PROGRESS_DELAY_MS: "0", TERM: "xterm" },
+      encoding: "utf8",
+      timeout: 60_000,
+    }).stdout;
+  const shown = onTerminal("status");
+  const erase = "\r\u001b[2K";
+  assert.ok(shown.includes(`${erase}status: reading the vault: `), JSON.stringify(shown.slice(0, 200)));
+  const tableAt = shown.indexOf("RECORD");
+  assert.ok(tableAt > shown.lastIndexOf(erase), "the line is erased before the table is written");
+  assert.ok(!onTerminal("status --json").includes(erase), "no line between JSON rows on the same terminal");
 });
