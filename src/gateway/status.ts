@@ -72,7 +72,7 @@ export interface StatusOptions {
   onProgress?: ((p: StatusProgress) => void) | undefined;
 }
 
-/** Every pamUser's status, in listing order (see streamStatus, which does not hold them all). */
+/** Every pamUser's status, in listing order, as one array (streamStatus yields them one at a time). */
 export async function computeStatus(store: AsyncVaultStore, now: Date = new Date()): Promise<UserStatus[]> {
   const rows: UserStatus[] = [];
   for await (const row of streamStatus(store, now)) rows.push(row);
@@ -84,8 +84,8 @@ export async function computeStatus(store: AsyncVaultStore, now: Date = new Date
  * PostgreSQL never hold them all) and decrypted once: each user's row is computed from its page and kept (a
  * row is small: no secret, no field list), then completed with what only the whole vault tells (the other
  * records of a same-IAM-user group; the schedule inherited from a PAM configuration listed after the user) and
- * yielded, dropped as it goes. Reading the records twice instead would keep even less, at twice the
- * decryption: 100,000 records took about twice the 2 s a listing may take.
+ * yielded, dropped as it goes. Reading the records twice instead (a first pass for the configurations and
+ * identities) would keep less, but decrypts every record twice: at 100,000 records it took about twice as long.
  */
 export async function* streamStatus(
   store: AsyncVaultStore,

@@ -5,8 +5,9 @@ import { commandProgress } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { TableWriter } from "../table-writer.js";
 
-// Streamed: each row is written (JSON) or reduced to its cells (table) as it is computed, never the whole
-// answer at once. Over a huge vault a progress line shows on stderr when it is a terminal.
+// Streamed: the records are read a page at a time and each row is written (JSON, element by element) or
+// reduced to its cells (table) as streamStatus yields it; no text of the whole answer is ever built. Over a
+// huge vault a progress line shows on stderr when it is a terminal.
 export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
   const now = new Date();
