@@ -8,6 +8,12 @@ import { printable } from "./printable.js";
 
 export interface Output {
   write(text: string): void;
+  /**
+   * Resolves once what was written has left the process's buffer (a stream's 'drain'): a long listing waits
+   * on it between pages, so a slow reader (a pager, a pipe) holds it back instead of filling memory. Absent:
+   * nothing to wait for (in-memory outputs in tests).
+   */
+  drain?(): Promise<void>;
 }
 
 export interface CommandContext {

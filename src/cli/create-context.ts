@@ -17,7 +17,7 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     stdoutIsTerminal: process.stdout.isTTY === true,
     stderrIsTerminal: process.stderr.isTTY === true,
     exitCode: 0,
-    stdout: { write: (t) => void process.stdout.write(t) },
+    stdout: { write: (t) => void process.stdout.write(t), drain: () => drained(process.stdout) },
     stderr: { write: (t) => void process.stderr.write(t) },
     asyncVault(): Promise<AsyncVaultStore> {
       opening ??= import("../stores/open.js").then(async ({ openDefaultAsyncVault }) => {
@@ -39,4 +39,20 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
       await opened?.close();
     },
   };
+}
+
+/** Resolves at once when `stream` has room, else at its next 'drain' (or when it closes or fails). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      stream.off("error", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+    stream.on("error", done);
+  });
 }

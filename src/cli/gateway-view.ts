@@ -68,48 +68,63 @@ export function renderHistory(entries: readonly RotationAttempt[], withScripts: 
   return `${lines.join("\n")}\n`;
 }
 
+/** The columns of `rekey status`'s table. */
+export const STATUS_HEADERS = [
+  "RECORD",
+  "USER",
+  "KEY",
+  "AGE",
+  "SCHEDULE",
+  "LAST ROTATION",
+  "NEXT ROTATION",
+  "LAST OUTCOME",
+];
+
 export function renderStatus(rows: readonly UserStatus[], now: Date): string {
   if (rows.length === 0) return "no pamUser records\n";
   return renderTable(
-    ["RECORD", "USER", "KEY", "AGE", "SCHEDULE", "LAST ROTATION", "NEXT ROTATION", "LAST OUTCOME"],
-    rows.map((r) => {
-      const next = !r.nextRotation ? "on demand" : dueNow(r, now) ? "due now" : r.nextRotation;
-      const notes: string[] = [];
-      if (r.interrupted)
-        notes.push(
-          `INTERRUPTED rotation pending (journal ${r.interrupted.journalId}, ${r.interrupted.phase} since ${r.interrupted.since}): run rekey repair`,
-        );
-      if (r.sameUserAs.length)
-        notes.push(
-          `SAME IAM USER as ${r.sameUserAs.map((o) => `"${o.title}" (${o.uid})`).join(", ")}: not rotated until one record is removed`,
-        );
-      if (r.lastOutcome) {
-        // A held attempt's reason already begins "held: old key still in use (…)".
-        const { outcome, error } = r.lastOutcome;
-        notes.push(error?.startsWith(`${outcome}: `) ? error : `${outcome}${error ? `: ${error}` : ""}`);
-      }
-      const p = r.previousKeys;
-      if (p) {
-        const when = p.nextStepAt ? `next step ${p.nextStepAt}` : "deleted at the next rotation";
-        notes.push(
-          p.phase === "held"
-            ? `OLD KEY ${p.keyIds.join(", ")} HELD: still in use (checked ${p.since}); ${when}`
-            : p.phase === "overlap"
-              ? `old key ${p.keyIds.join(", ")} Active for the overlap; ${when}`
-              : `old key ${p.keyIds.join(", ")} inactive since ${p.since}; ${when}`,
-        );
-      }
-      const last = notes.join("; ");
-      return [
-        r.title,
-        r.user,
-        r.keyId ?? "",
-        shortAge(r.keyCreatedAt, now),
-        r.mode === "scripts-only" ? `${r.schedule} (scripts only)` : r.schedule,
-        r.lastRotation ?? "never",
-        next,
-        last,
-      ];
-    }),
+    STATUS_HEADERS,
+    rows.map((r) => statusCells(r, now)),
   );
+}
+
+/** One row of `rekey status`'s table (raw cells: the table escapes them). */
+export function statusCells(r: UserStatus, now: Date): string[] {
+  const next = !r.nextRotation ? "on demand" : dueNow(r, now) ? "due now" : r.nextRotation;
+  const notes: string[] = [];
+  if (r.interrupted)
+    notes.push(
+      `INTERRUPTED rotation pending (journal ${r.interrupted.journalId}, ${r.interrupted.phase} since ${r.interrupted.since}): run rekey repair`,
+    );
+  if (r.sameUserAs.length)
+    notes.push(
+      `SAME IAM USER as ${r.sameUserAs.map((o) => `"${o.title}" (${o.uid})`).join(", ")}: not rotated until one record is removed`,
+    );
+  if (r.lastOutcome) {
+    // A held attempt's reason already begins "held: old key still in use (…)".
+    const { outcome, error } = r.lastOutcome;
+    notes.push(error?.startsWith(`${outcome}: `) ? error : `${outcome}${error ? `: ${error}` : ""}`);
+  }
+  const p = r.previousKeys;
+  if (p) {
+    const when = p.nextStepAt ? `next step ${p.nextStepAt}` : "deleted at the next rotation";
+    notes.push(
+      p.phase === "held"
+        ? `OLD KEY ${p.keyIds.join(", ")} HELD: still in use (checked ${p.since}); ${when}`
+        : p.phase === "overlap"
+          ? `old key ${p.keyIds.join(", ")} Active for the overlap; ${when}`
+          : `old key ${p.keyIds.join(", ")} inactive since ${p.since}; ${when}`,
+    );
+  }
+  const last = notes.join("; ");
+  return [
+    r.title,
+    r.user,
+    r.keyId ?? "",
+    shortAge(r.keyCreatedAt, now),
+    r.mode === "scripts-only" ? `${r.schedule} (scripts only)` : r.schedule,
+    r.lastRotation ?? "never",
+    next,
+    last,
+  ];
 }

@@ -23,7 +23,14 @@ import type { CsvRecord } from "./commander-csv.js";
 export interface ImportOptions {
   /** Update the records that already manage a row's IAM user (or hold its `$record_uid`). */
   update?: boolean | undefined;
+  /** Told how far the import is (for a progress line): reading the vault, checking each row, writing. */
+  onProgress?: ((p: ImportProgress) => void) | undefined;
 }
+
+export type ImportProgress =
+  | { phase: "reading" }
+  | { phase: "checking"; done: number; total: number }
+  | { phase: "writing"; total: number };
 
 export interface ImportedRecord {
   stored: StoredRecord;
@@ -110,8 +117,11 @@ export async function importCsvRecords(
   actor: string,
   opts: ImportOptions = {},
 ): Promise<ImportedRecord[]> {
+  opts.onProgress?.({ phase: "reading" });
   const plan = planCsvImport(await store.listRecords(), await store.listFolders(), rows, opts);
   requireCapabilitiesFor(store, plan.ops, "rekey import csv");
+  // One commit (all or nothing): its progress is only that it runs.
+  opts.onProgress?.({ phase: "writing", total: plan.ops.length });
   return importedRecords(plan, await store.commit(plan.ops, { actor }));
 }
 
@@ -127,7 +137,8 @@ function planTargets(
   ];
   const managed = existing.filter((r) => managesIamUser(r.record));
   const seen: Array<{ row: CsvRecord; stored: StoredRecord }> = [];
-  return rows.map((row) => {
+  return rows.map((row, i) => {
+    opts.onProgress?.({ phase: "checking", done: i, total: rows.length });
     if (row.uid) {
       const byUid = existing.find((r) => r.uid === row.uid);
       if (byUid) {

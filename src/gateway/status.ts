@@ -6,15 +6,16 @@
 import { graceExpiresAt } from "../rotation/grace.js";
 import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
-import { duplicateGroups } from "../rotation/same-user.js";
 import { readKeyState } from "../rotation/settings.js";
-import type { AsyncVaultStore } from "../vault/async-store.js";
-import { getFieldValue, type KeeperRecord } from "../vault/record.js";
+import { type AsyncVaultStore, RECORD_PAGE, recordPages } from "../vault/async-store.js";
+import { getFieldValue, type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
+import type { StoredRecord } from "../vault/store.js";
 import { lastSucceeded, parseAttempt, type RotationAttempt } from "./history-model.js";
 import { configurationFor, isScriptsOnly, loginOf } from "./records.js";
-import { describeSchedule } from "./schedule.js";
-import { effectiveSchedule } from "./schedule-field.js";
+import { describeSchedule, type Schedule } from "./schedule.js";
+import { effectiveSchedule, readRecordSchedule } from "./schedule-field.js";
 import { parseCreateDate, planRun } from "./scheduler.js";
+import { sameUserIndex, type UserIdentity, userIdentity } from "./status-same-user.js";
 
 export interface UserStatus {
   uid: string;
@@ -61,18 +62,36 @@ export interface UserStatus {
   } | null;
 }
 
+/** Progress of a status over a large vault: `read` records of the first pass, then `done` rows of `total`. */
+export type StatusProgress =
+  | { phase: "reading"; read: number }
+  | { phase: "computing"; done: number; total: number };
+
+export interface StatusOptions {
+  /** Called after each page of records (never for each record): for a progress line. */
+  onProgress?: ((p: StatusProgress) => void) | undefined;
+}
+
+/** Every pamUser's status, in listing order, as one array (streamStatus yields them one at a time). */
 export async function computeStatus(store: AsyncVaultStore, now: Date = new Date()): Promise<UserStatus[]> {
-  const records = await store.listRecords(); // one listing (one KSM request on a Keeper vault)
-  const configurations = records.filter((r) => r.record.type === "pamAwsConfiguration");
-  const sameUser = new Map<string, Array<{ uid: string; title: string }>>();
-  for (const group of duplicateGroups(records)) {
-    for (const r of group) {
-      sameUser.set(
-        r.uid,
-        group.filter((o) => o.uid !== r.uid).map((o) => ({ uid: o.uid, title: o.record.title })),
-      );
-    }
-  }
+  const rows: UserStatus[] = [];
+  for await (const row of streamStatus(store, now)) rows.push(row);
+  return rows;
+}
+
+/**
+ * Every pamUser's status, in listing order. The records are read a page at a time (`recordPages`: SQLite and
+ * PostgreSQL never hold them all) and decrypted once: each user's row is computed from its page and kept (a
+ * row is small: no secret, no field list), then completed with what only the whole vault tells (the other
+ * records of a same-IAM-user group; the schedule inherited from a PAM configuration listed after the user) and
+ * yielded, dropped as it goes. Reading the records twice instead (a first pass for the configurations and
+ * identities) would keep less, but decrypts every record twice: at 100,000 records it took about twice as long.
+ */
+export async function* streamStatus(
+  store: AsyncVaultStore,
+  now: Date = new Date(),
+  opts: StatusOptions = {},
+): AsyncGenerator<UserStatus> {
   const journals = new Map<string, { journalId: string; phase: string; since: string }>();
   for (const j of await store.listJournal({ kind: JOURNAL_KIND })) {
     if (journals.has(j.recordUid)) continue;
@@ -91,66 +110,147 @@ export async function computeStatus(store: AsyncVaultStore, now: Date = new Date
     list.push(e);
     byRecord.set(e.recordUid, list);
   }
-  return records
-    .filter((s) => s.record.type === "pamUser")
-    .map((s) => {
-      const r = s.record;
-      const history = byRecord.get(s.uid) ?? [];
-      const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
-      let schedule = "";
-      let scheduleSource: UserStatus["scheduleSource"];
-      let nextRotation: string | null = null;
-      try {
-        const eff = effectiveSchedule(r, configurationFor(r, configurations)?.record);
-        schedule = describeSchedule(eff.schedule);
-        scheduleSource = eff.source;
-        const run = planRun(
-          { uid: s.uid, schedule: eff.schedule, keyCreatedAt: keyCreated, history, firstSeenAt: now },
-          { now, startedAt: now, maxJitterMs: 0 },
-        );
-        nextRotation = run ? run.at.toISOString() : null;
-      } catch (err) {
-        schedule = (err as Error).message;
-        scheduleSource = "invalid";
+  const configurations: StoredRecord[] = [];
+  const context: RowContext = { now, configurations, journals, byRecord };
+  const rows: Array<UserStatus | undefined> = [];
+  const users: UserIdentity[] = [];
+  /** Rows whose schedule is inherited: the configurations they were computed with, and their reference. */
+  const inherited: Array<{ row: number; seen: number; ref: string }> = [];
+  let read = 0;
+  for await (const page of recordPages(store)) {
+    for (const s of page) {
+      if (s.record.type === "pamAwsConfiguration") configurations.push(s);
+      if (s.record.type !== "pamUser") continue;
+      users.push(userIdentity(s.uid, s.record));
+      if (ownSchedule(s.record) === undefined) {
+        const ref = getFieldValue(s.record, FIELD.pamConfiguration) ?? "";
+        inherited.push({ row: rows.length, seen: configurations.length, ref });
       }
-      const last = history.reduce<RotationAttempt | undefined>(
-        (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
-        undefined,
-      );
-      const success = lastSucceeded(history);
-      return {
-        uid: s.uid,
-        title: r.title,
-        user: loginOf(r),
-        keyId: readKeyState(r).currentKeyId ?? null,
-        keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
-        keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
-        mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
-        schedule,
-        scheduleSource,
-        lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
-        nextRotation,
-        sameUserAs: sameUser.get(s.uid) ?? [],
-        interrupted: journals.get(s.uid) ?? null,
-        previousKeys: previousKeysOf(r),
-        lastOutcome: last
-          ? {
-              outcome: last.outcome,
-              at: last.endedAt ?? last.startedAt,
-              trigger: last.trigger,
-              attempt: last.attempt,
-              final: last.final,
-              error: last.error?.message ?? last.heldReason ?? null,
-              nextAttemptAt: last.nextAttemptAt,
-            }
-          : null,
-      };
-    });
+      rows.push(statusRow(s, context));
+    }
+    read += page.length;
+    opts.onProgress?.({ phase: "reading", read });
+  }
+  // A configuration listed after a user it applies to: that user's schedule again, with all of them.
+  for (const { row, seen, ref } of inherited) {
+    if (seen === configurations.length) continue;
+    const r = rows[row]!;
+    Object.assign(r, scheduleOf(r.uid, referenceTo(r.title, ref), context, parseIso(r.keyCreatedAt)));
+  }
+  const sameUser = sameUserIndex(users);
+  users.length = 0;
+  const total = rows.length;
+  for (let i = 0; i < total; i++) {
+    const row = rows[i]!;
+    rows[i] = undefined; // written: its memory may go
+    row.sameUserAs = sameUser.get(row.uid) ?? [];
+    yield row;
+    if ((i + 1) % RECORD_PAGE === 0 || i + 1 === total) {
+      opts.onProgress?.({ phase: "computing", done: i + 1, total });
+    }
+  }
+}
+
+/** The user's own schedule field: undefined when it has none (it inherits its configuration's default). */
+function ownSchedule(r: KeeperRecord): Schedule | "invalid" | undefined {
+  try {
+    return readRecordSchedule(r);
+  } catch {
+    return "invalid";
+  }
+}
+
+/** A user record holding only its `pam_configuration` reference: all configurationFor reads. */
+function referenceTo(title: string, ref: string): KeeperRecord {
+  const r = newRecord("pamUser", title);
+  if (ref) setFieldValue(r, FIELD.pamConfiguration, ref);
+  return r;
+}
+
+const parseIso = (iso: string | null) => (iso === null ? null : new Date(iso));
+
+/** What a row needs beyond its own record. */
+interface RowContext {
+  now: Date;
+  configurations: StoredRecord[];
+  journals: Map<string, { journalId: string; phase: string; since: string }>;
+  byRecord: Map<string, RotationAttempt[]>;
+}
+
+/** A user's row; `sameUserAs` is filled in by the caller (it needs every record). */
+function statusRow(s: StoredRecord, c: RowContext): UserStatus {
+  const { now } = c;
+  const r = s.record;
+  const history = c.byRecord.get(s.uid) ?? [];
+  const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
+  const { schedule, scheduleSource, nextRotation } = scheduleOf(s.uid, r, c, keyCreated);
+  const last = history.reduce<RotationAttempt | undefined>(
+    (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
+    undefined,
+  );
+  const success = lastSucceeded(history);
+  return {
+    uid: s.uid,
+    title: r.title,
+    user: loginOf(r),
+    keyId: readKeyState(r).currentKeyId ?? null,
+    keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
+    keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
+    mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
+    schedule,
+    scheduleSource,
+    lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
+    nextRotation,
+    sameUserAs: [],
+    interrupted: c.journals.get(s.uid) ?? null,
+    previousKeys: previousKeysOf(r),
+    lastOutcome: last
+      ? {
+          outcome: last.outcome,
+          at: last.endedAt ?? last.startedAt,
+          trigger: last.trigger,
+          attempt: last.attempt,
+          final: last.final,
+          error: last.error?.message ?? last.heldReason ?? null,
+          nextAttemptAt: last.nextAttemptAt,
+        }
+      : null,
+  };
 }
 
 /** "due now" as `rekey status` shows it: the next rotation is at or before now (also `rotate --due`). */
 export function dueNow(row: Pick<UserStatus, "nextRotation">, now: Date): boolean {
   return row.nextRotation !== null && Date.parse(row.nextRotation) <= now.getTime();
+}
+
+/** The schedule that applies to the user (its own, else its configuration's) and its next due time. */
+function scheduleOf(
+  uid: string,
+  r: KeeperRecord,
+  c: RowContext,
+  keyCreated: Date | null,
+): Pick<UserStatus, "schedule" | "scheduleSource" | "nextRotation"> {
+  const { now } = c;
+  try {
+    const eff = effectiveSchedule(r, configurationFor(r, c.configurations)?.record);
+    const run = planRun(
+      {
+        uid,
+        schedule: eff.schedule,
+        keyCreatedAt: keyCreated,
+        history: c.byRecord.get(uid) ?? [],
+        firstSeenAt: now,
+      },
+      { now, startedAt: now, maxJitterMs: 0 },
+    );
+    return {
+      schedule: describeSchedule(eff.schedule),
+      scheduleSource: eff.source,
+      nextRotation: run ? run.at.toISOString() : null,
+    };
+  } catch (err) {
+    return { schedule: (err as Error).message, scheduleSource: "invalid", nextRotation: null };
+  }
 }
 
 function previousKeysOf(r: KeeperRecord): UserStatus["previousKeys"] {

@@ -116,6 +116,14 @@ export type Capability = keyof StoreCapabilities;
 export interface RecordStore {
   readonly description: string;
   listRecords(filter?: { type?: string; folderUid?: string }): Promise<StoredRecord[]>;
+  /**
+   * Optional: the records `listRecords` gives, in the same order, a page at a time (about `RECORD_PAGE` each,
+   * fewer where the type filter drops some): a huge vault is never decrypted into memory at once. Each page is
+   * read consistently; the whole is not one snapshot (a record changed meanwhile is seen as it was when its
+   * page was read, a record created meanwhile may be missed), but no record is given twice. Use
+   * `recordPages`, which falls back to one `listRecords` page on backends without it.
+   */
+  iterateRecords?(filter?: { type?: string; folderUid?: string }): AsyncIterable<StoredRecord[]>;
   getRecord(uid: string): Promise<StoredRecord | undefined>;
   findByTitle(title: string): Promise<StoredRecord[]>;
   createRecord(
@@ -254,4 +262,29 @@ export function folderUidOf(ref: FolderRef | undefined, created: ReadonlyMap<str
     throw new RekeyError("internal", `commit: folder ref "${ref.ref}" names no earlier createFolder op`);
   }
   return uid;
+}
+
+/**
+ * Records per page of `iterateRecords`: large enough to amortise a query, small enough that a page's garbage
+ * dies young (1,000 made `rekey status` over 100,000 records peak at about 290 MB, 250 at about 215 MB).
+ */
+export const RECORD_PAGE = 250;
+
+/**
+ * The store's records a page at a time (`iterateRecords`), or all of them as one page on a backend without it
+ * (Keeper: one listing is one request anyway).
+ *
+ * @example
+ * for await (const page of recordPages(store, { type: "pamUser" })) for (const r of page) show(r);
+ */
+export async function* recordPages(
+  store: RecordStore,
+  filter?: { type?: string; folderUid?: string },
+): AsyncGenerator<StoredRecord[]> {
+  if (store.iterateRecords) {
+    yield* store.iterateRecords(filter);
+    return;
+  }
+  const all = await store.listRecords(filter);
+  if (all.length > 0) yield all;
 }

@@ -1,6 +1,11 @@
 import { RekeyError, usageError } from "../../errors.js";
 import { type GatewayConfig, type GatewayFlags, loadGatewayConfig, ms } from "../../gateway/config.js";
-import { createGateway, type Gateway } from "../../gateway/gateway.js";
+import {
+  createGateway,
+  type Gateway,
+  type GatewayObserver,
+  type GatewayStats,
+} from "../../gateway/gateway.js";
 import type { RotationAttempt } from "../../gateway/history-model.js";
 import type { GatewayMetrics as GatewayMetricsType } from "../../http/index.js";
 import { createLogger } from "../../log.js";
@@ -9,6 +14,7 @@ import type { AsyncVaultStore } from "../../vault/async-store.js";
 import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
+import { commandProgress, type ProgressState } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -30,7 +36,10 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   // Parsed once, before the vault opens: a bad setting fails fast.
   const { config, file, warnings } = loadGatewayConfig(flags, ctx.env);
   const level = opts.verbose ? "debug" : (ctx.env.REKEY_LOG_LEVEL ?? config.logLevel);
-  const logger = createLogger({ level, name: "rekey-gateway" });
+  // `--once` over many users: a progress line on a terminal's stderr, the log lines written around it.
+  const progress = opts.once ? commandProgress(ctx) : undefined;
+  const baseLogger = createLogger({ level, name: "rekey-gateway" });
+  const logger = progress ? progress.around(baseLogger) : baseLogger;
   for (const w of warnings) logger.warn({}, w);
 
   // The local vault or a Keeper vault (REKEY_VAULT=keeper:...): the gateway needs only the async port.
@@ -40,13 +49,25 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   // With --listen, the metrics are made before the gateway so that it reports to them from its first tick.
   const listen = str(opts.listen) ?? config.listen;
   const metrics = listen ? new (await import("../../http/index.js")).GatewayMetrics() : undefined;
-  const gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor, observer: metrics });
+  let gateway: Gateway | undefined;
+  const showProgress = () => {
+    if (gateway && progress) progress.update(onceProgress(gateway.stats()));
+  };
+  const observer = progress?.enabled ? progressObserver(metrics, showProgress) : metrics;
+  gateway = createGateway({ store, config, logger, env: ctx.env, actor: ctx.actor, observer });
 
   if (opts.once) {
-    await gateway.rotateNow(manual);
-    await gateway.start({ loop: false });
-    await gateway.idle();
-    await gateway.stop(0);
+    // Redrawn on every AWS call (the observer) and, between them, ten times a second (the elapsed time).
+    const timer = progress?.enabled ? setInterval(showProgress, 100) : undefined;
+    try {
+      await gateway.rotateNow(manual);
+      await gateway.start({ loop: false });
+      await gateway.idle();
+      await gateway.stop(0);
+    } finally {
+      clearInterval(timer);
+      progress?.end();
+    }
     report(ctx, gateway.attempts, opts.json === true);
     const failed = gateway.attempts.filter((a) => a.outcome === "failed").length;
     const undelivered = gateway.attempts.filter((a) => a.outcome === "script-failed").length;
@@ -168,4 +189,35 @@ function exitSoon(): void {
 function report(ctx: Parameters<CommandRun>[0], attempts: readonly RotationAttempt[], json: boolean): void {
   if (json) printJson(ctx.stdout, attempts);
   else ctx.stdout.write(attempts.length ? renderHistory(attempts, false) : "nothing was due\n");
+}
+
+/** The metrics' observer (if any), also redrawing the progress line on each AWS call or retry. */
+function progressObserver(metrics: GatewayObserver | undefined, redraw: () => void): GatewayObserver {
+  return {
+    awsCall(account) {
+      metrics?.awsCall?.(account);
+      redraw();
+    },
+    awsRetry(account, throttled) {
+      metrics?.awsRetry?.(account, throttled);
+      redraw();
+    },
+    webhook: (ok) => metrics?.webhook?.(ok),
+    tick: (at) => metrics?.tick?.(at),
+  };
+}
+
+/** What `gateway --once`'s progress line says: attempts finished of those started or queued. */
+export function onceProgress(s: GatewayStats): ProgressState {
+  const done = s.succeeded + s["script-failed"] + s.held + s.failed + s.skipped + s.busy;
+  const detail = [`${s.active} running`];
+  if (s.failed > 0) detail.push(`${s.failed} failed`);
+  if (s.throttles > 0) detail.push(`${s.throttles} throttled`);
+  return {
+    label: "gateway --once",
+    done,
+    total: done + s.active + s.queued,
+    unit: "records",
+    detail: detail.join(", "),
+  };
 }

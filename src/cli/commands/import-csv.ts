@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { type CsvRecord, parseCommanderCsv } from "../../csv/commander-csv.js";
-import { importCsvRecords } from "../../csv/import-records.js";
+import { type ImportProgress, importCsvRecords } from "../../csv/import-records.js";
 import { notFound, usageError } from "../../errors.js";
 import { checkSettingFields } from "../../rotation/field-checks.js";
 import { type CommandContext, line, printJson } from "../context.js";
+import { commandProgress, type ProgressState } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { unreadScheduleWarning } from "../schedule-warning.js";
 
@@ -27,7 +28,16 @@ export const run: CommandRun = async (ctx, [file], opts) => {
     );
   reviewRows(ctx, rows);
   const store = await ctx.asyncVault();
-  const saved = await importCsvRecords(store, rows, ctx.actor, { update: opts.update === true });
+  const progress = commandProgress(ctx);
+  let saved: Awaited<ReturnType<typeof importCsvRecords>>;
+  try {
+    saved = await importCsvRecords(store, rows, ctx.actor, {
+      update: opts.update === true,
+      onProgress: (p) => progress.update(importProgress(p), { force: p.phase === "writing" }),
+    });
+  } finally {
+    progress.end();
+  }
   for (const s of saved)
     for (const n of s.notices) line(ctx.stderr, `rekey: notice: "${s.stored.record.title}": ${n}`);
   if (opts.json)
@@ -65,4 +75,12 @@ function reviewRows(ctx: CommandContext, rows: CsvRecord[]): void {
     const warning = unreadScheduleWarning(r.record);
     if (warning) line(ctx.stderr, `rekey: warning: line ${r.line}: ${warning}`);
   }
+}
+
+/** What the progress line says while an import runs. */
+function importProgress(p: ImportProgress): ProgressState {
+  if (p.phase === "reading") return { label: "import csv: reading the vault" };
+  if (p.phase === "checking")
+    return { label: "import csv: checking", done: p.done, total: p.total, unit: "rows" };
+  return { label: "import csv: writing in one transaction", done: p.total, unit: "changes" };
 }

@@ -1,24 +1,30 @@
-import { printJson } from "../context.js";
+import { recordPages } from "../../vault/async-store.js";
+import { JsonArrayWriter } from "../json-stream.js";
 import type { CommandRun } from "../registry.js";
-import { renderTable } from "../table.js";
+import { TableWriter } from "../table-writer.js";
 
+// Streamed: a page of records is decrypted, shown and dropped before the next is read (100,000 records stay
+// out of memory). The table keeps only its cells, to size its columns.
 export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
   const type = typeof opts.type === "string" ? opts.type : undefined;
   const folders = new Map((await store.listFolders()).map((f) => [f.uid, f.name]));
-  const rows = (await store.listRecords(type ? { type } : undefined)).map((r) => ({
-    uid: r.uid,
-    type: r.record.type,
-    title: r.record.title,
-    folder: r.folderUid ? (folders.get(r.folderUid) ?? r.folderUid) : null,
-    revision: r.revision,
-    updatedAt: r.updatedAt,
-  }));
-  if (opts.json) return printJson(ctx.stdout, rows);
-  ctx.stdout.write(
-    renderTable(
-      ["UID", "TYPE", "TITLE", "FOLDER", "REV"],
-      rows.map((r) => [r.uid, r.type, r.title, r.folder ?? "", String(r.revision)]),
-    ),
-  );
+  const json = opts.json ? new JsonArrayWriter(ctx.stdout) : undefined;
+  const table = json ? undefined : new TableWriter(["UID", "TYPE", "TITLE", "FOLDER", "REV"]);
+  for await (const page of recordPages(store, type ? { type } : undefined)) {
+    for (const r of page) {
+      const row = {
+        uid: r.uid,
+        type: r.record.type,
+        title: r.record.title,
+        folder: r.folderUid ? (folders.get(r.folderUid) ?? r.folderUid) : null,
+        revision: r.revision,
+        updatedAt: r.updatedAt,
+      };
+      if (json) await json.push(row);
+      else table?.add([row.uid, row.type, row.title, row.folder ?? "", String(row.revision)]);
+    }
+  }
+  if (json) await json.end();
+  else await table?.write(ctx.stdout);
 };

@@ -1,12 +1,37 @@
-import { computeStatus } from "../../gateway/status.js";
-import { printJson } from "../context.js";
-import { renderStatus } from "../gateway-view.js";
+import { type StatusProgress, streamStatus } from "../../gateway/status.js";
+import { STATUS_HEADERS, statusCells } from "../gateway-view.js";
+import { JsonArrayWriter } from "../json-stream.js";
+import { commandProgress } from "../progress.js";
 import type { CommandRun } from "../registry.js";
+import { TableWriter } from "../table-writer.js";
 
+// Streamed: the records are read a page at a time and each row is written (JSON, element by element) or
+// reduced to its cells (table) as streamStatus yields it; no text of the whole answer is ever built. Over a
+// huge vault a progress line shows on stderr when it is a terminal.
 export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
   const now = new Date();
-  const rows = await computeStatus(store, now);
-  if (opts.json) return printJson(ctx.stdout, rows);
-  ctx.stdout.write(renderStatus(rows, now));
+  // JSON rows written to the terminal the line is drawn on would be cut by it: none then.
+  const progress = commandProgress(ctx, { off: opts.json === true && ctx.stdoutIsTerminal });
+  const onProgress = (p: StatusProgress) =>
+    progress.update(
+      p.phase === "reading"
+        ? { label: "status: reading the vault", done: p.read, unit: "records" }
+        : { label: "status", done: p.done, total: p.total, unit: "users" },
+    );
+  const json = opts.json ? new JsonArrayWriter(ctx.stdout) : undefined;
+  const table = json ? undefined : new TableWriter(STATUS_HEADERS);
+  let rows = 0;
+  try {
+    for await (const row of streamStatus(store, now, { onProgress })) {
+      rows++;
+      if (json) await json.push(row);
+      else table?.add(statusCells(row, now));
+    }
+  } finally {
+    progress.end();
+  }
+  if (json) return json.end();
+  if (rows === 0) ctx.stdout.write("no pamUser records\n");
+  else await table?.write(ctx.stdout);
 };

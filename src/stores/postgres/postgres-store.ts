@@ -20,6 +20,7 @@ import {
   type AsyncVaultStore,
   type CommitResult,
   folderUidOf,
+  RECORD_PAGE,
   type StoreCapabilities,
   type WriteOp,
 } from "../../vault/async-store.js";
@@ -55,6 +56,7 @@ import { metaValue, type PgDb, type Queryable, setMeta } from "./pg-db.js";
 import { PgHistory } from "./pg-history.js";
 import { readPgRows } from "./pg-import-export.js";
 import { importPgRows } from "./pg-import-rows.js";
+import { pgRecordPages } from "./pg-iterate.js";
 import { listJournal, type PreparedJournal, prepareJournal, putJournal } from "./pg-journal.js";
 import { PgLeases } from "./pg-locks.js";
 import { PgRecords } from "./pg-records.js";
@@ -107,6 +109,10 @@ export class PostgresVaultStore implements AsyncVaultStore {
           : await this.#records.list(tx, "WHERE v.folder_uid = $1", [filter.folderUid]);
       return filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type);
     });
+  }
+
+  iterateRecords(filter: { type?: string; folderUid?: string } = {}): AsyncIterable<StoredRecord[]> {
+    return pgRecordPages(this.#db, this.#records, filter, RECORD_PAGE);
   }
 
   async getRecord(uid: string): Promise<StoredRecord | undefined> {

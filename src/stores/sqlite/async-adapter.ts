@@ -9,8 +9,9 @@ import type {
   StoreCapabilities,
   WriteOp,
 } from "../../vault/async-store.js";
-import { folderUidOf } from "../../vault/async-store.js";
+import { folderUidOf, RECORD_PAGE } from "../../vault/async-store.js";
 import type { Folder, StoredRecord } from "../../vault/store.js";
+import { sqliteRecordPages } from "./sqlite-iterate.js";
 import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import type { VaultStore } from "./vault-store.js";
 
@@ -94,6 +95,12 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
   return {
     description: sync.description,
     listRecords: (filter) => later(() => sync.listRecords(filter)),
+    ...(sync.listRecordsPage
+      ? {
+          iterateRecords: (filter: { type?: string; folderUid?: string } = {}) =>
+            sqliteRecordPages(sync as Required<Pick<VaultStore, "listRecordsPage">>, filter, RECORD_PAGE),
+        }
+      : {}),
     getRecord: (uid) => later(() => sync.getRecord(uid)),
     findByTitle: (title) => later(() => sync.findByTitle(title)),
     createRecord: (record, opts) => later(() => sync.createRecord(record, opts)),

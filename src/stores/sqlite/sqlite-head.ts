@@ -59,10 +59,14 @@ function historyTableExists(sql: SqlDb): boolean {
 /** The state of the live rows (records, journal, counts); the audit part is the log's own signed head. */
 export function computeState(sql: SqlDb, key: HeadKey, auditKey: Buffer): VaultState {
   const s = emptyState(auditHeadOf(sql, auditKey));
+  // xorHex per record, in place: at 100,000 records its hex round trips cost a quarter of this loop.
+  const records = Buffer.from(s.records.x, "hex");
   for (const r of sql.iterate<{ uid: string; revision: number }>("SELECT uid, revision FROM records")) {
     s.records.n++;
-    s.records.x = xorHex(s.records.x, key.recordMac(r.uid, r.revision));
+    const mac = key.recordMac(r.uid, r.revision);
+    for (let i = 0; i < records.length; i++) records[i] = records[i]! ^ (mac[i] ?? 0);
   }
+  s.records.x = records.toString("hex");
   for (const j of sql.iterate<JournalRow>("SELECT * FROM journal")) {
     s.journal.n++;
     s.journal.x = xorHex(s.journal.x, key.journalMac(j));
@@ -126,9 +130,13 @@ export function checkLiveRows(
   }
   if (differs.length)
     throw tampered(sql.path, `these rows differ from its signed head: ${differs.join("; ")}`);
+  // One join walked in UID order (records' key, then record_versions' range for that UID): the version rows
+  // are visited in the order they are stored. A correlated MAX per record (evaluated for the column and each
+  // use in WHERE) cost about three times as much at 100,000 records, every time the vault opened.
   const stale = sql.get<{ uid: string; revision: number; newest: number }>(
-    `SELECT r.uid, r.revision, (SELECT MAX(v.revision) FROM record_versions v WHERE v.uid = r.uid) AS newest
-     FROM records r WHERE newest IS NULL OR newest <> r.revision LIMIT 1`,
+    `SELECT r.uid, r.revision, MAX(v.revision) AS newest
+     FROM records r LEFT JOIN record_versions v ON v.uid = r.uid
+     GROUP BY r.uid HAVING newest IS NULL OR newest <> r.revision LIMIT 1`,
   );
   if (stale) {
     throw tampered(

@@ -27,6 +27,15 @@ export interface VaultStore {
 
   // Records
   listRecords(filter?: { type?: string; folderUid?: string }): StoredRecord[];
+  /**
+   * One page of `listRecords`: the records after position `after` (0: from the start), at most `limit` of them
+   * read; `next` is the position to continue from, undefined after the last page (sqlite-iterate.ts).
+   */
+  listRecordsPage?(
+    filter: { type?: string; folderUid?: string },
+    after: number,
+    limit: number,
+  ): { records: StoredRecord[]; next: number | undefined };
   getRecord(uid: string): StoredRecord | undefined;
   /** Records whose title equals `title` exactly (several means ambiguous). */
   findByTitle(title: string): StoredRecord[];

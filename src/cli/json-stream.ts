@@ -1,0 +1,45 @@
+/**
+ * A JSON array written as its elements come, byte for byte what `printJson` (JSON.stringify(array, null, 2))
+ * writes for the whole array, so `--json` of a listing over 100,000 records is never one string in memory.
+ *
+ * Why the bytes match: JSON.stringify indents an array element exactly as it would the element alone, one
+ * level (two spaces) deeper on every line after its first; a raw newline only ever comes from that
+ * indentation (newlines inside strings are escaped as `\n`).
+ */
+import type { Output } from "./context.js";
+
+/** Text is handed to the output in chunks of about this many characters (fewer, larger writes). */
+const CHUNK = 64 * 1024;
+
+export class JsonArrayWriter {
+  readonly #out: Output;
+  #buffer = "";
+  #count = 0;
+
+  constructor(out: Output) {
+    this.#out = out;
+  }
+
+  /** Append one element; waits for the output to drain when a chunk was written. */
+  async push(value: unknown): Promise<void> {
+    const text = JSON.stringify(value, null, 2).replaceAll("\n", "\n  ");
+    this.#buffer += `${this.#count === 0 ? "[\n  " : ",\n  "}${text}`;
+    this.#count++;
+    if (this.#buffer.length >= CHUNK) await this.flush();
+  }
+
+  /** Write what is buffered, then wait until the output can take more. */
+  async flush(): Promise<void> {
+    if (this.#buffer) {
+      this.#out.write(this.#buffer);
+      this.#buffer = "";
+    }
+    await this.#out.drain?.();
+  }
+
+  /** Close the array (`[]` when nothing was pushed) and write the rest. */
+  async end(): Promise<void> {
+    this.#buffer += this.#count === 0 ? "[]\n" : "\n]\n";
+    await this.flush();
+  }
+}
