@@ -61,6 +61,10 @@ export const ENV_VARIABLES = {
     oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
   ),
   REKEY_DEBUG: v("print stack traces of internal errors", flag),
+  REKEY_PROGRESS_DELAY_MS: v(
+    "how long long work runs before its progress line appears on a terminal (default 250)",
+    number(0, 60_000, true),
+  ),
   // AWS
   REKEY_ALLOW_INSECURE_ENDPOINT: v("allow a plain-http AWS endpoint off loopback", flag),
   REKEY_LAST_USE_RESOLUTION_MS: v(
