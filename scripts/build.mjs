@@ -9,6 +9,7 @@
 //    The script proper is a string inside it, compiled through the same code cache (script-loader.ts).
 // 3. With --sea (`npm run build`, not the test runner's rebuild): dist/keeper/rekey-aws-access-key-linux-x64,
 //    the same script as a Node.js single executable (scripts/build-sea.mjs).
+import { isAscii } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
@@ -150,6 +151,10 @@ if (stray.length > 0) {
     `the CLI bundle keeps a dynamic import() (no hook for it under vm.Script): ${stray.map((i) => i.path)}`,
   );
 }
+// start.ts reads the bundle as latin1 (a copy, where utf8 is a decode): right only while it is ASCII, as
+// esbuild's default `charset: "ascii"` writes it (it escapes everything else).
+if (!isAscii(readFileSync("dist/cli/main.cjs")))
+  throw new Error("dist/cli/main.cjs is not ASCII (start.ts reads it as latin1)");
 await build({ ...common, format: "cjs", entryPoints: ["src/cli/start.ts"], outfile: "dist/cli/start.cjs" });
 
 const KEEPER_SCRIPT = "dist/keeper/rekey-aws-access-key.mjs";

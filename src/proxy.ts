@@ -11,13 +11,13 @@
  * to the proxy (http-proxy-agent). With no proxy variable set, nothing here is used: the SDKs keep their own
  * agents. The variables are read from `process.env` (as proxy-from-env does), not from an `env` a caller
  * passes around: a proxy is a property of the host, the same for every call this process makes.
+ *
+ * The agent (proxy-agent.ts) and its packages load only when a proxy is configured (~4 ms of every cold
+ * rotation otherwise): hence the promises here.
  */
-import * as http from "node:http";
-import * as https from "node:https";
-import { Agent, type AgentConnectOpts } from "agent-base";
-import { HttpProxyAgent } from "http-proxy-agent";
-import { HttpsProxyAgent } from "https-proxy-agent";
-import { getProxyForUrl } from "proxy-from-env";
+import type * as http from "node:http";
+import type * as https from "node:https";
+import type { EnvProxyAgent } from "./proxy-agent.js";
 
 const PROXY_VARIABLES = ["https_proxy", "http_proxy", "all_proxy"] as const;
 
@@ -27,59 +27,26 @@ export function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * An agent for both http and https requests that sends each one through the proxy the environment names
- * for its URL, or directly when there is none (NO_PROXY).
+ * A new agent for both http and https requests that sends each one through the proxy the environment names
+ * for its URL, or directly when there is none (NO_PROXY): proxy-agent.ts, loaded on first use.
  *
  * @example
- * https.request(url, { agent: new EnvProxyAgent() });
+ * https.request(url, { agent: await envProxyAgent({ keepAlive: true }) });
  */
-export class EnvProxyAgent extends Agent {
-  readonly #agentOptions: http.AgentOptions;
-  readonly #direct: { http: http.Agent; https: https.Agent };
-  /** One proxy agent per (scheme, proxy URL): their sockets are pooled per proxy. */
-  readonly #viaProxy = new Map<string, http.Agent>();
-
-  constructor(opts: http.AgentOptions = {}) {
-    super(opts);
-    this.#agentOptions = opts;
-    this.#direct = { http: new http.Agent(opts), https: new https.Agent(opts) };
-  }
-
-  override connect(_req: http.ClientRequest, opts: AgentConnectOpts): http.Agent {
-    const secure = opts.secureEndpoint;
-    const host = opts.host ?? "localhost";
-    const url = `${secure ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${opts.port}/`;
-    const proxy = getProxyForUrl(url);
-    if (!proxy) return secure ? this.#direct.https : this.#direct.http;
-    const key = `${secure ? "https" : "http"} ${proxy}`;
-    let agent = this.#viaProxy.get(key);
-    if (!agent) {
-      // Plain http through a proxy opens a connection per request: a kept-alive socket reused from the pool
-      // would carry the next request with a relative path, which the proxy cannot route.
-      agent = secure
-        ? new HttpsProxyAgent(proxy, this.#agentOptions)
-        : new HttpProxyAgent(proxy, { ...this.#agentOptions, keepAlive: false });
-      this.#viaProxy.set(key, agent);
-    }
-    return agent;
-  }
-
-  override destroy(): void {
-    this.#direct.http.destroy();
-    this.#direct.https.destroy();
-    for (const agent of this.#viaProxy.values()) agent.destroy();
-    this.#viaProxy.clear();
-    super.destroy();
-  }
+export async function envProxyAgent(opts: http.AgentOptions = {}): Promise<EnvProxyAgent> {
+  const { EnvProxyAgent } = await import("./proxy-agent.js");
+  return new EnvProxyAgent(opts);
 }
 
 /**
  * Agents for an AWS SDK client's NodeHttpHandler (`httpAgent` / `httpsAgent`), or nothing when no proxy is
  * configured. A fresh pair per client: destroying a client destroys its agents.
  */
-export function awsProxyAgents(): { httpAgent: http.Agent; httpsAgent: https.Agent } | Record<string, never> {
+export async function awsProxyAgents(): Promise<
+  { httpAgent: http.Agent; httpsAgent: https.Agent } | Record<string, never>
+> {
   if (!proxyConfigured()) return {};
-  const agent = new EnvProxyAgent({ keepAlive: true });
+  const agent = await envProxyAgent({ keepAlive: true });
   // One agent serves both schemes: it picks http or https per request.
   return { httpAgent: agent, httpsAgent: agent as unknown as https.Agent };
 }

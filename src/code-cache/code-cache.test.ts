@@ -78,6 +78,17 @@ describe("format", () => {
     assert.notEqual(codeCacheFileName("cli-rotate", "var a = 2;"), a); // same length: V8 alone would accept it
   });
 
+  test("the name is the hash of the file's bytes: the same whether its text was read as utf8 or latin1", () => {
+    const bytes = Buffer.from('var s = "\u00e9t\u00e9";\n', "utf8"); // a non-ASCII file
+    const utf8 = codeCacheFileName("cli", bytes.toString("utf8"));
+    assert.equal(codeCacheFileName("cli", bytes.toString("latin1"), "latin1"), utf8);
+    const ascii = Buffer.from("var a = 1;\n");
+    assert.equal(
+      codeCacheFileName("cli", ascii.toString("latin1"), "latin1"),
+      codeCacheFileName("cli", "var a = 1;\n"),
+    );
+  });
+
   test("one cache per command word; anything else (an option, a value, a title) shares `cli`", () => {
     assert.equal(cliCacheName(["rotate", "alice"]), "cli-rotate");
     assert.equal(cliCacheName(["record", "get", "x"]), "cli-record");

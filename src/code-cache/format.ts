@@ -20,12 +20,17 @@ export function codeCacheDir(env: NodeJS.ProcessEnv, home: string | undefined): 
  * A cache file's name: `<name>-<key>.v8`, the key a hash of the source and of what V8's data depends on (Node
  * and V8 versions, architecture). V8 itself checks only the source's LENGTH: a rebuilt bundle of the same
  * length would run the old code. `name` says which bundle and which command (e.g. `cli-rotate`): one cache per
- * command, each holding the functions that command compiled.
+ * command, each holding the functions that command compiled. `encoding`: how `source` was read from its file
+ * (latin1 for an ASCII bundle, start.ts), so that the key is the hash of the file's bytes either way.
  */
-export function codeCacheFileName(name: string, source: string): string {
+export function codeCacheFileName(
+  name: string,
+  source: string,
+  encoding: "utf8" | "latin1" = "utf8",
+): string {
   const key = createHash("sha256")
     .update(`${process.versions.node} ${process.versions.v8} ${process.arch}\0`)
-    .update(source)
+    .update(source, encoding)
     .digest("hex")
     .slice(0, 32);
   return `${name}-${key}.v8`;

@@ -53,6 +53,8 @@ export interface CodeCacheOptions {
   env: NodeJS.ProcessEnv;
   /** The parameter names of the function the source is wrapped in (a CommonJS module's, or none). */
   params: readonly string[];
+  /** How the source was decoded from its file (start.ts reads the ASCII bundle as latin1): the key's bytes. */
+  sourceEncoding?: "utf8" | "latin1" | undefined;
 }
 
 /**
@@ -86,7 +88,8 @@ export function compileWithCodeCache(
   opts: CodeCacheOptions & { saveAtExit?: boolean },
 ): CompiledWithCache {
   const dir = codeCacheDir(opts.env, home());
-  const file = dir === undefined ? undefined : join(dir, codeCacheFileName(opts.name, source));
+  const file =
+    dir === undefined ? undefined : join(dir, codeCacheFileName(opts.name, source, opts.sourceEncoding));
   const found = file === undefined ? undefined : readCodeCache(file);
   const cached = found?.data;
   // Wrapped on the source's first line: line numbers in stack traces stay those of the bundle.

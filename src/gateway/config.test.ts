@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
-import { loadGatewayConfig } from "./config.js";
+import { gatewayConfigSchema, loadGatewayConfig } from "./config.js";
+import { defaultGatewayConfig, gatewayConfigGiven, loadGatewayConfigLazily } from "./config-layers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rekey-gw-config-"));
 function file(name: string, content: unknown, mode = 0o600): string {
@@ -83,4 +84,29 @@ test("a config file holding webhooks that others can read gets a warning", () =>
   const { warnings } = loadGatewayConfig({ config: f }, {});
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /chmod 600/);
+});
+
+test("the defaults `rekey rotate` uses without loading the schema are the schema's", async () => {
+  assert.deepEqual(defaultGatewayConfig(), gatewayConfigSchema.parse({}));
+  assert.deepEqual((await loadGatewayConfigLazily({}, {})).config, loadGatewayConfig({}, {}).config);
+  assert.equal(gatewayConfigGiven({}, { REKEY_GATEWAY_TICK_SECONDS: "" }), false);
+});
+
+test("anything configured goes through the schema: a file, a variable, a flag, and their errors", async () => {
+  const f = file("lazy.json", { scriptTimeoutSeconds: 12 });
+  assert.equal((await loadGatewayConfigLazily({ config: f }, {})).config.scriptTimeoutSeconds, 12);
+  assert.equal((await loadGatewayConfigLazily({}, { REKEY_GATEWAY_CONFIG: f })).file, f);
+  assert.equal(
+    (await loadGatewayConfigLazily({}, { REKEY_GATEWAY_TICK_SECONDS: "5" })).config.tickSeconds,
+    5,
+  );
+  assert.equal(
+    (await loadGatewayConfigLazily({ region: "eu-west-1" }, {})).config.engine.region,
+    "eu-west-1",
+  );
+  await assert.rejects(
+    loadGatewayConfigLazily({}, { REKEY_GATEWAY_MAX_CONCURRENT: "many" }),
+    usage(/REKEY_GATEWAY_MAX_CONCURRENT/),
+  );
+  await assert.rejects(loadGatewayConfigLazily({ config: file("bad.json", "{") }, {}), usage(/bad\.json/));
 });

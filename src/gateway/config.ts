@@ -11,6 +11,7 @@ import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
 import { usageError } from "../errors.js";
 import { parseJsonSafely } from "../json.js";
+import { envLayer, flagLayer, type GatewayFlags, merge } from "./config-layers.js";
 import { DEFAULT_ROTATION_RETRY } from "./history-model.js";
 import { webhookConfigSchema } from "./notify.js";
 
@@ -135,21 +136,6 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 
-/** The flags `rekey gateway` passes (strings as Commander gives them). */
-export interface GatewayFlags {
-  config?: string | undefined;
-  tick?: string | undefined;
-  maxConcurrent?: string | undefined;
-  maxPerAccount?: string | undefined;
-  jitter?: string | undefined;
-  scriptTimeout?: string | undefined;
-  shutdownTimeout?: string | undefined;
-  endpointUrl?: string | undefined;
-  region?: string | undefined;
-  verify?: boolean | undefined;
-  verifyTimeout?: string | undefined;
-}
-
 export interface LoadedConfig {
   config: GatewayConfig;
   /** The file read, if any. */
@@ -226,65 +212,6 @@ function readConfigFile(file: string, warnings: string[]): Record<string, unknow
   return o;
 }
 
-function num(v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === "") return undefined;
-  return Number(v); // NaN fails the schema with the source named
-}
-
-function envLayer(env: Record<string, string | undefined>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const set = (key: string, v: number | undefined) => {
-    if (v !== undefined) out[key] = v;
-  };
-  set("tickSeconds", num(env.REKEY_GATEWAY_TICK_SECONDS));
-  set("maxConcurrent", num(env.REKEY_GATEWAY_MAX_CONCURRENT));
-  set("maxPerAccount", num(env.REKEY_GATEWAY_MAX_PER_ACCOUNT));
-  set("jitterSeconds", num(env.REKEY_GATEWAY_JITTER_SECONDS));
-  if (env.REKEY_GATEWAY_WEBHOOK_URL) {
-    out.webhooks = [
-      { url: env.REKEY_GATEWAY_WEBHOOK_URL, format: env.REKEY_GATEWAY_WEBHOOK_FORMAT || "json" },
-    ];
-  }
-  return out;
-}
-
-function flagLayer(f: GatewayFlags): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const engine: Record<string, unknown> = {};
-  const set = (target: Record<string, unknown>, key: string, v: unknown) => {
-    if (v !== undefined) target[key] = v;
-  };
-  set(out, "tickSeconds", num(f.tick));
-  set(out, "maxConcurrent", num(f.maxConcurrent));
-  set(out, "maxPerAccount", num(f.maxPerAccount));
-  set(out, "jitterSeconds", num(f.jitter));
-  set(out, "scriptTimeoutSeconds", num(f.scriptTimeout));
-  set(out, "shutdownTimeoutSeconds", num(f.shutdownTimeout));
-  set(engine, "endpointUrl", f.endpointUrl);
-  set(engine, "region", f.region);
-  set(engine, "verify", f.verify);
-  set(engine, "verifyTimeoutSeconds", num(f.verifyTimeout));
-  if (Object.keys(engine).length > 0) out.engine = engine;
-  return out;
-}
-
-/** `b` over `a`, objects merged key by key (arrays replaced). */
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] =
-      isPlainObject(prev) && isPlainObject(v)
-        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
-function isPlainObject(v: unknown): boolean {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 function invalid(error: z.ZodError, where: string) {
   const problems = error.issues.map((i) => {
     const path = i.path.join(".");
@@ -299,5 +226,4 @@ function invalid(error: z.ZodError, where: string) {
   );
 }
 
-/** Milliseconds helpers for the rest of the gateway. */
-export const ms = (seconds: number) => Math.round(seconds * 1000);
+export { type GatewayFlags, ms } from "./config-layers.js";

@@ -15,7 +15,7 @@ import { rotateWithAdmin, seedSandboxRotation } from "../testing/keeper-script.j
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 import { gatewayConfigSchema } from "./config.js";
 import { createGateway, type Gateway } from "./gateway.js";
-import { parseAttempt } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 import { computeStatus } from "./status.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";

@@ -16,7 +16,8 @@ import { openVault } from "../stores/sqlite/sqlite-open.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
 import { BIN, freshHome, type NodeChild, rekeyAsync, spawnNode } from "../testing/cli.js";
 import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
-import { parseAttempt, type RotationAttempt } from "./history-model.js";
+import type { RotationAttempt } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 import { parseSchedule } from "./schedule.js";
 import { setRecordSchedule } from "./schedule-field.js";
 

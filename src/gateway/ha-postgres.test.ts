@@ -25,7 +25,8 @@ import { stsClient } from "../testing/sandbox-clients.js";
 import { tempDir } from "../testing/vault.js";
 import type { WriteOp } from "../vault/async-store.js";
 import { getFieldValue, newRecord, newUid, setFieldValue } from "../vault/record.js";
-import { parseAttempt, type RotationAttempt } from "./history-model.js";
+import type { RotationAttempt } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 import { parseSchedule } from "./schedule.js";
 import { setRecordSchedule } from "./schedule-field.js";
 

@@ -2,17 +2,18 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RekeyError } from "../errors.js";
 import {
+  attemptEntry,
   DEFAULT_ROTATION_RETRY,
   isRetryable,
   lastSettledAt,
   lastSucceeded,
-  parseAttempt,
   pendingRetry,
   type RotationAttempt,
   type RotationAttemptInput,
   retryDecision,
   toAuditEvent,
 } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 
 function entry(over: Partial<RotationAttemptInput>): RotationAttempt {
   return parseAttempt({
@@ -48,6 +49,62 @@ describe("schema", () => {
   ];
   for (const [name, over] of bad) {
     test(`refuses ${name}`, () => assert.throws(() => entry(over)));
+  }
+});
+
+describe("attemptEntry (the runner's entries, built without the schema)", () => {
+  const base: RotationAttemptInput = {
+    id: "a1",
+    recordUid: "Ab3dEf6hIj9lMn2pQr5tUv",
+    trigger: "manual",
+    attempt: 1,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    endedAt: "2026-01-01T00:00:01.000Z",
+    outcome: "succeeded",
+    keyIds: { created: "AKIANEW", deleted: ["AKIAOLD"], deactivated: [] },
+    final: true,
+  };
+  const cases: Array<[string, RotationAttemptInput]> = [
+    ["the schema's defaults", base],
+    ["undefined optional fields", { ...base, recordTitle: undefined, user: undefined }],
+    [
+      "everything set",
+      {
+        ...base,
+        recordTitle: "alice",
+        user: "alice",
+        mode: "scripts-only",
+        slot: "2026-01-01T00:00:00.000Z",
+        outcome: "failed",
+        final: false,
+        error: { message: "boom", kind: "aws", hint: "retry" },
+        skippedReason: "x",
+        heldReason: "y",
+        nextAttemptAt: "2026-01-01T00:01:00.000Z",
+        scripts: [
+          { name: "s#1", command: "sh", exitCode: 0, success: true, stdout: "", stderr: "" },
+          {
+            name: "s#2",
+            fileRef: "F",
+            ownerUid: "O",
+            command: "sh",
+            exitCode: null,
+            success: false,
+            timedOut: true,
+            stdout: "o",
+            stderr: "e",
+            durationMs: 5,
+          },
+        ],
+      },
+    ],
+  ];
+  for (const [name, input] of cases) {
+    test(`the same entry as parseAttempt: ${name}`, () => {
+      const built = attemptEntry(input as Parameters<typeof attemptEntry>[0]);
+      assert.deepEqual(built, parseAttempt(input));
+      assert.deepEqual(parseAttempt(built), built, "and it parses back unchanged");
+    });
   }
 });
 

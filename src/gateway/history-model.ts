@@ -5,12 +5,13 @@
  * An entry never holds a secret: key ids yes, secret keys no; script output is redacted by the runner
  * before it gets here. `final` marks the attempt that settled its slot (success, or the last failed
  * retry): the next slot is computed from the last final entry, so a failure is retried a bounded
- * number of times and then waits for the next slot, across restarts.
+ * number of times and then waits for the next slot, across restarts. The zod schema of an entry is in
+ * history-schema.ts: a manual rotation builds its entry here (attemptEntry) and never loads zod.
  */
-import { z } from "zod";
 import { RekeyError } from "../errors.js";
 import type { AuditEvent } from "../vault/store.js";
 import { type BackoffPolicy, backoffDelay } from "./backoff.js";
+import type { RotationAttempt, RotationAttemptInput, ScriptResult } from "./history-schema.js";
 
 /** What started the slot; a retry keeps its slot's trigger (attempt > 1 says it is a retry). */
 export const TRIGGERS = ["schedule", "manual", "startup-catch-up"] as const;
@@ -28,71 +29,28 @@ export const OUTCOMES = ["succeeded", "script-failed", "held", "failed", "skippe
 export type Trigger = (typeof TRIGGERS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
 
-const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "an ISO 8601 date");
+export type { RotationAttempt, RotationAttemptInput, ScriptResult } from "./history-schema.js";
 
-/** One post-rotation script's run, as Keeper's Gateway keeps it (plus exit code and timing). */
-export const scriptResultSchema = z.object({
-  /** `<owner record uid>#<position>`, or the script file's name. */
-  name: z.string(),
-  /** The script file's UID (rotationScripts fileRef). */
-  fileRef: z.string().optional(),
-  /** The record the script is attached to. */
-  ownerUid: z.string().optional(),
-  command: z.string(),
-  exitCode: z.number().int().nullable(),
-  success: z.boolean(),
-  timedOut: z.boolean().default(false),
-  /** Redacted, capped. */
-  stdout: z.string(),
-  stderr: z.string(),
-  durationMs: z.number().nonnegative().optional(),
-});
-export type ScriptResult = z.output<typeof scriptResultSchema>;
+/** A script result as the runner builds it: the schema's defaults applied, without the schema. */
+export type ScriptResultInput = Omit<ScriptResult, "timedOut"> & { timedOut?: boolean | undefined };
 
-export const rotationAttemptSchema = z.object({
-  /** Unique per attempt. */
-  id: z.string().min(1),
-  recordUid: z.string().min(1),
-  recordTitle: z.string().optional(),
-  /** The IAM user name. */
-  user: z.string().optional(),
-  trigger: z.enum(TRIGGERS),
-  /** "rotate": the engine then scripts; "scripts-only": the seed's NOOP mode. */
-  mode: z.enum(["rotate", "scripts-only"]).default("rotate"),
-  /** 1 for the slot's first try, 2 for its first retry... */
-  attempt: z.number().int().min(1),
-  /** The slot this attempt serves (the due time before jitter), if scheduled. */
-  slot: isoDate.nullable().default(null),
-  startedAt: isoDate,
-  /** null while running (an entry left so by a crash is not final). */
-  endedAt: isoDate.nullable(),
-  outcome: z.enum(OUTCOMES),
-  keyIds: z.object({
-    created: z.string().nullable(),
-    deleted: z.array(z.string()),
-    deactivated: z.array(z.string()),
-  }),
-  scripts: z.array(scriptResultSchema).default([]),
-  /** What went wrong (a RekeyError's message, kind and hint: never secrets). */
-  error: z
-    .object({ message: z.string(), kind: z.string().optional(), hint: z.string().optional() })
-    .nullable()
-    .default(null),
-  /** Why it was skipped (lock held elsewhere, no longer managed...). */
-  skippedReason: z.string().optional(),
-  /** For "held": which old key is still in use, and its last use. */
-  heldReason: z.string().optional(),
-  /** This attempt settled its slot: succeeded, or failed for the last time. */
-  final: z.boolean(),
-  /** For a failed, non-final attempt: when the retry is due. */
-  nextAttemptAt: isoDate.nullable().default(null),
-});
-export type RotationAttempt = z.output<typeof rotationAttemptSchema>;
-export type RotationAttemptInput = z.input<typeof rotationAttemptSchema>;
-
-/** Validate an entry read from storage (throws a ZodError naming the bad property). */
-export function parseAttempt(value: unknown): RotationAttempt {
-  return rotationAttemptSchema.parse(value);
+/**
+ * An entry the runner builds from its own, typed data: what parseAttempt (history-schema.ts) would return for
+ * it (the same defaults), without zod (history-model.test.ts checks that both agree). Data read back from
+ * storage goes through parseAttempt.
+ */
+export function attemptEntry(
+  input: Omit<RotationAttemptInput, "scripts"> & { scripts?: readonly ScriptResultInput[] | undefined },
+): RotationAttempt {
+  return {
+    ...input,
+    mode: input.mode ?? "rotate",
+    slot: input.slot ?? null,
+    keyIds: { ...input.keyIds },
+    scripts: (input.scripts ?? []).map((s) => ({ ...s, timedOut: s.timedOut ?? false })),
+    error: input.error ?? null,
+    nextAttemptAt: input.nextAttemptAt ?? null,
+  };
 }
 
 // --- Retry policy -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { findRecord } from "../vault/find-record.js";
 import { systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config.js";
 import type { RotationAttempt } from "./history-model.js";
-import { notifyAll, type WebhookResult } from "./notify.js";
+import type { WebhookResult } from "./notify.js";
 import type { Pacers } from "./pacer.js";
 import { accountKey, configurationFor } from "./records.js";
 import { type RotateFn, runJob, runnerDeps } from "./runner.js";
@@ -71,6 +71,7 @@ export async function rotateManually(o: ManualRotationOptions): Promise<ManualRo
     slot: null,
     configuration: (u) => configurationFor(u.record, configurations),
     final: true,
+    readHistory: false,
     scripts: o.scripts,
     rotate: { ...o.rotate, peers: all },
   });
@@ -83,9 +84,14 @@ export async function rotateManually(o: ManualRotationOptions): Promise<ManualRo
   if (r.kind === "not-due") {
     throw new RekeyError("not-found", `record ${user.uid} disappeared before it could be rotated`);
   }
+  // notify.ts (and its zod schema) loads only when there is a webhook to call.
   const webhooks =
     r.notice && o.config.webhooks.length > 0
-      ? await notifyAll(o.config.webhooks, r.notice, o.fetch ? { fetch: o.fetch } : {})
+      ? await (await import("./notify.js")).notifyAll(
+          o.config.webhooks,
+          r.notice,
+          o.fetch ? { fetch: o.fetch } : {},
+        )
       : [];
   for (const w of webhooks) {
     if (!w.ok)

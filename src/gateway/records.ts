@@ -8,7 +8,7 @@ import { parseRotationMode, ROTATION_MODE_FIELD, type RotationMode } from "../ro
 import { FIELD } from "../rotation/index.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
-import { parseAttempt, type RotationAttempt } from "./history-model.js";
+import type { RotationAttempt } from "./history-model.js";
 
 /** How much of a record's history the scheduler reads: far more than one slot's tries. */
 export const HISTORY_WINDOW = 50;
@@ -53,6 +53,7 @@ export async function readHistory(
   limit = HISTORY_WINDOW,
 ): Promise<RotationAttempt[]> {
   const out: RotationAttempt[] = [];
+  const { parseAttempt } = await import("./history-schema.js"); // zod: loaded only by whoever reads history
   for (const e of await store.listRotationHistory({ recordUid, limit })) {
     try {
       out.push(parseAttempt(e));

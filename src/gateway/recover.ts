@@ -22,13 +22,8 @@ import { JOURNAL_KIND as ROTATION_JOURNAL_KIND } from "../rotation/journal.js";
 import { newLeaseOwner as newLockOwner } from "../vault/lease-owner.js";
 import { getFieldValue } from "../vault/record.js";
 import type { JournalEntry } from "../vault/store.js";
-import {
-  parseAttempt,
-  type RotationAttempt,
-  retryDecision,
-  TRIGGERS,
-  toAuditEvent,
-} from "./history-model.js";
+import { type RotationAttempt, retryDecision, TRIGGERS, toAuditEvent } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 import { isScriptsOnly, loginOf } from "./records.js";
 import { ATTEMPT_JOURNAL_KIND, leaseName, type RunnerDeps, releaseQuietly } from "./runner.js";
 import { parseCreateDate } from "./scheduler.js";

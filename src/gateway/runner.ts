@@ -34,10 +34,11 @@ import { newLeaseOwner as newLockOwner } from "../vault/lease-owner.js";
 import { getFieldValue, setFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Clock } from "./clock.js";
-import { type GatewayConfig, ms } from "./config.js";
+import type { GatewayConfig } from "./config.js";
+import { ms } from "./config-layers.js";
 import {
+  attemptEntry,
   type Outcome,
-  parseAttempt,
   type RotationAttempt,
   type RotationRetryPolicy,
   retryDecision,
@@ -89,6 +90,12 @@ export interface Job {
   rotate?: Partial<RotateOptions> | undefined;
   /** The attempt's id, when the caller allocated it (the HTTP API's "rotate now" returns it). */
   attemptId?: string | undefined;
+  /**
+   * false: the caller has no use for the record's history (`rekey rotate RECORD`, which reports its own
+   * attempt): it is not read (nor parsed), and the outcome's `history` holds this attempt only. Not with
+   * `replan`, which plans from it.
+   */
+  readHistory?: boolean | undefined;
 }
 
 export interface RunnerDeps {
@@ -214,7 +221,7 @@ export async function runJob(deps: RunnerDeps, job: Job): Promise<JobOutcome> {
   let done: Extract<JobOutcome, { kind: "done" }>;
   try {
     const user = await store.getRecord(job.uid);
-    const history = await readHistory(store, job.uid);
+    const history = job.readHistory === false && !job.replan ? [] : await readHistory(store, job.uid);
     if (!user) return { kind: "not-due", history };
     let { trigger, attempt, slot } = job;
     if (job.replan) {
@@ -403,7 +410,7 @@ async function attemptOnce(
       nextAttemptAt = d.at.toISOString();
     }
   }
-  const entry = parseAttempt({
+  const entry = attemptEntry({
     id,
     recordUid: job.uid,
     recordTitle: user.record.title,
@@ -438,7 +445,7 @@ async function attemptOnce(
 export async function recordSkipped(deps: RunnerDeps, job: Job, reason: string): Promise<RotationAttempt> {
   const user = await deps.store.getRecord(job.uid);
   const at = new Date(deps.clock.now()).toISOString();
-  const entry = parseAttempt({
+  const entry = attemptEntry({
     id: randomUUID(),
     recordUid: job.uid,
     recordTitle: user?.record.title,

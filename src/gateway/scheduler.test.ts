@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseAttempt, type RotationAttempt, type RotationAttemptInput } from "./history-model.js";
+import type { RotationAttempt, RotationAttemptInput } from "./history-model.js";
+import { parseAttempt } from "./history-schema.js";
 import { parseSchedule } from "./schedule.js";
 import { isRunDue, jitterCap, parseCreateDate, planRun, type RecordTiming } from "./scheduler.js";
 

@@ -1,7 +1,8 @@
 /** GET /api/v1/attempts, GET /api/v1/audit: newest first. */
 import { createRoute } from "@hono/zod-openapi";
 import { notFound } from "../errors.js";
-import { parseAttempt, type RotationAttempt } from "../gateway/history-model.js";
+import type { RotationAttempt } from "../gateway/history-model.js";
+import { parseAttempt } from "../gateway/history-schema.js";
 import type { ApiDeps, App } from "./app.js";
 import { AttemptsQuery, AttemptsResponse, AuditQuery, AuditResponse, ErrorSchema } from "./schemas.js";
 

@@ -3,7 +3,8 @@
  * field added to a model later never reaches a client by accident) and generate the OpenAPI document.
  */
 import { z } from "@hono/zod-openapi";
-import { OUTCOMES, rotationAttemptSchema, TRIGGERS } from "../gateway/history-model.js";
+import { OUTCOMES, TRIGGERS } from "../gateway/history-model.js";
+import { rotationAttemptSchema } from "../gateway/history-schema.js";
 
 export const ErrorSchema = z
   .object({
@@ -108,7 +109,7 @@ export const AttemptsQuery = z.object({
   limit: limit(500, 50),
 });
 
-export const AttemptSchema = rotationAttemptSchema;
+export const AttemptSchema = rotationAttemptSchema();
 export const AttemptsResponse = z.object({ attempts: z.array(AttemptSchema) }).openapi("Attempts");
 
 export const AuditQuery = z.object({

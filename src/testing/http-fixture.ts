@@ -4,7 +4,8 @@
  * (the real gateway is wired in later; its adapter is tested against createGateway itself).
  */
 
-import { parseAttempt, type RotationAttemptInput, toAuditEvent } from "../gateway/history-model.js";
+import { type RotationAttemptInput, toAuditEvent } from "../gateway/history-model.js";
+import { parseAttempt } from "../gateway/history-schema.js";
 import { parseSchedule } from "../gateway/schedule.js";
 import { setRecordSchedule } from "../gateway/schedule-field.js";
 import type { GatewayHandle, RotateRequest } from "../http/gateway-handle.js";

@@ -1,5 +1,6 @@
 import { usageError } from "../../errors.js";
-import { parseAttempt, type RotationAttempt } from "../../gateway/history-model.js";
+import type { RotationAttempt } from "../../gateway/history-model.js";
+import { parseAttempt } from "../../gateway/history-schema.js";
 import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";

@@ -30,8 +30,8 @@ export const run: CommandRun = async (ctx, args, opts) => {
   }
 
   // Webhooks, script timeout and engine defaults: the gateway's configuration (--config, REKEY_GATEWAY_CONFIG).
-  const { loadGatewayConfig } = await import("../../gateway/config.js");
-  const { config } = loadGatewayConfig(
+  const { loadGatewayConfigLazily } = await import("../../gateway/config-layers.js");
+  const { config } = await loadGatewayConfigLazily(
     { config: typeof opts.config === "string" ? opts.config : undefined },
     ctx.env,
   );

@@ -4,7 +4,6 @@
  * AssumeRole is signed with the key found beside the role ARN, not with ambient credentials (the
  * seed's bug).
  */
-import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { RekeyError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { proxyConfigured } from "../../proxy.js";
@@ -12,7 +11,7 @@ import type { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { type AwsCredentialsInput, callAws, httpOptions, stsClient } from "./sdk-port.js";
+import { type AwsCredentialsInput, callAws, httpOptions } from "./sdk-port.js";
 
 export type AdminCredentialSpec =
   | { kind: "static"; accessKeyId: string; secret: Secret; sessionToken?: Secret | undefined }
@@ -83,6 +82,7 @@ async function assumeRole(
   }
   const ambient = spec.ambientEnv ? await defaultChain(spec.ambientEnv, opts) : undefined;
   const signer = ambient ? `ambient credentials (${ambient.via})` : `key ${spec.accessKeyId}`;
+  const { stsClient, AssumeRoleCommand } = await import("./sts.js");
   const sts = stsClient(
     opts.endpoints,
     ambient?.credentials ?? { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secret.reveal() },

@@ -10,7 +10,8 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsCallError, CallContext } from "./errors.js";
 import type { CallerIdentity, KeyLastUsed, KeyMeta } from "./port.js";
 import { DEFAULT_RETRY } from "./retry.js";
-import { callAws, createSdkIamPort, httpOptions, type SdkPortOptions, stsClient } from "./sdk-port.js";
+import { callAws, createSdkIamPort, httpOptions, type SdkPortOptions } from "./sdk-port.js";
+import { stsClient } from "./sts.js";
 
 export interface IamUserSummary {
   userName: string;

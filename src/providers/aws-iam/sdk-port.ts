@@ -15,13 +15,13 @@ import {
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { STSClient } from "@aws-sdk/client-sts";
 import { RekeyError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { awsProxyAgents } from "../../proxy.js";
 import { Secret } from "../../secret.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { type AwsCallError, type CallContext, describeFailure, isThrottling, mapAwsError } from "./errors.js";
+import { httpOptions } from "./http-options.js";
 import { type AwsPacer, type PaceOutcome, serviceOf } from "./pacing.js";
 import type {
   CallerIdentity,
@@ -35,6 +35,8 @@ import type {
 } from "./port.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./request-timeout.js";
 import { DEFAULT_RETRY, RetryGaveUp, type RetryPolicy, withRetry } from "./retry.js";
+
+export { httpOptions } from "./http-options.js";
 
 export type AwsCredentialsInput = NonNullable<IAMClientConfig["credentials"]>;
 
@@ -64,35 +66,6 @@ export interface AwsRetry {
   code: string;
   httpStatus: number | undefined;
   throttled: boolean;
-}
-
-/**
- * The SDK handler's own limits, kept equal to our deadline: `throwOnRequestTimeout` makes its
- * requestTimeout an error (not a console warning) should it fire first. With HTTPS_PROXY / HTTP_PROXY set,
- * the handler's agents send each request through the proxy its URL calls for (../proxy.ts): the SDK does
- * not read those variables itself.
- */
-export function httpOptions(requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
-  return {
-    connectionTimeout: Math.min(5_000, requestTimeoutMs),
-    requestTimeout: requestTimeoutMs,
-    throwOnRequestTimeout: true,
-    ...awsProxyAgents(),
-  };
-}
-
-export function stsClient(
-  endpoints: ResolvedEndpoints,
-  credentials: AwsCredentialsInput,
-  requestTimeoutMs?: number,
-): STSClient {
-  return new STSClient({
-    region: endpoints.region,
-    endpoint: endpoints.sts,
-    credentials,
-    maxAttempts: 1,
-    requestHandler: httpOptions(requestTimeoutMs),
-  });
 }
 
 /**
@@ -181,6 +154,7 @@ export async function callerIdentity(
     logger?: Logger | undefined;
   },
 ): Promise<CallerIdentity> {
+  const { stsClient, GetCallerIdentityCommand } = await import("./sts.js");
   const sts = stsClient(endpoints, credentials, opts.requestTimeoutMs);
   try {
     const out = await callAws(
@@ -351,6 +325,7 @@ export function createSdkIamPort(opts: SdkPortOptions): IamKeyPort {
 
     async whoAmI(creds: KeyCredentials, probe: ProbeOptions = {}): Promise<CallerIdentity> {
       const requestTimeoutMs = probe.requestTimeoutMs ?? opts.requestTimeoutMs;
+      const { stsClient, GetCallerIdentityCommand } = await import("./sts.js");
       const sts = stsClient(
         endpoints,
         {

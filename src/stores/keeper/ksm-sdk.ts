@@ -8,7 +8,7 @@ import {
   type KeeperRecord as SdkRecord,
   setCustomProxyAgent,
 } from "@keeper-security/secrets-manager-core";
-import { EnvProxyAgent, proxyConfigured } from "../../proxy.js";
+import { envProxyAgent, proxyConfigured } from "../../proxy.js";
 import { type KeeperRecord, parseRecord } from "../../vault/record.js";
 import type { StoredRecord } from "../../vault/store.js";
 
@@ -31,9 +31,14 @@ let proxyAgentSet = false;
  * through the proxy their URL calls for (../proxy.ts). The SDK's Node platform calls `https.request` with the
  * agent given to its `setCustomProxyAgent`, one for the whole process (as its key cache is): set once.
  */
-export function useProxyFromEnvironment(): void {
+export async function useProxyFromEnvironment(): Promise<void> {
   if (proxyAgentSet || !proxyConfigured()) return;
-  setCustomProxyAgent(new EnvProxyAgent({ keepAlive: true }));
+  const agent = await envProxyAgent({ keepAlive: true });
+  if (proxyAgentSet) {
+    agent.destroy(); // set meanwhile by a concurrent open
+    return;
+  }
+  setCustomProxyAgent(agent);
   proxyAgentSet = true;
 }
 

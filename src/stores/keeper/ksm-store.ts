@@ -106,7 +106,7 @@ export interface OpenKeeperVaultOptions {
  */
 export async function openKeeperVault(opts: OpenKeeperVaultOptions): Promise<KeeperVault> {
   const loaded = loadKsmConfig(opts.configPath);
-  useProxyFromEnvironment();
+  await useProxyFromEnvironment();
   const state =
     opts.stateDir === null
       ? undefined

@@ -10,8 +10,9 @@
  *   each live entry's `n`, MACed. A file older than the index says (an older copy put back), a live entry
  *   whose file is gone, or a file of a deleted entry put back are integrity errors: the journal decides what
  *   `repair` does, so a replayed entry must never be acted on.
- * - Crash safety: a put writes the file, then the index (a file newer than the index is accepted); a delete
- *   updates the index, then removes the file (a leftover matching the index's record of it is dropped).
+ * - Crash safety: a put writes the file (durable), then the index (whole, its rename may be lost: a file newer
+ *   than the index is accepted); a delete updates the index (durable), then removes the file (a leftover
+ *   matching the index's record of it is dropped).
  * - Upgrade: a directory from before the index (v1 files, no `n`) is converted once when opened: each v1
  *   entry is re-sealed as v2 and indexed. What it cannot show: the index and every journal file deleted
  *   together (it reads as an upgraded empty journal); the audit log still shows the rotations that ran.
@@ -22,7 +23,7 @@ import { integrityError } from "../../errors.js";
 import { canonicalJson } from "../../vault/audit-chain.js";
 import { aad, deriveKey, hmac, open, sameBytes, seal } from "../../vault/crypto.js";
 import type { JournalEntry } from "../../vault/store.js";
-import { fsyncDir, readJson, sha, withGuard, writeFileAtomic } from "./local-files.js";
+import { type Durability, readJson, sha, withGuard, writeFileAtomic } from "./local-files.js";
 
 interface JournalFile {
   v: 2;
@@ -93,8 +94,19 @@ export class KeeperLocalJournal {
     return hmac(this.#indexKey, "rekey.keeper.journal-index.v1", this.#id, canonicalJson(index));
   }
 
-  #writeIndex(index: JournalIndex): void {
-    writeFileAtomic(this.#indexFile, JSON.stringify({ ...index, mac: this.#mac(index).toString("hex") }));
+  /**
+   * `durability`: a delete's index must be durable before its file is unlinked (an unlink that survived a
+   * crash beside an index still listing the entry reads as tampering). A put's index need only be whole
+   * ("content"): losing its rename in a crash leaves the previous index, which accepts the put's file as
+   * newer than the index says (see list), so the entry stays live; and the next durable index write carries
+   * it. What a lost put index weakens, for that crash only, is the replay check of that entry.
+   */
+  #writeIndex(index: JournalIndex, durability: Durability): void {
+    writeFileAtomic(
+      this.#indexFile,
+      JSON.stringify({ ...index, mac: this.#mac(index).toString("hex") }),
+      durability,
+    );
   }
 
   #readIndex(): JournalIndex {
@@ -134,7 +146,7 @@ export class KeeperLocalJournal {
         writeFileAtomic(this.#path(f.id), JSON.stringify({ ...meta, state: sealed }));
         index.live[f.id] = meta.n;
       }
-      this.#writeIndex(index);
+      this.#writeIndex(index, "durable"); // once per directory: the upgrade is not redone
     });
   }
 
@@ -146,11 +158,13 @@ export class KeeperLocalJournal {
       const now = new Date().toISOString();
       const meta = { id, recordUid, kind, createdAt: prev?.createdAt ?? now, updatedAt: now, n: index.next };
       const sealed = seal(this.#key, Buffer.from(JSON.stringify(state)), this.#aad(meta)).toString("base64");
+      // Durable before put returns: the rotation's next AWS call (create, delete) relies on this entry to be
+      // found and repaired after a crash.
       writeFileAtomic(this.#path(id), JSON.stringify({ v: 2, ...meta, state: sealed } satisfies JournalFile));
       index.next++;
       index.live[id] = meta.n;
       delete index.gone[id];
-      this.#writeIndex(index);
+      this.#writeIndex(index, "content");
       return {
         id,
         recordUid,
@@ -208,11 +222,11 @@ export class KeeperLocalJournal {
         index.gone[id] = n;
         const gone = Object.entries(index.gone);
         index.gone = Object.fromEntries(gone.slice(Math.max(0, gone.length - GONE_KEPT)));
-        this.#writeIndex(index);
+        this.#writeIndex(index, "durable");
       }
       try {
+        // No fsync: an unlink lost in a crash leaves a file the durable index lists as gone (dropped by list).
         unlinkSync(this.#path(id));
-        fsyncDir(this.#dir);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       }

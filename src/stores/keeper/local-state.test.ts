@@ -300,3 +300,51 @@ describe("KeeperLocalState: deletion and rollback (issue #12)", () => {
     assert.throws(() => state.listJournal(), isIntegrity("journal.head is missing"));
   });
 });
+
+describe("KeeperLocalState: what a crash may leave of the writes it does not fsync", () => {
+  test("a lock file emptied or torn by a crash of the host is free (it is written without fsync)", () => {
+    const { state, dir } = fresh();
+    assert.ok(state.tryLock("R", "owner-a", 60_000));
+    const [file] = readdirSync(join(dir, "locks")).filter((n) => n.endsWith(".json"));
+    const path = join(dir, "locks", file!);
+    assert.equal(state.tryLock("R", "owner-b", 60_000), null, "held while the file is whole");
+    for (const left of ["", '{"owner":"owner-a","expi', "null"]) {
+      writeFileSync(path, left);
+      const b = state.tryLock("R", "owner-b", 60_000);
+      assert.ok(b, `taken over a lock file holding ${JSON.stringify(left)}`);
+      b.release();
+    }
+  });
+
+  test("a put whose index rename a crash lost: the entry stays live, its newest state is read", () => {
+    const { state, dir } = fresh();
+    const head = join(dir, "journal.head");
+    state.putJournal({ id: "j", recordUid: "R", kind: "rotation", state: { phase: "intent" } });
+    // The index before each later put, put back: what a lost rename of the put's index leaves.
+    let before = readFileSync(head, "utf8");
+    state.putJournal({ id: "j", recordUid: "R", kind: "rotation", state: { phase: "created" } });
+    writeFileSync(head, before);
+    assert.deepEqual(
+      state.listJournal().map((j) => [j.id, j.state.phase]),
+      [["j", "created"]],
+    );
+    // A new entry whose index update was lost is live too.
+    before = readFileSync(head, "utf8");
+    state.putJournal({ id: "k", recordUid: "R2", kind: "rotation", state: { phase: "intent" } });
+    writeFileSync(head, before);
+    assert.deepEqual(
+      state
+        .listJournal()
+        .map((j) => j.id)
+        .sort(),
+      ["j", "k"],
+    );
+    // The next put and delete carry the index forward.
+    state.putJournal({ id: "k", recordUid: "R2", kind: "rotation", state: { phase: "done" } });
+    state.deleteJournal("j");
+    assert.deepEqual(
+      state.listJournal().map((j) => [j.id, j.state.phase]),
+      [["k", "done"]],
+    );
+  });
+});

@@ -12,14 +12,16 @@
  * a time). The Keeper record stays the commit point: the new key is saved there (revision-checked) before
  * any old key is deleted, so the local journal only has to bridge "created in IAM" → "saved in Keeper".
  *
- * Layout (directory mode 0700, files 0600, every write atomic: temp file, fsync, rename, fsync dir):
+ * Layout (directory mode 0700, files 0600, every write atomic: temp file, rename; fsyncs as each needs them,
+ * see local-files.ts's Durability):
  * - journal/<sha256(id)>.json + journal.head  {v, id, recordUid, kind, createdAt, updatedAt, n, state: sealed}
  *   and a signed index of the live entries' counters (local-journal.ts). The state may hold the new secret
  *   key: it is AES-256-GCM sealed with a key derived from the KSM config's private key (the config itself can
  *   decrypt the whole vault, so this adds no new secret to protect), bound by AAD to every other field.
  * - locks/<sha256(uid)>.json   {owner, expiresAt}; check-and-take runs under a mkdir guard, so it is atomic
  *   across processes on this host. Not across hosts: two machines rotating one record are stopped only at
- *   Keeper's revision check. A lock whose holder is a dead process of this host is taken over at once (a
+ *   Keeper's revision check. Never fsynced: a lock excludes live processes of this host, and a crash of the
+ *   host leaves none, so a lock file a crash lost, emptied or tore is read as free (readLock). A lock whose holder is a dead process of this host is taken over at once (a
  *   script the Gateway killed does not block the next run until its lease expires).
  * - audit.jsonl + audit.head   hash-chained like the local vault's log (audit-chain.ts), HMAC key derived
  *   from the same secret; never holds secret values. A new directory gets a signed genesis head, so a
@@ -54,7 +56,7 @@ import type {
   RotationHistoryEntry,
 } from "../../vault/store.js";
 import type { KsmConfigJson } from "./ksm-config.js";
-import { readJson, readJsonText, sha, withGuard, writeFileAtomic } from "./local-files.js";
+import { readJsonText, sha, withGuard, writeFileAtomic } from "./local-files.js";
 import { KeeperLocalHistory } from "./local-history.js";
 import { KeeperLocalJournal } from "./local-journal.js";
 
@@ -83,6 +85,24 @@ export { holderMayBeAlive } from "../../vault/lease-owner.js";
 interface LockFile {
   owner: string;
   expiresAt: number;
+}
+
+/**
+ * The lock file's holder, or undefined when there is none. Lock files are written without fsync: one that does
+ * not parse was torn or emptied by a crash of the host, which left no process holding it, so it is free.
+ */
+function readLock(path: string): LockFile | undefined {
+  const text = readJsonText(path);
+  if (text === undefined) return undefined;
+  try {
+    const held = JSON.parse(text) as Partial<LockFile> | null;
+    if (typeof held?.owner === "string" && typeof held.expiresAt === "number") {
+      return { owner: held.owner, expiresAt: held.expiresAt };
+    }
+  } catch {
+    // torn by a crash: free
+  }
+  return undefined;
 }
 
 export interface KeeperLocalStateOptions {
@@ -185,12 +205,12 @@ export class KeeperLocalState {
     const path = join(this.dir, "locks", `${sha(recordUid)}.json`);
     const guard = `${path}.guard`;
     const until = withGuard(guard, () => {
-      const held = readJson(path) as LockFile | undefined;
+      const held = readLock(path);
       if (held && held.owner !== owner && held.expiresAt > Date.now() && holderMayBeAlive(held.owner)) {
         return undefined;
       }
       const expiresAt = Date.now() + ttlMs;
-      writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile));
+      writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile), "none");
       return expiresAt;
     });
     if (until === undefined) return null;
@@ -200,10 +220,10 @@ export class KeeperLocalState {
       expiresAt: new Date(until).toISOString(),
       renew(ttl = ttlMs) {
         const next = withGuard(guard, () => {
-          const held = readJson(path) as LockFile | undefined;
+          const held = readLock(path);
           if (held?.owner !== owner) return undefined;
           const expiresAt = Date.now() + ttl;
-          writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile));
+          writeFileAtomic(path, JSON.stringify({ owner, expiresAt } satisfies LockFile), "none");
           return expiresAt;
         });
         if (next === undefined) {
@@ -216,7 +236,7 @@ export class KeeperLocalState {
       },
       release() {
         withGuard(guard, () => {
-          if ((readJson(path) as LockFile | undefined)?.owner === owner) unlinkSync(path);
+          if (readLock(path)?.owner === owner) unlinkSync(path);
         });
       },
     };
@@ -258,6 +278,8 @@ export class KeeperLocalState {
       };
       const hash = entryHash(this.#auditKey, head.hash, body);
       const row: AuditRow = { ...body, details: detailsJson, hash };
+      // Both durable, the row first: the signed head must never count a row a crash lost (that reads as a
+      // truncated, tampered log), and the row is the record of a change already made in IAM or Keeper.
       const fd = openSync(this.#auditFile, "a", 0o600);
       try {
         appendFileSync(fd, `${JSON.stringify(row)}\n`);
