@@ -63,7 +63,12 @@ function historyTableExists(sql: SqlDb): boolean {
 }
 
 /** The state of the live rows (records, journal, counts); the audit part is the log's own signed head. */
-export function computeState(sql: SqlDb, key: HeadKey, auditKey: Buffer): VaultState {
+export function computeState(
+  sql: SqlDb,
+  key: HeadKey,
+  auditKey: Buffer,
+  opts: { countVersions?: boolean } = {},
+): VaultState {
   const s = emptyState(auditHeadOf(sql, auditKey));
   // xorHex per record, in place: at 100,000 records its hex round trips cost a quarter of this loop.
   const records = Buffer.from(s.records.x, "hex");
@@ -77,7 +82,7 @@ export function computeState(sql: SqlDb, key: HeadKey, auditKey: Buffer): VaultS
     s.journal.n++;
     s.journal.x = xorHex(s.journal.x, key.journalMac(j));
   }
-  s.versions = count(sql, "record_versions");
+  if (opts.countVersions !== false) s.versions = count(sql, "record_versions");
   s.folders = count(sql, "folders");
   if (historyTableExists(sql)) {
     s.history.n = count(sql, "rotation_history");
@@ -121,7 +126,9 @@ export function checkLiveRows(
     checkCounts(sql, key, want);
     return head;
   }
-  const live = computeState(sql, key, auditKey);
+  const live = computeState(sql, key, auditKey, { countVersions: false });
+  const versions = versionsWalk(sql);
+  live.versions = versions.count;
   const differs: string[] = [];
   if (live.records.n !== want.records.n || live.records.x !== want.records.x) {
     differs.push(
@@ -142,9 +149,11 @@ export function checkLiveRows(
   }
   if (differs.length)
     throw tampered(sql.path, `these rows differ from its signed head: ${differs.join("; ")}`);
-  // One join walked in UID order (records' key, then record_versions' range for that UID): the version rows
-  // are visited in the order they are stored. A correlated MAX per record (evaluated for the column and each
-  // use in WHERE) cost about three times as much at 100,000 records, every time the vault opened.
+  if (versions.stale === 0 && versions.pointed === live.records.n) {
+    if (opts.full) checkNewestVersions(sql);
+    return head;
+  }
+  // Which record: one join walked in UID order (records' key, then record_versions' range for that UID).
   const stale = sql.get<{ uid: string; revision: number; newest: number }>(
     `SELECT r.uid, r.revision, MAX(v.revision) AS newest
      FROM records r LEFT JOIN record_versions v ON v.uid = r.uid
@@ -156,8 +165,24 @@ export function checkLiveRows(
       `record ${stale.uid} is at revision ${stale.revision} but its newest saved version is ${stale.newest ?? "missing"} (rolled back)`,
     );
   }
-  if (opts.full) checkNewestVersions(sql);
-  return head;
+  // The walk found what the join did not: never expected, refused all the same.
+  throw tampered(sql.path, "the saved versions do not match the live records (rolled back)");
+}
+
+/**
+ * One walk of record_versions in the order it is stored (its key: UID, revision), each UID's newest revision
+ * looked up against its live row: the number of versions, how many live records have versions (all of them
+ * should), and how many of those point at something other than their newest version (none should). It
+ * replaces COUNT(*) plus the stale-version join, which walked the versions twice (about 60 ms less at
+ * 100,000 records, every time the vault opens); the join still names the record when this finds one.
+ */
+function versionsWalk(sql: SqlDb): { count: number; pointed: number; stale: number } {
+  const r = sql.get<{ count: number | null; pointed: number; stale: number | null }>(
+    `SELECT SUM(g.n) AS count, COUNT(r.uid) AS pointed, SUM(r.revision <> g.newest) AS stale
+     FROM (SELECT uid, MAX(revision) AS newest, COUNT(*) AS n FROM record_versions GROUP BY uid) g
+     LEFT JOIN records r ON r.uid = g.uid`,
+  );
+  return { count: r?.count ?? 0, pointed: r?.pointed ?? 0, stale: r?.stale ?? 0 };
 }
 
 /**

@@ -47,7 +47,7 @@ import {
 import { SqliteHistory } from "./sqlite-history.js";
 import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
-import { pageSql } from "./sqlite-iterate.js";
+import { type PageRow, pageRow, pageSql } from "./sqlite-iterate.js";
 import { tryLock } from "./sqlite-locks.js";
 import { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
@@ -437,8 +437,8 @@ export class SqliteVaultStore implements VaultStore {
     return this.#sql.read(() => {
       const byFolder = filter.folderUid !== undefined;
       const params = byFolder ? [filter.folderUid, after, limit] : [after, limit];
-      const rows = this.#sql.all<CurrentRow & { pos: number }>(pageSql(CURRENT_SQL, byFolder), ...params);
-      const out = rows.map((r) => this.#toStored(r));
+      const rows = this.#sql.all<PageRow>(pageSql(byFolder), ...params);
+      const out = rows.map((r) => this.#toStored(pageRow(r)));
       return {
         records: filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type),
         next: rows.length < limit ? undefined : rows[rows.length - 1]?.pos,
