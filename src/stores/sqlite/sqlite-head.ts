@@ -5,11 +5,11 @@
  *
  * Cost: the check run at open reads only small columns: records (uid, revision) with one HMAC per live
  * record, COUNT(*) of versions, folders and history rows, MAX(seq) of the audit and history tables, the
- * journal rows (a handful of in-flight rotations), and one UID-ordered join for a newer version. No
- * decryption. `full` (audit verify) adds the newest version of every UID, deleted records included.
+ * journal rows (a handful of in-flight rotations), and one walk of the versions in their stored order that
+ * counts them and finds a record not at its newest version (versionsWalk). No decryption. `full` (audit verify) adds the newest version of every UID, deleted records included.
  *
- * Scoped (`rows: "counts"`): what costs per record (the HMAC per live record, COUNT(*) of the versions table,
- * which walks every version row, and the stale-version join; about 0.5 s at 100,000 records) is left out.
+ * Scoped (`rows: "counts"`): what costs per record (the HMAC per live record and the walk of every version
+ * row; about 0.5 s at 100,000 records) is left out.
  * A store opened that way checks each record it reads instead (sqlite-store.ts, `check: "scoped"`), and
  * runs the rest before anything reads or writes beyond those records (sqlite-open.ts says what that
  * leaves to the full check).
