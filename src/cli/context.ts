@@ -36,8 +36,11 @@ export interface CommandContext {
   /**
    * Opens (once) the vault named by the environment (the local vault or a Keeper vault). The caller must not
    * close it. What a backend cannot do is refused with requireCapability (vault/async-store.ts).
+   * `check: "scoped"`: for a command that reads single records and writes only the audit log, the local
+   * vault checks at open what is cheap and then each record read (sqlite-open.ts, OpenVaultOptions.check).
+   * The first call opens the vault: its option is the one used.
    */
-  asyncVault(): Promise<AsyncVaultStore>;
+  asyncVault(opts?: { check?: "scoped" }): Promise<AsyncVaultStore>;
   /** Reads all of stdin (for secrets and JSON input; never argv). */
   readStdin(): Promise<string>;
 }

@@ -19,9 +19,9 @@ export function createContext(actor: string, env: NodeJS.ProcessEnv = process.en
     exitCode: 0,
     stdout: { write: (t) => void process.stdout.write(t), drain: () => drained(process.stdout) },
     stderr: { write: (t) => void process.stderr.write(t) },
-    asyncVault(): Promise<AsyncVaultStore> {
+    asyncVault(opts = {}): Promise<AsyncVaultStore> {
       opening ??= import("../stores/open.js").then(async ({ openDefaultAsyncVault }) => {
-        opened = await openDefaultAsyncVault({ env, interactive });
+        opened = await openDefaultAsyncVault({ env, interactive, ...opts });
         return opened;
       });
       return opening;

@@ -69,7 +69,8 @@ export async function readCurrentKey(
   ref: string,
   command: KeyReader,
 ): Promise<CurrentKey> {
-  const store = await ctx.asyncVault();
+  // One record read, one audit entry written: the scoped open check (sqlite-open.ts).
+  const store = await ctx.asyncVault({ check: "scoped" });
   const key = currentKeyOf(await findRecord(store, ref));
   await store.appendAudit({
     action: "credential.read",

@@ -10,15 +10,14 @@
  * a deleted key). A row with `$record_uid` updates that record.
  */
 
-import { conflict } from "../errors.js";
 import { isKeyStateField } from "../rotation/key-state-fields.js";
-import { managesIamUser, sameUserRecords } from "../rotation/same-user.js";
 import { FIELD, keyFieldText } from "../rotation/settings.js";
 import type { AsyncVaultStore, CommitResult, FolderRef, WriteOp } from "../vault/async-store.js";
 import { getFieldValue, type KeeperRecord, type RecordField } from "../vault/record.js";
 import type { Folder, StoredRecord } from "../vault/store.js";
 import { requireCapabilitiesFor } from "../vault/store-capabilities.js";
 import type { CsvRecord } from "./commander-csv.js";
+import { planTargets } from "./import-targets.js";
 
 export interface ImportOptions {
   /** Update the records that already manage a row's IAM user (or hold its `$record_uid`). */
@@ -38,8 +37,6 @@ export interface ImportedRecord {
   /** Why something of the row was not taken (the vault's key kept), for the user. */
   notices: string[];
 }
-
-const describe = (s: StoredRecord) => `"${s.record.title}" (${s.uid})`;
 
 /** What an import will write (ops for one commit), and how each row's result is found in the commit's result. */
 export interface CsvImportPlan {
@@ -123,62 +120,6 @@ export async function importCsvRecords(
   // One commit (all or nothing): its progress is only that it runs.
   opts.onProgress?.({ phase: "writing", total: plan.ops.length });
   return importedRecords(plan, await store.commit(plan.ops, { actor }));
-}
-
-/** For each row, the existing record it updates (undefined: a new record); throws a conflict otherwise. */
-function planTargets(
-  existing: StoredRecord[],
-  rows: CsvRecord[],
-  opts: ImportOptions,
-): Array<StoredRecord | undefined> {
-  const configurations = [
-    ...existing.filter((r) => r.record.type === "pamAwsConfiguration"),
-    ...rows.filter((r) => r.record.type === "pamAwsConfiguration").map((r) => asStored(r, `line-${r.line}`)),
-  ];
-  const managed = existing.filter((r) => managesIamUser(r.record));
-  const seen: Array<{ row: CsvRecord; stored: StoredRecord }> = [];
-  return rows.map((row, i) => {
-    opts.onProgress?.({ phase: "checking", done: i, total: rows.length });
-    if (row.uid) {
-      const byUid = existing.find((r) => r.uid === row.uid);
-      if (byUid) {
-        if (!opts.update) {
-          throw conflict(
-            `line ${row.line}: a record with UID ${row.uid} already exists; nothing was imported`,
-            "import with --update to update it in place, drop the $record_uid pair to import it as a new record, or edit it with rekey record edit",
-          );
-        }
-        return byUid;
-      }
-    }
-    if (!managesIamUser(row.record)) return undefined;
-    const me = asStored(row, row.uid ?? `line-${row.line}`);
-    const login = getFieldValue(row.record, FIELD.login)?.trim() ?? "";
-    const twin = seen.find((s) => sameUserRecords(me, [...configurations, s.stored]).length > 0);
-    if (twin) {
-      throw conflict(
-        `lines ${twin.row.line} and ${row.line} both manage IAM user "${login}"; nothing was imported`,
-        "keep one row per IAM user: rotating one record would delete the key the other holds",
-      );
-    }
-    seen.push({ row, stored: me });
-    const same = sameUserRecords(me, [...configurations, ...managed]);
-    if (same.length === 0) return undefined;
-    if (!opts.update || same.length > 1) {
-      throw conflict(
-        `line ${row.line}: IAM user "${login}" is already managed by record ${same.map(describe).join(" and ")}; nothing was imported`,
-        same.length > 1
-          ? "the vault already holds several records for this user: remove the extra ones (rekey record rm), then import again"
-          : "import with --update to update that record in place (its UID, history and scripts are kept), or remove the row",
-      );
-    }
-    return same[0];
-  });
-}
-
-/** A row as the record it would become (for the same-user check before anything is written). */
-function asStored(row: CsvRecord, uid: string): StoredRecord {
-  return { uid, revision: 0, folderUid: null, record: row.record, createdAt: "", updatedAt: "" };
 }
 
 const isEmpty = (f: RecordField) =>

@@ -76,6 +76,8 @@ export interface OpenDefaultVaultOptions {
   /** True when we may prompt on the terminal for the passphrase. */
   interactive: boolean;
   promptPassphrase?: () => Promise<Secret>;
+  /** The local vault's open check (sqlite-open.ts, OpenVaultOptions.check); other backends have none. */
+  check?: "full" | "scoped";
 }
 
 /**
@@ -97,7 +99,10 @@ export async function openDefaultVault(opts: OpenDefaultVaultOptions): Promise<V
         vaultPath: path,
         ...(opts.promptPassphrase ? { promptPassphrase: opts.promptPassphrase } : {}),
       }),
-    env.REKEY_EXPECT_HEAD_FILE ? { expectHeadFile: env.REKEY_EXPECT_HEAD_FILE } : {},
+    {
+      ...(env.REKEY_EXPECT_HEAD_FILE ? { expectHeadFile: env.REKEY_EXPECT_HEAD_FILE } : {}),
+      ...(opts.check ? { check: opts.check } : {}),
+    },
   );
 }
 

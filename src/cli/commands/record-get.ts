@@ -5,7 +5,8 @@ import type { CommandRun } from "../registry.js";
 
 /** Prints one raw value, newline-terminated, for scripts: `KEY=$(rekey record get alice aws_access_key_id)`. */
 export const run: CommandRun = async (ctx, [ref, field]) => {
-  const store = await ctx.asyncVault();
+  // One record read, one audit entry written: the scoped open check (sqlite-open.ts).
+  const store = await ctx.asyncVault({ check: "scoped" });
   const stored = await findRecord(store, ref!);
   const value = getFieldValue(stored.record, field!);
   if (value === undefined) {

@@ -4,7 +4,8 @@ import { maskRecord, renderRecord } from "../record-view.js";
 import type { CommandRun } from "../registry.js";
 
 export const run: CommandRun = async (ctx, [ref], opts) => {
-  const store = await ctx.asyncVault();
+  // One record read (and its folder's name): the scoped open check (sqlite-open.ts).
+  const store = await ctx.asyncVault({ check: "scoped" });
   const stored = await findRecord(store, ref!);
   const record = opts.reveal ? stored.record : maskRecord(stored.record);
   const folder = stored.folderUid

@@ -11,10 +11,75 @@
 import type { StoredRecord } from "../../vault/store.js";
 import type { VaultStore } from "./vault-store.js";
 
-/** The WHERE/ORDER/LIMIT of one page after the current-record SELECT (parameters: [folderUid,] after, limit). */
-export function pageSql(currentSql: string, byFolder: boolean): string {
+/**
+ * One page of current records (parameters: [folderUid,] after, limit): the columns of `listRecords`' rows,
+ * but the four blobs (title MAC, row MAC, wrapped data key, sealed body) come back as one blob and their
+ * lengths (`pageRow` cuts it into views). better-sqlite3 copies each blob into a Buffer of its own: at
+ * 100,000 records one blob a row instead of four saved about a quarter of the time spent fetching rows.
+ * CAST keeps the bytes as they are (the vault is UTF-8, so `||` copies them); a NULL (no version row) gives
+ * a NULL blob and a row `#toStored` refuses.
+ */
+export function pageSql(byFolder: boolean): string {
   const where = byFolder ? "WHERE v.folder_uid = ? AND r.rowid > ?" : "WHERE r.rowid > ?";
-  return `${currentSql.replace("SELECT ", "SELECT r.rowid AS pos, ")} ${where} ORDER BY r.rowid LIMIT ?`;
+  return `SELECT r.rowid AS pos, r.uid, r.revision, r.created_at, v.revision AS v_revision,
+    v.folder_uid, v.saved_at, v.actor, v.deleted,
+    length(r.title_mac) AS title_len, length(r.row_mac) AS mac_len, length(v.dek) AS dek_len,
+    CAST(r.title_mac || r.row_mac || v.dek || v.body AS BLOB) AS blobs
+    FROM records r LEFT JOIN record_versions v ON v.uid = r.uid AND v.revision = r.revision
+    ${where} ORDER BY r.rowid LIMIT ?`;
+}
+
+/** A row of `pageSql`. */
+export interface PageRow {
+  pos: number;
+  uid: string;
+  revision: number;
+  created_at: string;
+  v_revision: number | null;
+  folder_uid: string | null;
+  saved_at: string;
+  actor: string;
+  deleted: number;
+  title_len: number;
+  mac_len: number;
+  dek_len: number | null;
+  blobs: Buffer | null;
+}
+
+/** The current-record row of a `pageSql` row: its blobs as views into the one blob (no copies). */
+export function pageRow(r: PageRow): {
+  uid: string;
+  revision: number;
+  created_at: string;
+  v_revision: number | null;
+  folder_uid: string | null;
+  saved_at: string;
+  actor: string;
+  deleted: number;
+  title_mac: Buffer;
+  row_mac: Buffer;
+  dek: Buffer;
+  body: Buffer;
+} {
+  const b = r.blobs ?? Buffer.alloc(0);
+  const macAt = r.title_len;
+  const dekAt = macAt + r.mac_len;
+  const bodyAt = dekAt + (r.dek_len ?? 0);
+  return {
+    uid: r.uid,
+    revision: r.revision,
+    created_at: r.created_at,
+    // No blob: no version row (or no pointer bytes); #toStored refuses a row without its version.
+    v_revision: r.blobs === null ? null : r.v_revision,
+    folder_uid: r.folder_uid,
+    saved_at: r.saved_at,
+    actor: r.actor,
+    deleted: r.deleted,
+    title_mac: b.subarray(0, macAt),
+    row_mac: b.subarray(macAt, dekAt),
+    dek: b.subarray(dekAt, bodyAt),
+    body: b.subarray(bodyAt),
+  };
 }
 
 /** The pages of `store.listRecordsPage` until the last (pages emptied by the type filter are skipped). */

@@ -79,6 +79,29 @@ export interface OpenVaultOptions {
    * each committed write rewrites it. Created at the first open when missing.
    */
   expectHeadFile?: string;
+  /**
+   * How much of the open check runs at open (sqlite-head.ts). "full" (the default): every live record
+   * against the signed head, the saved versions' count and that every record points at its newest version.
+   *
+   * "scoped", for commands that read one record and write nothing but the audit log (record get, record
+   * show, credential-process, exec, env): the head's signature, the audit log's tail, the records', folders'
+   * and history's counts and the journal at open; then each record read is checked (its row MAC, that it
+   * points at its newest saved version, its ciphertext). The per-record part of the full check runs before
+   * the store lists, exports or uses the schedule index, so a command that enumerates gets the full check.
+   *
+   * What the scoped check still detects: any edit of the records it reads (row, ciphertext, data key), a
+   * records row put back to an older revision or a deleted record's row put back (while its newer versions
+   * stay), records rows added or removed, the audit log cut back or edited at its end, a forged head, and
+   * (with expectHeadFile) the whole file replaced by an older copy.
+   * What it leaves to the full check: tampering with records it does not read, and a rollback of the
+   * record it reads that also deletes that record's newer versions (the versions count is not read: it
+   * walks every version row) or keeps the count by planting rows elsewhere. The rolled-back record is then
+   * an older copy of itself, made by rekey with this vault's key (never forged): an older key, most
+   * likely already deleted in IAM. Writes after a scoped open update the head from its signed state, never
+   * from the rows, so they cannot make tampered rows look signed: the next full check (record list,
+   * status, gateway, rotate, export, backup, vault copy, audit verify) still reports them.
+   */
+  check?: "full" | "scoped";
 }
 
 /**
@@ -113,7 +136,7 @@ export async function openVault(
     tightenModes(file);
     const anchor = opts.expectHeadFile ? { anchorFile: resolve(opts.expectHeadFile) } : {};
     store = new SqliteVaultStore(db, file, vaultId, vmk, anchor);
-    store.openChecks(Number(meta.get(META.schemaVersion)));
+    store.openChecks(Number(meta.get(META.schemaVersion)), opts.check ?? "full");
     return store;
   } catch (err) {
     if (store) store.close();

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { conflict, integrityError, notFound, usageError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
+import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
 import { deriveKey, sameBytes, zeroize } from "../../vault/crypto.js";
 import {
   type KeySlot,
@@ -36,6 +37,7 @@ import {
   auditHeadOf,
   checkExpectedHead,
   checkLiveRows,
+  checkNewest,
   computeState,
   loadHead,
   readAnchorFile,
@@ -45,7 +47,7 @@ import {
 import { SqliteHistory } from "./sqlite-history.js";
 import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
-import { pageSql } from "./sqlite-iterate.js";
+import { type PageRow, pageRow, pageSql } from "./sqlite-iterate.js";
 import { tryLock } from "./sqlite-locks.js";
 import { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
@@ -100,6 +102,38 @@ const journalMeta = (j: JournalRow): JournalMeta => ({
   updatedAt: j.updated_at,
 });
 
+/**
+ * The schedule index of a scoped store (the gateway's way through the vault, sqlite-open.ts): the open
+ * check's per-record part runs before its first use. The store hands it out unused (async-adapter.ts).
+ */
+class CheckedScheduleIndex extends SqliteScheduleIndex {
+  readonly #before: () => void;
+  constructor(sql: SqlDb, digest: (value: string) => string, before: () => void) {
+    super(sql, digest);
+    this.#before = before;
+  }
+  override changeMark(): ScheduleIndexMark {
+    this.#before();
+    return super.changeMark();
+  }
+  override listRecordRevisions(): Array<{ uid: string; revision: number }> {
+    this.#before();
+    return super.listRecordRevisions();
+  }
+  override listRows(opts: { since?: number } = {}): ScheduleIndexRow[] {
+    this.#before();
+    return super.listRows(opts);
+  }
+  override putRows(rows: readonly ScheduleIndexRow[]): void {
+    this.#before();
+    super.putRows(rows);
+  }
+  override deleteRows(uids: readonly string[]): void {
+    this.#before();
+    super.deleteRows(uids);
+  }
+}
+
 export class SqliteVaultStore implements VaultStore {
   readonly description: string;
   readonly path: string;
@@ -113,6 +147,11 @@ export class SqliteVaultStore implements VaultStore {
   /** The head state of the write transaction in progress (nested changes share it). */
   #pending: VaultState | undefined;
   #closed = false;
+  /**
+   * Opened with `check: "scoped"` and the per-record part of the open check not run yet: it runs before the
+   * first listing, export or schedule-index use (#verifyRecordRows).
+   */
+  #recordRowsUnchecked = false;
   #scheduleIndex: SqliteScheduleIndex | undefined;
 
   /** Use `openVault` or `initVault`. Takes ownership of `vmk` (zeroized on close). */
@@ -197,10 +236,11 @@ export class SqliteVaultStore implements VaultStore {
    * openVault only: bring a vault written by an older rekey to this schema (once, whoever comes first),
    * then check the live rows against the signed head and, with REKEY_EXPECT_HEAD_FILE, against that file.
    */
-  openChecks(schemaVersion: number): void {
+  openChecks(schemaVersion: number, check: "full" | "scoped" = "full"): void {
     if (schemaVersion < SCHEMA_VERSION) this.#migrate();
+    const rows = check === "scoped" ? "counts" : "all";
     const head = this.#sql.read(() => {
-      const h = checkLiveRows(this.#sql, this.#headKey, this.#cipher.auditKey, { full: false });
+      const h = checkLiveRows(this.#sql, this.#headKey, this.#cipher.auditKey, { full: false, rows });
       const file = this.#anchorFile;
       const expected = file === undefined ? undefined : readAnchorFile(file);
       if (file !== undefined && expected !== undefined) this.#checkExpected(h, expected, `${file}`);
@@ -209,6 +249,18 @@ export class SqliteVaultStore implements VaultStore {
     if (this.#anchorFile && readAnchorFile(this.#anchorFile) === undefined) {
       writeAnchorFile(this.#anchorFile, this.#headKey, head);
     }
+    this.#recordRowsUnchecked = rows === "counts";
+  }
+
+  /**
+   * A scoped store, before it reads beyond the records it was asked for: the open check's per-record part
+   * (every live record's MAC against the head, the versions count, the stale-version join), once, in its own
+   * snapshot (the whole check again: a write since the open changed the head).
+   */
+  #verifyRecordRows(): void {
+    if (!this.#recordRowsUnchecked) return;
+    this.#sql.read(() => checkLiveRows(this.#sql, this.#headKey, this.#cipher.auditKey, { full: false }));
+    this.#recordRowsUnchecked = false;
   }
 
   /** Schema 1 → 2: compute the head from the live rows once (after checking the audit chain), audited. */
@@ -351,13 +403,18 @@ export class SqliteVaultStore implements VaultStore {
 
   /** The gateway's schedule index (sqlite-schedule-index.ts): clear columns, outside the signed head. */
   scheduleIndex(): SqliteScheduleIndex {
-    this.#scheduleIndex ??= new SqliteScheduleIndex(this.#sql, (v) => this.#cipher.indexDigest(v));
+    this.#scheduleIndex ??= new CheckedScheduleIndex(
+      this.#sql,
+      (v) => this.#cipher.indexDigest(v),
+      () => this.#verifyRecordRows(),
+    );
     return this.#scheduleIndex;
   }
 
   // ---- records ----------------------------------------------------------------------------------------
 
   listRecords(filter: { type?: string; folderUid?: string } = {}): StoredRecord[] {
+    this.#verifyRecordRows();
     return this.#sql.read(() => {
       const rows =
         filter.folderUid === undefined
@@ -376,11 +433,12 @@ export class SqliteVaultStore implements VaultStore {
     after: number,
     limit: number,
   ): { records: StoredRecord[]; next: number | undefined } {
+    this.#verifyRecordRows();
     return this.#sql.read(() => {
       const byFolder = filter.folderUid !== undefined;
       const params = byFolder ? [filter.folderUid, after, limit] : [after, limit];
-      const rows = this.#sql.all<CurrentRow & { pos: number }>(pageSql(CURRENT_SQL, byFolder), ...params);
-      const out = rows.map((r) => this.#toStored(r));
+      const rows = this.#sql.all<PageRow>(pageSql(byFolder), ...params);
+      const out = rows.map((r) => this.#toStored(pageRow(r)));
       return {
         records: filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type),
         next: rows.length < limit ? undefined : rows[rows.length - 1]?.pos,
@@ -388,10 +446,14 @@ export class SqliteVaultStore implements VaultStore {
     });
   }
 
+  /**
+   * One record, by UID or by title: its row MAC, that it points at its newest version (checkNewest, one
+   * indexed probe: what a scoped open leaves to each read) and its version's ciphertext, in one snapshot.
+   */
   getRecord(uid: string): StoredRecord | undefined {
-    return this.#sql.guard(() => {
+    return this.#sql.read(() => {
       const row = this.#current(uid);
-      return row ? this.#toStored(row) : undefined;
+      return row ? this.#checkedStored(row) : undefined;
     });
   }
 
@@ -402,9 +464,15 @@ export class SqliteVaultStore implements VaultStore {
           `${CURRENT_SQL} WHERE r.title_mac = ? ORDER BY r.rowid`,
           this.#cipher.titleMac(title),
         )
-        .map((r) => this.#toStored(r))
+        .map((r) => this.#checkedStored(r))
         .filter((s) => s.record.title === title),
     );
+  }
+
+  #checkedStored(row: CurrentRow): StoredRecord {
+    const stored = this.#toStored(row);
+    checkNewest(this.#sql, row.uid, row.revision);
+    return stored;
   }
 
   createRecord(
@@ -638,6 +706,7 @@ export class SqliteVaultStore implements VaultStore {
 
   /** `rekey vault copy`: every row as stored (ciphertext), in one read snapshot. */
   exportRows(): VaultRows {
+    this.#verifyRecordRows();
     return this.#sql.read(() => readSqliteRows(this.#sql));
   }
 
