@@ -17,6 +17,7 @@ import { getFieldValue, newRecord, setFieldValue } from "../vault/record.js";
 import { type GatewayConfigInput, gatewayConfigSchema } from "./config.js";
 import { FakeClock, flush } from "./fake-clock.js";
 import { createGateway, type Gateway, type GatewayOptions } from "./gateway.js";
+import { loadHistorySchema } from "./records.js";
 import { parseSchedule } from "./schedule.js";
 import { setRecordSchedule } from "./schedule-field.js";
 import { newScriptFileRecord } from "./script-file.js";
@@ -107,6 +108,10 @@ async function setup(over: Partial<GatewayOptions> = {}, cfg: GatewayConfigInput
 }
 
 /** Let async work (real I/O included) settle. */
+// The gateway loads the history schema lazily (the bundled CLI initialises it synchronously): loaded once
+// here, so a job's history read fits in the fake clock's flush.
+await loadHistorySchema();
+
 async function settle(g: Gateway) {
   await flush();
   await g.idle();

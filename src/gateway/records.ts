@@ -43,6 +43,18 @@ export function loginOf(record: KeeperRecord): string {
 
 export { accountKey, configurationFor } from "../rotation/same-user.js";
 
+let historySchema: typeof import("./history-schema.js") | undefined;
+
+/**
+ * The history entry schema (zod), loaded on first use only: a plain `rekey rotate` never reads history.
+ * Kept once loaded, so later reads do not go through `import()` again (under a loader with module hooks,
+ * such as the tests' tsx, each `import()` is a round trip to the hooks' thread, not a microtask).
+ */
+export async function loadHistorySchema(): Promise<typeof import("./history-schema.js")> {
+  historySchema ??= await import("./history-schema.js");
+  return historySchema;
+}
+
 /**
  * The record's recent history, validated (an entry written by a newer rekey that does not parse is
  * left out rather than stopping the gateway).
@@ -53,7 +65,7 @@ export async function readHistory(
   limit = HISTORY_WINDOW,
 ): Promise<RotationAttempt[]> {
   const out: RotationAttempt[] = [];
-  const { parseAttempt } = await import("./history-schema.js"); // zod: loaded only by whoever reads history
+  const { parseAttempt } = historySchema ?? (await loadHistorySchema());
   for (const e of await store.listRotationHistory({ recordUid, limit })) {
     try {
       out.push(parseAttempt(e));

@@ -46,11 +46,15 @@ export function countScripts(user: StoredRecord, configuration: StoredRecord | u
   return scriptsInRunOrder(owners(user, configuration)).length;
 }
 
+/** Kept once loaded: see loadHistorySchema in records.ts for why a second `import()` is avoided. */
+let scriptRunner: typeof import("./script-runner.js") | undefined;
+
 export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptResult[]> {
   const scripts = scriptsInRunOrder(owners(input.user, input.configuration));
   if (scripts.length === 0) return [];
   // script-runner.ts (and node:child_process, ~2.5 ms of a cold start) only for a record that has scripts.
-  const run = input.run ?? (await import("./script-runner.js")).runScript;
+  scriptRunner ??= await import("./script-runner.js");
+  const run = input.run ?? scriptRunner.runScript;
   const results: ScriptResult[] = [];
   for (const { ownerUid, position, script } of scripts) {
     const base = {
