@@ -101,10 +101,17 @@ export class SqliteHistory {
     checkHistoryLimit(filter.limit);
     return this.#sql.read(() => {
       if (!this.#tableExists()) return [];
-      const rows = this.#sql.all<HistoryRow>(
-        "SELECT * FROM rotation_history WHERE (@rec IS NULL OR record_uid = @rec) ORDER BY seq DESC LIMIT @limit",
-        { rec: filter.recordUid ?? null, limit: filter.limit ?? -1 },
-      );
+      // One record's entries through the (record_uid, seq) index: a single statement with "@rec IS NULL OR"
+      // cannot use it, and scanned the whole table (every record's entries) for each record's history.
+      const limit = filter.limit ?? -1;
+      const rows =
+        filter.recordUid === undefined
+          ? this.#sql.all<HistoryRow>("SELECT * FROM rotation_history ORDER BY seq DESC LIMIT ?", limit)
+          : this.#sql.all<HistoryRow>(
+              "SELECT * FROM rotation_history WHERE record_uid = ? ORDER BY seq DESC LIMIT ?",
+              filter.recordUid,
+              limit,
+            );
       return rows.reverse().map((r) => this.#rows.open(r));
     });
   }
