@@ -175,7 +175,8 @@ async function runMain() {
   let firstCallAt;
   let lastCallAt;
   const gateway = createGateway({
-    store: toAsyncStore(store),
+    // As `rekey gateway` opens it (stores/open.ts): commits grouped.
+    store: toAsyncStore(store, { groupCommits: true }),
     observer: {
       awsCall: () => {
         slot().calls++;

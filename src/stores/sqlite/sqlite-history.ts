@@ -93,7 +93,8 @@ export class SqliteHistory {
       this.#audit({ ...audit, recordUid: entry.recordUid });
       return stored;
     });
-    this.#exists = true;
+    // Inside an enclosing transaction (a commit, a group of writes) it may still be rolled back.
+    if (!this.#sql.inTransaction) this.#exists = true;
     return result;
   }
 
