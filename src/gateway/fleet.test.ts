@@ -87,7 +87,7 @@ async function rotateFleet(t: { diagnostic(m: string): void; after(fn: () => unk
   let awsCalls = 0;
   const paced: string[] = [];
   const gateway = createGateway({
-    store: toAsyncStore(store),
+    store: toAsyncStore(store, { groupCommits: true }), // as the CLI opens it
     observer: {
       awsCall: () => awsCalls++,
       awsPace: (_account, service) => paced.push(service),

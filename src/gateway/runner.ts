@@ -145,6 +145,13 @@ export type JobOutcome =
   | { kind: "busy"; holder?: string | undefined };
 
 /** The runner's dependencies from the gateway configuration (shared by the gateway and `rekey rotate`). */
+/** The rotation engine's entry points, loaded on first use and kept (not resolved again per rotation). */
+let rotationModule: Promise<typeof import("../rotation/index.js")> | undefined;
+const rotation = () => {
+  rotationModule ??= import("../rotation/index.js");
+  return rotationModule;
+};
+
 export function runnerDeps(o: {
   store: AsyncVaultStore;
   config: GatewayConfig;
@@ -168,8 +175,7 @@ export function runnerDeps(o: {
     store: o.store,
     clock: o.clock,
     logger: o.logger,
-    rotate:
-      o.rotate ?? (async (s, ref, opts) => (await import("../rotation/index.js")).rotateRecord(s, ref, opts)),
+    rotate: o.rotate ?? (async (s, ref, opts) => (await rotation()).rotateRecord(s, ref, opts)),
     engine: {
       endpointUrl: config.engine.endpointUrl,
       region: config.engine.region,
@@ -481,9 +487,7 @@ export async function runRepairJob(deps: RunnerDeps, uid: string): Promise<Repai
   const renewal = keepRenewed(lease, deps);
   try {
     const repair =
-      deps.repair ??
-      (async (s: AsyncVaultStore, o: RepairOptions) =>
-        (await import("../rotation/index.js")).repairRecords(s, o));
+      deps.repair ?? (async (s: AsyncVaultStore, o: RepairOptions) => (await rotation()).repairRecords(s, o));
     const { records } = await repair(deps.store, {
       ...deps.engine,
       actor: deps.actor,

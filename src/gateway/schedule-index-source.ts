@@ -129,6 +129,15 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
   const replan = new Set<string>();
   /** Records decrypted for the listing's pass (dropped at its end). */
   let loaded = new Map<string, StoredRecord>();
+  /**
+   * The identity digests of `loaded` (undefined: to be computed): the duplicate check's candidates among
+   * records that may have no row yet. Computed once, not per rotation: a first pass over N records would
+   * otherwise compare each of them with all N.
+   */
+  let loadedByIdentity: Map<string, StoredRecord[]> | undefined;
+  const loadedChanged = () => {
+    loadedByIdentity = undefined;
+  };
   const writes = new Map<string, ScheduleIndexRow>();
   /** Which rows carry each identity digest (the duplicate check's candidates). */
   const byIdentity = new Map<string, Set<string>>();
@@ -161,12 +170,14 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       const all = await store.listRecords();
       decrypted(all.length);
       for (const r of all) loaded.set(r.uid, r);
+      loadedChanged();
       return;
     }
     for (const uid of missing) {
       const r = await readOne(uid);
       if (r) loaded.set(uid, r);
     }
+    loadedChanged();
   };
 
   const put = (row: ScheduleIndexRow) => {
@@ -253,6 +264,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       }
       configs = next;
       configsKnown = true;
+      loadedChanged(); // identities depend on the configurations (account scope)
       // Compared with the configuration rows, which say what the users' rows were computed with (by this
       // gateway or another, before a restart too).
       const before = new Map(
@@ -312,6 +324,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
     async touched(uid) {
       replan.add(uid);
       loaded.delete(uid);
+      loadedChanged();
     },
 
     async peers(user) {
@@ -319,12 +332,23 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       const out = new Map<string, StoredRecord>([[user.uid, user]]);
       for (const c of configs.values()) out.set(c.uid, c);
       if (mine.size === 0) return [...out.values()];
-      // Records decrypted this pass may not have their row yet (new or changed): compared as they are.
-      for (const r of loaded.values()) out.set(r.uid, r);
+      // Records decrypted this pass may not have their row yet (new or changed): those whose digests
+      // match, compared as they are (a digest match is a superset of the engine's same-user rule).
+      if (!loadedByIdentity) {
+        loadedByIdentity = new Map();
+        for (const r of loaded.values()) {
+          for (const d of identitiesOf(r, configurationList(), index.digest.bind(index))) {
+            const list = loadedByIdentity.get(d) ?? [];
+            loadedByIdentity.set(d, list);
+            list.push(r);
+          }
+        }
+      }
+      for (const d of mine) for (const r of loadedByIdentity.get(d) ?? []) out.set(r.uid, r);
       for (const d of mine) {
         for (const uid of byIdentity.get(d) ?? []) {
           if (out.has(uid)) continue;
-          const r = await readOne(uid);
+          const r = loaded.get(uid) ?? (await readOne(uid));
           if (r) out.set(r.uid, r);
         }
       }
@@ -341,6 +365,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
 
     async flush() {
       loaded = new Map();
+      loadedChanged();
       if (writes.size === 0) return;
       const batch = [...writes.values()];
       writes.clear();
@@ -355,6 +380,7 @@ export function indexedSource(o: IndexedSourceOptions): RecordSource {
       configs = new Map(all.filter((r) => r.record.type === CONFIGURATION_TYPE).map((r) => [r.uid, r]));
       // Kept for the duplicate check of these runs and the first tick (which would decrypt them anyway).
       for (const r of all) loaded.set(r.uid, r);
+      loadedChanged();
     },
   };
 

@@ -14,6 +14,7 @@ import { findRecord } from "../vault/find-record.js";
 import type { StoredRecord } from "../vault/store.js";
 import { type ExecContext, runRotation } from "./executor.js";
 import { fromEntry, pendingJournals, type RotationJournal } from "./journal.js";
+import { renewLease } from "./lease-renewal.js";
 import { planRotation, planSteps, type RotationPlan } from "./plan.js";
 import { repairJournal } from "./repair.js";
 import { describeLastUse, usedSince } from "./retire.js";
@@ -70,7 +71,7 @@ export async function rotateRecord(
       retry: n.retry,
       requestTimeoutMs: n.requestTimeoutMs,
       logger: n.logger,
-      onWait: () => lease.renew(n.lockTtlMs),
+      onWait: () => renewLease(lease, n.lockTtlMs),
       wrapPort: n.wrapPort,
       onRetry: n.onAwsRetry,
       onCall: n.onAwsCall,

@@ -27,6 +27,7 @@ import { newUid } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { journalOp, type RetainedKeys, type RotationJournal, writeJournal } from "./journal.js";
+import { renewLease } from "./lease-renewal.js";
 import type { KeyAction, RotationPlan } from "./plan.js";
 import { describeLastUse, type LastUse, usedSince } from "./retire.js";
 import { saveNewKey, settleTransaction } from "./save.js";
@@ -104,8 +105,9 @@ export function stopped(ctx: Pick<ExecContext, "signal">, state: string): RekeyE
   return new RekeyError("interrupted", `interrupted: ${state}`, { details: { retryable: false } });
 }
 
+/** Before a step: the lease renewed (skipped when it was written under a second ago: lease-renewal.ts). */
 export function renew(ctx: ExecContext): void {
-  ctx.lease.renew(ctx.lockTtlMs);
+  void renewLease(ctx.lease, ctx.lockTtlMs);
 }
 
 export interface RunMeta {

@@ -38,9 +38,15 @@ export async function rotateRecord(
   recordRef: string | StoredRecord,
   opts: RotateOptions = {},
 ): Promise<RotationResult> {
-  const engine = await import("./engine.js");
-  return engine.rotateRecord(store, recordRef, opts);
+  engine ??= import("./engine.js");
+  return (await engine).rotateRecord(store, recordRef, opts);
 }
+
+/**
+ * The engine, loaded on first use and kept: a gateway rotates thousands of records, and each dynamic
+ * import() goes through module resolution again (and through the loader hooks, under tsx).
+ */
+let engine: Promise<typeof import("./engine.js")> | undefined;
 
 /** Finish or undo interrupted rotations and expire graceful keys past their grace. See repair-records.ts. */
 export async function repairRecords(store: AsyncVaultStore, opts: RepairOptions = {}): Promise<RepairResult> {

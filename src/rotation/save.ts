@@ -17,10 +17,11 @@
 import { conflict, RekeyError } from "../errors.js";
 import type { ExecContext } from "./executor.js";
 import { journalOp, type RotationJournal, writeJournal } from "./journal.js";
+import { renewLease } from "./lease-renewal.js";
 import { applyRotation } from "./record-update.js";
 import { readKeyState } from "./settings.js";
 
-const renew = (ctx: ExecContext) => ctx.lease.renew(ctx.lockTtlMs);
+const renew = (ctx: ExecContext) => renewLease(ctx.lease, ctx.lockTtlMs);
 
 /** Save the new key into the record; on a two-phase store, inside a rotation transaction that is then finalized. */
 export async function saveNewKey(ctx: ExecContext, j: RotationJournal): Promise<void> {

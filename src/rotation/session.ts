@@ -22,6 +22,7 @@ import { getFieldValue } from "../vault/record.js";
 import type { Lease, StoredRecord } from "../vault/store.js";
 import { type Checkpoint, makeCheckpoint } from "./checkpoint.js";
 import { DEFAULT_CONSISTENCY_WINDOW_MS, type ExecContext, newReport } from "./executor.js";
+import { noteLeaseWritten } from "./lease-renewal.js";
 import { lockHeld } from "./lock-held.js";
 import { FIELD, type RotationSettings, readKeyState, readSettings } from "./settings.js";
 import { type RotateOptions, type RotationLogger, silentLogger } from "./types.js";
@@ -186,6 +187,7 @@ export async function takeLock(store: AsyncVaultStore, stored: StoredRecord, n: 
       `wait for it to finish; the lock of a process that died expires within ${Math.ceil(n.lockTtlMs / 1000)} s`,
     );
   }
+  noteLeaseWritten(lease);
   return lease;
 }
 

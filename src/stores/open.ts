@@ -153,7 +153,8 @@ export async function openDefaultAsyncVault(opts: OpenDefaultVaultOptions): Prom
       }),
     );
   }
-  return asyncVaultStore(await openDefaultVault(opts));
+  // The CLI's store groups its commits (a gateway's concurrent rotations share their disk waits).
+  return asyncVaultStore(await openDefaultVault(opts), { groupCommits: true });
 }
 
 export interface InitDefaultVaultOptions {

@@ -11,6 +11,7 @@ import type {
 } from "../../vault/async-store.js";
 import { folderUidOf, RECORD_PAGE } from "../../vault/async-store.js";
 import type { Folder, StoredRecord } from "../../vault/store.js";
+import { groupCommits } from "./group-commit.js";
 import { sqliteRecordPages } from "./sqlite-iterate.js";
 import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import type { VaultStore } from "./vault-store.js";
@@ -82,6 +83,15 @@ const SYNC_CAPABILITIES: StoreCapabilities = {
   atomicCommit: true,
 };
 
+export interface AsyncStoreOptions {
+  /**
+   * Writes asked for alongside one another share one commit (group-commit.ts): each then waits for the
+   * next turn of the event loop, so it is for processes that write a lot at once (the CLI's store: the
+   * gateway, rotate --all), not for tests that settle async work with a single setImmediate.
+   */
+  groupCommits?: boolean;
+}
+
 /**
  * The async port over a synchronous store (the local SQLite vault).
  *
@@ -89,9 +99,10 @@ const SYNC_CAPABILITIES: StoreCapabilities = {
  * const store = asyncVaultStore(await openDefaultVault({ interactive: false }));
  * await store.commit([{ op: "saveRecord", uid, record, expectedRevision: 3 }, { op: "deleteJournal", id }], { actor: "rotate" });
  */
-export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
+export function asyncVaultStore(sync: VaultStore, opts: AsyncStoreOptions = {}): AsyncVaultStore {
   // Promise.resolve().then(...) turns a synchronous throw into a rejection, as a real async backend would.
   const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
+  const write = opts.groupCommits ? groupCommits((fn) => sync.transaction(fn)) : later;
   return {
     description: sync.description,
     listRecords: (filter) => later(() => sync.listRecords(filter)),
@@ -103,22 +114,22 @@ export function asyncVaultStore(sync: VaultStore): AsyncVaultStore {
       : {}),
     getRecord: (uid) => later(() => sync.getRecord(uid)),
     findByTitle: (title) => later(() => sync.findByTitle(title)),
-    createRecord: (record, opts) => later(() => sync.createRecord(record, opts)),
-    saveRecord: (uid, record, opts) => later(() => sync.saveRecord(uid, record, opts)),
-    deleteRecord: (uid, opts) => later(() => sync.deleteRecord(uid, opts)),
+    createRecord: (record, opts) => write(() => sync.createRecord(record, opts)),
+    saveRecord: (uid, record, opts) => write(() => sync.saveRecord(uid, record, opts)),
+    deleteRecord: (uid, opts) => write(() => sync.deleteRecord(uid, opts)),
     history: (uid) => later(() => sync.history(uid)),
     listFolders: () => later(() => sync.listFolders()),
     createFolder: (name, opts) => later(() => sync.createFolder(name, opts)),
-    appendAudit: (event) => later(() => sync.appendAudit(event)),
+    appendAudit: (event) => write(() => sync.appendAudit(event)),
     listAudit: (filter) => later(() => sync.listAudit(filter)),
     verifyAudit: () => later(() => sync.verifyAudit()),
-    putJournal: (entry) => later(() => sync.putJournal(entry)),
+    putJournal: (entry) => write(() => sync.putJournal(entry)),
     listJournal: (filter) => later(() => sync.listJournal(filter)),
-    deleteJournal: (id) => later(() => sync.deleteJournal(id)),
-    appendRotationHistory: (entry, audit) => later(() => sync.appendRotationHistory(entry, audit)),
+    deleteJournal: (id) => write(() => sync.deleteJournal(id)),
+    appendRotationHistory: (entry, audit) => write(() => sync.appendRotationHistory(entry, audit)),
     listRotationHistory: (filter) => later(() => sync.listRotationHistory(filter)),
-    tryLock: (uid, owner, ttl) => later(() => sync.tryLock(uid, owner, ttl)),
-    commit: (ops, opts) => later(() => commitSync(sync, ops, opts.actor)),
+    tryLock: (uid, owner, ttl) => write(() => sync.tryLock(uid, owner, ttl)),
+    commit: (ops, opts) => write(() => commitSync(sync, ops, opts.actor)),
     ...(sync.scheduleIndex ? { scheduleIndex: asyncScheduleIndex(sync.scheduleIndex()) } : {}),
     capabilities: { ...SYNC_CAPABILITIES, localKeySlots: typeof sync.addKeyFileSlot === "function" },
     head: () => later(() => sync.head()),
@@ -157,6 +168,9 @@ export function isAsyncVaultStore(store: VaultStore | AsyncVaultStore): store is
  * @example
  * const store = toAsyncStore(sqliteStore); // or a KeeperVault, returned as is
  */
-export function toAsyncStore(store: VaultStore | AsyncVaultStore): AsyncVaultStore {
-  return isAsyncVaultStore(store) ? store : asyncVaultStore(store);
+export function toAsyncStore(
+  store: VaultStore | AsyncVaultStore,
+  opts: AsyncStoreOptions = {},
+): AsyncVaultStore {
+  return isAsyncVaultStore(store) ? store : asyncVaultStore(store, opts);
 }

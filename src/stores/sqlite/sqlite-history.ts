@@ -93,7 +93,8 @@ export class SqliteHistory {
       this.#audit({ ...audit, recordUid: entry.recordUid });
       return stored;
     });
-    this.#exists = true;
+    // Inside an enclosing transaction (a commit, a group of writes) it may still be rolled back.
+    if (!this.#sql.inTransaction) this.#exists = true;
     return result;
   }
 
@@ -101,10 +102,17 @@ export class SqliteHistory {
     checkHistoryLimit(filter.limit);
     return this.#sql.read(() => {
       if (!this.#tableExists()) return [];
-      const rows = this.#sql.all<HistoryRow>(
-        "SELECT * FROM rotation_history WHERE (@rec IS NULL OR record_uid = @rec) ORDER BY seq DESC LIMIT @limit",
-        { rec: filter.recordUid ?? null, limit: filter.limit ?? -1 },
-      );
+      // One record's entries through the (record_uid, seq) index: a single statement with "@rec IS NULL OR"
+      // cannot use it, and scanned the whole table (every record's entries) for each record's history.
+      const limit = filter.limit ?? -1;
+      const rows =
+        filter.recordUid === undefined
+          ? this.#sql.all<HistoryRow>("SELECT * FROM rotation_history ORDER BY seq DESC LIMIT ?", limit)
+          : this.#sql.all<HistoryRow>(
+              "SELECT * FROM rotation_history WHERE record_uid = ? ORDER BY seq DESC LIMIT ?",
+              filter.recordUid,
+              limit,
+            );
       return rows.reverse().map((r) => this.#rows.open(r));
     });
   }
