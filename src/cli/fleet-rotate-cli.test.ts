@@ -368,21 +368,22 @@ test("on a terminal: one progress line on stderr, rewritten in place and erased 
   const v = await vault();
   await v.user("ft-1");
   await v.user("ft-2");
-  const r = await onTerminal(["rotate", "--all", "--concurrency", "1", ...endpoint()], v.env);
+  const r = await onTerminal(["rotate", "--all", "--concurrency", "1", ...endpoint()], {
+    ...v.env,
+    REKEY_PROGRESS_DELAY_MS: "0",
+  });
   assert.equal(r.code, 0, r.output);
   const erase = "\r\x1b[2K";
   const updates = r.output
     .split(erase)
-    .filter((part) => part.startsWith("rotating "))
+    .filter((part) => part.startsWith("rotating"))
     .map((part) => part.split(/[\r\n]/)[0]);
-  assert.deepEqual(updates, [
-    "rotating 1/2: 0 ok, 0 failed, 1 running",
-    "rotating 1/2: 1 ok, 0 failed, 0 running",
-    "rotating 2/2: 1 ok, 0 failed, 1 running",
-    "rotating 2/2: 2 ok, 0 failed, 0 running",
-  ]);
-  assert.ok(r.output.includes(`0 running${erase}RECORD`), "the line is erased, then the summary");
+  // Drawn at most ten times a second: the first state at least, each one a whole line.
+  assert.ok(updates.length >= 1, r.output);
+  for (const u of updates)
+    assert.match(u!, /^rotating: [12] \/ 2 records \(\d+%\), \d ok, 0 failed, [01] running, \d+s$/);
+  assert.ok(r.output.includes(`${erase}RECORD`), "the line is erased, then the summary");
   const json = await onTerminal(["rotate", "--all", "--json", ...endpoint()], v.env);
   assert.equal(json.code, 0, json.output);
-  assert.ok(!json.output.includes("rotating "), "no progress line with --json");
+  assert.ok(!json.output.includes("rotating:"), "no progress line with --json");
 });

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   type FleetRecordResult,
+  fleetProgressState,
   fleetVerdict,
-  progressText,
   renderFleetSummary,
   runPool,
   shortError,
-  terminalProgress,
 } from "./fleet-rotate.js";
+import { formatProgress } from "./progress.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -160,31 +160,16 @@ for (const c of verdictCases) {
   });
 }
 
-test("progressText: the one status line", () => {
+test("fleetProgressState: what the progress line says of a fleet run", () => {
+  const p = { total: 40, started: 12, ok: 9, failed: 1, running: 2 };
   assert.equal(
-    progressText({ total: 40, started: 12, ok: 9, failed: 1, running: 2 }),
-    "rotating 12/40: 9 ok, 1 failed, 2 running",
+    formatProgress(fleetProgressState(p), 3200),
+    "rotating: 12 / 40 records (30%), 9 ok, 1 failed, 2 running, 3s",
   );
   assert.equal(
-    progressText({ total: 2, started: 1, ok: 0, failed: 0, running: 1 }, true),
-    "planning 1/2: 0 ok, 0 failed, 1 running",
+    formatProgress(fleetProgressState({ total: 2, started: 1, ok: 0, failed: 0, running: 1 }, true), 0),
+    "planning: 1 / 2 records (50%), 0 ok, 0 failed, 1 running, 0s",
   );
-});
-
-test("terminalProgress: rewrites one line in place and erases it at the end", () => {
-  const written: string[] = [];
-  const p = terminalProgress({ write: (t) => written.push(t) }, false);
-  p.clear();
-  assert.deepEqual(written, [], "nothing shown, nothing to erase");
-  p.update({ total: 2, started: 1, ok: 0, failed: 0, running: 1 });
-  p.update({ total: 2, started: 2, ok: 1, failed: 0, running: 1 });
-  p.clear();
-  const out = written.join("");
-  assert.equal(
-    out,
-    "\r\x1b[2Krotating 1/2: 0 ok, 0 failed, 1 running\r\x1b[2Krotating 2/2: 1 ok, 0 failed, 1 running\r\x1b[2K",
-  );
-  assert.ok(!out.includes("\n"), "never a new line");
 });
 
 test("renderFleetSummary: a row per record, the counts; control characters escaped, long errors cut", () => {
@@ -202,32 +187,4 @@ test("renderFleetSummary: a row per record, the counts; control characters escap
   assert.equal(lines[4], "3 record(s): 1 succeeded, 1 failed, 1 not started");
   assert.equal(renderFleetSummary([]), "");
   assert.equal(shortError(undefined), "");
-});
-
-test("terminalProgress.around: a log line erases the progress line and redraws it after; disabled levels write nothing extra", () => {
-  const written: string[] = [];
-  const p = terminalProgress({ write: (t) => written.push(t) }, false);
-  const inner = {
-    debug: () => written.push("<debug>"),
-    info: () => written.push("<info>"),
-    warn: () => written.push("<warn>\n"),
-    error: () => written.push("<error>\n"),
-    isLevelEnabled: (level: string) => level === "warn" || level === "error",
-  };
-  const logger = p.around(inner);
-  logger.warn({}, "before any progress");
-  p.update({ total: 3, started: 1, ok: 0, failed: 0, running: 1 });
-  written.length = 0;
-  logger.warn({ recordUid: "x" }, "webhook not delivered");
-  logger.debug({}, "not shown at warn");
-  assert.deepEqual(written, [
-    "\r\x1b[2K",
-    "<warn>\n",
-    "\r\x1b[2Krotating 1/3: 0 ok, 0 failed, 1 running",
-    "<debug>",
-  ]);
-  p.clear();
-  written.length = 0;
-  logger.error({}, "after the end");
-  assert.deepEqual(written, ["<error>\n"], "no progress line redrawn after clear()");
 });

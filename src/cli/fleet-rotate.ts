@@ -19,6 +19,7 @@ import { isLockHeld } from "../rotation/lock-held.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import type { StoredRecord } from "../vault/store.js";
 import { printable } from "./printable.js";
+import type { ProgressState } from "./progress.js";
 import { renderTable } from "./table.js";
 
 /** The history outcomes, "planned" for --dry-run, "not started" after Ctrl-C. */
@@ -229,61 +230,17 @@ function kindOf(r: FleetRecordResult): ErrorKind {
   return kind !== undefined && exitCodeOf(new RekeyError(kind, "")) === r.exitCode ? kind : "internal";
 }
 
-/** "rotating 12/40: 9 ok, 1 failed, 2 running" */
-export function progressText(p: FleetProgress, dryRun = false): string {
-  return `${dryRun ? "planning" : "rotating"} ${p.started}/${p.total}: ${p.ok} ok, ${p.failed} failed, ${p.running} running`;
-}
-
-/**
- * One status line on a terminal, rewritten in place (carriage return, erase line). Only for a TTY: a
- * log file or a pipe gets nothing. A log line (a warning, say) erases it first and redraws it after,
- * so the two never share a line.
- */
-export function terminalProgress(out: { write(t: string): void }, dryRun: boolean) {
-  let last: FleetProgress | undefined;
-  let shown = false;
-  const draw = () => {
-    if (!last) return;
-    out.write(`${ERASE}${progressText(last, dryRun)}`);
-    shown = true;
-  };
-  const clear = () => {
-    if (shown) out.write(ERASE);
-    shown = false;
-  };
+/** What the progress line says of a fleet run: "rotating: 12 / 40 records (30%), 9 ok, 1 failed, 2 running". */
+export function fleetProgressState(p: FleetProgress, dryRun = false): ProgressState {
   return {
-    update(p: FleetProgress) {
-      last = p;
-      draw();
-    },
-    /** Erase the line (before the summary is printed). */
-    clear() {
-      clear();
-      last = undefined;
-    },
-    /** `logger`, its lines written around the progress line (pino writes stderr synchronously). */
-    around(logger: RotationLogger): RotationLogger {
-      const enabled = (level: string) => {
-        const l = logger as RotationLogger & { isLevelEnabled?: (level: string) => boolean };
-        return typeof l.isLevelEnabled === "function" ? l.isLevelEnabled(level) : true;
-      };
-      const wrap =
-        (level: keyof RotationLogger) =>
-        (obj: object, msg?: string): void => {
-          if (!shown || !enabled(level)) {
-            logger[level](obj, msg);
-            return;
-          }
-          clear();
-          logger[level](obj, msg);
-          draw();
-        };
-      return { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") };
-    },
+    label: dryRun ? "planning" : "rotating",
+    done: p.started,
+    total: p.total,
+    unit: "records",
+    detail: `${p.ok} ok, ${p.failed} failed, ${p.running} running`,
   };
 }
 
-const ERASE = "\r\x1b[2K";
 const ERROR_WIDTH = 120;
 
 /** The summary table: one row per record, in selection order, then the counts. */

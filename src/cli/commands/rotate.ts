@@ -4,6 +4,7 @@ import type { RotationAttempt } from "../../gateway/history-model.js";
 import { parseStrategy, type RotateOptions } from "../../rotation/index.js";
 import { type CommandContext, line, printJson } from "../context.js";
 import { printable } from "../printable.js";
+import { commandProgress } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { sharedRotateOptions } from "../rotate-options.js";
 import { describeSelectors, type FleetSelectors, parseConcurrency, parseTarget } from "../rotate-target.js";
@@ -108,12 +109,9 @@ async function rotateMany(
     ).config;
   }
   // A status line only where a person watches it: a terminal, and no JSON or debug log sharing stderr.
-  const progress =
-    ctx.stderrIsTerminal && !opts.json && !opts.verbose
-      ? fleet.terminalProgress(ctx.stderr, dryRun)
-      : undefined;
+  const progress = commandProgress(ctx, { off: opts.json === true || opts.verbose === true });
   // Log lines (warnings) are written around the progress line, not into it.
-  const logger = progress ? progress.around(options.logger!) : options.logger!;
+  const logger = progress.around(options.logger!);
   const interrupt = onInterrupt(
     ctx,
     "no new rotation starts; the running ones finish or undo their step in flight",
@@ -132,10 +130,10 @@ async function rotateMany(
       actor: ctx.actor,
       logger,
       env: ctx.env,
-      onProgress: progress ? (p) => progress.update(p) : undefined,
+      onProgress: progress.enabled ? (p) => progress.update(fleet.fleetProgressState(p, dryRun)) : undefined,
     });
   } finally {
-    progress?.clear();
+    progress.end();
     interrupt.dispose();
   }
   if (opts.json) printJson(ctx.stdout, results);
