@@ -3,18 +3,14 @@
  *
  * The rule is rotation/same-user.ts's `sameIamUser`: the same UserId when both carry one, else the same
  * non-empty login in the same account scope. It used to be applied by comparing each row with every earlier
- * row and every managed record (10,000 rows took minutes, 100,000 did not finish). Here each identity is put
- * in three maps keyed the way the rule compares, so a row looks only at the records it can match:
- * - `byUserId`: the same UserId (matches when both carry one);
- * - `byLoginNoId`: the same scope and login, among records without a UserId (matches whatever the row has);
- * - `byLogin`: the same scope and login, all records (matches a row without a UserId).
- * A row with a UserId matches `byUserId[its id]` and `byLoginNoId[its login]`; one without matches
- * `byLogin[its login]`. Every entry of those lists is a match (but for the row's own UID, which the rule
- * excludes), so the work per row is the matches it reports. The answers, the order of the records named and
- * the messages are the old ones (import-targets.test.ts compares both on random inputs).
+ * row and every managed record (10,000 rows took minutes, 100,000 did not finish). Here identities go into an
+ * IdentityIndex (rotation/identity-index.ts), so a row looks only at the records it can match. The answers,
+ * the order of the records named and the messages are the old ones (import-targets.test.ts compares both on
+ * random inputs).
  */
 import { conflict } from "../errors.js";
-import { type IamUserIdentity, identityOf, managesIamUser } from "../rotation/same-user.js";
+import { IdentityIndex } from "../rotation/identity-index.js";
+import { identityOf, managesIamUser } from "../rotation/same-user.js";
 import { FIELD } from "../rotation/settings.js";
 import { getFieldValue } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
@@ -30,52 +26,6 @@ const describe = (s: StoredRecord) => `"${s.record.title}" (${s.uid})`;
 /** A row as the record it would become (for the same-user check before anything is written). */
 export function asStored(row: CsvRecord, uid: string): StoredRecord {
   return { uid, revision: 0, folderUid: null, record: row.record, createdAt: "", updatedAt: "" };
-}
-
-/** Identities indexed the way `sameIamUser` compares them; entries kept in insertion order. */
-class IdentityIndex<T extends { uid: string; at: number }> {
-  private readonly byUserId = new Map<string, T[]>();
-  private readonly byLoginNoId = new Map<string, T[]>();
-  private readonly byLogin = new Map<string, T[]>();
-
-  add(id: IamUserIdentity, entry: T): void {
-    if (id.userId) push(this.byUserId, id.userId, entry);
-    if (id.login) {
-      const key = loginKey(id);
-      push(this.byLogin, key, entry);
-      if (!id.userId) push(this.byLoginNoId, key, entry);
-    }
-  }
-
-  /** Every entry that is the same IAM user as `id` (other than `uid`), in insertion order. */
-  matches(id: IamUserIdentity, uid: string): T[] {
-    const key = id.login ? loginKey(id) : undefined;
-    if (!id.userId) return key ? (this.byLogin.get(key) ?? []).filter((e) => e.uid !== uid) : [];
-    const a = (this.byUserId.get(id.userId) ?? []).filter((e) => e.uid !== uid);
-    const b = key ? (this.byLoginNoId.get(key) ?? []).filter((e) => e.uid !== uid) : [];
-    // The two lists are disjoint (with and without a UserId); merged back into insertion order.
-    return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.at - y.at);
-  }
-
-  /** The first entry that is the same IAM user as `id` (other than `uid`), without building the list. */
-  first(id: IamUserIdentity, uid: string): T | undefined {
-    const key = id.login ? loginKey(id) : undefined;
-    const firstOf = (list: T[] | undefined) => list?.find((e) => e.uid !== uid);
-    if (!id.userId) return key ? firstOf(this.byLogin.get(key)) : undefined;
-    const a = firstOf(this.byUserId.get(id.userId));
-    const b = key ? firstOf(this.byLoginNoId.get(key)) : undefined;
-    if (!a) return b;
-    if (!b) return a;
-    return a.at <= b.at ? a : b;
-  }
-}
-
-const loginKey = (id: IamUserIdentity) => `${id.scope}\n${id.login}`;
-
-function push<T>(m: Map<string, T[]>, key: string, v: T): void {
-  const list = m.get(key);
-  if (list) list.push(v);
-  else m.set(key, [v]);
 }
 
 /** For each row, the existing record it updates (undefined: a new record); throws a conflict otherwise. */

@@ -9,7 +9,8 @@
  * with the later one. Identities are those `duplicateGroups` computes: among pamUser records only, so with no
  * PAM configuration (the account scope is the admin-credential setting, else one shared scope).
  */
-import { type IamUserIdentity, identityOf, sameIamUser } from "../rotation/same-user.js";
+import { IdentityIndex } from "../rotation/identity-index.js";
+import { type IamUserIdentity, identityOf } from "../rotation/same-user.js";
 import type { KeeperRecord } from "../vault/record.js";
 
 export interface UserIdentity {
@@ -27,32 +28,17 @@ export function userIdentity(uid: string, record: KeeperRecord): UserIdentity {
 export function sameUserIndex(
   users: readonly UserIdentity[],
 ): Map<string, Array<{ uid: string; title: string }>> {
-  const byUserId = new Map<string, number[]>();
-  const byLogin = new Map<string, number[]>();
-  const add = (m: Map<string, number[]>, key: string, i: number) => {
-    const list = m.get(key);
-    if (list) list.push(i);
-    else m.set(key, [i]);
-  };
-  const loginKey = (id: IamUserIdentity) => `${id.scope}\n${id.login}`;
-  users.forEach((u, i) => {
-    if (u.id.userId) add(byUserId, u.id.userId, i);
-    if (u.id.login) add(byLogin, loginKey(u.id), i);
+  const index = new IdentityIndex<{ uid: string; at: number; title: string }>();
+  users.forEach((u, at) => {
+    index.add(u.id, { uid: u.uid, at, title: u.title });
   });
   const seen = new Set<string>();
   const out = new Map<string, Array<{ uid: string; title: string }>>();
-  users.forEach((u, i) => {
-    if (seen.has(u.uid)) return;
-    // Every record sameIamUser can match: the same UserId, or the same login in the same scope.
-    const candidates = new Set([
-      ...(u.id.userId ? (byUserId.get(u.id.userId) ?? []) : []),
-      ...(u.id.login ? (byLogin.get(loginKey(u.id)) ?? []) : []),
-    ]);
-    const same = [...candidates]
-      .filter((j) => j !== i && users[j]!.uid !== u.uid && sameIamUser(u.id, users[j]!.id))
-      .sort((a, b) => a - b)
-      .map((j) => users[j]!);
-    if (same.length === 0) return;
+  for (const u of users) {
+    if (seen.has(u.uid)) continue;
+    // Every record that is the same IAM user (`sameIamUser`), in listing order.
+    const same = index.matches(u.id, u.uid);
+    if (same.length === 0) continue;
     const group = [u, ...same];
     for (const r of group) seen.add(r.uid);
     for (const r of group) {
@@ -61,6 +47,6 @@ export function sameUserIndex(
         group.filter((o) => o.uid !== r.uid).map((o) => ({ uid: o.uid, title: o.title })),
       );
     }
-  });
+  }
   return out;
 }
