@@ -43,15 +43,15 @@ export function loginOf(record: KeeperRecord): string {
 
 export { accountKey, configurationFor } from "../rotation/same-user.js";
 
-let historySchema: typeof import("./history-schema.js") | undefined;
+let historySchema: Promise<typeof import("./history-schema.js")> | undefined;
 
 /**
  * The history entry schema (zod), loaded on first use only: a plain `rekey rotate` never reads history.
  * Kept once loaded, so later reads do not go through `import()` again (under a loader with module hooks,
  * such as the tests' tsx, each `import()` is a round trip to the hooks' thread, not a microtask).
  */
-export async function loadHistorySchema(): Promise<typeof import("./history-schema.js")> {
-  historySchema ??= await import("./history-schema.js");
+export function loadHistorySchema(): Promise<typeof import("./history-schema.js")> {
+  historySchema ??= import("./history-schema.js");
   return historySchema;
 }
 
@@ -65,7 +65,7 @@ export async function readHistory(
   limit = HISTORY_WINDOW,
 ): Promise<RotationAttempt[]> {
   const out: RotationAttempt[] = [];
-  const { parseAttempt } = historySchema ?? (await loadHistorySchema());
+  const { parseAttempt } = await loadHistorySchema();
   for (const e of await store.listRotationHistory({ recordUid, limit })) {
     try {
       out.push(parseAttempt(e));

@@ -47,14 +47,13 @@ export function countScripts(user: StoredRecord, configuration: StoredRecord | u
 }
 
 /** Kept once loaded: see loadHistorySchema in records.ts for why a second `import()` is avoided. */
-let scriptRunner: typeof import("./script-runner.js") | undefined;
+let scriptRunner: Promise<typeof import("./script-runner.js")> | undefined;
 
 export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptResult[]> {
   const scripts = scriptsInRunOrder(owners(input.user, input.configuration));
   if (scripts.length === 0) return [];
   // script-runner.ts (and node:child_process, ~2.5 ms of a cold start) only for a record that has scripts.
-  scriptRunner ??= await import("./script-runner.js");
-  const run = input.run ?? scriptRunner.runScript;
+  const run = input.run ?? (await (scriptRunner ??= import("./script-runner.js"))).runScript;
   const results: ScriptResult[] = [];
   for (const { ownerUid, position, script } of scripts) {
     const base = {

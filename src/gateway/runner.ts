@@ -144,7 +144,6 @@ export type JobOutcome =
   /** Another process holds the record's lease (`holder`: its owner string, when known). */
   | { kind: "busy"; holder?: string | undefined };
 
-/** The runner's dependencies from the gateway configuration (shared by the gateway and `rekey rotate`). */
 /** The rotation engine's entry points, loaded on first use and kept (not resolved again per rotation). */
 let rotationModule: Promise<typeof import("../rotation/index.js")> | undefined;
 const rotation = () => {
@@ -152,6 +151,7 @@ const rotation = () => {
   return rotationModule;
 };
 
+/** The runner's dependencies from the gateway configuration (shared by the gateway and `rekey rotate`). */
 export function runnerDeps(o: {
   store: AsyncVaultStore;
   config: GatewayConfig;
