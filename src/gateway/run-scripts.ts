@@ -48,12 +48,16 @@ export function countScripts(user: StoredRecord, configuration: StoredRecord | u
 
 /** Kept once loaded: see loadHistorySchema in records.ts for why a second `import()` is avoided. */
 let scriptRunner: Promise<typeof import("./script-runner.js")> | undefined;
+const loadScriptRunner = () => {
+  scriptRunner ??= import("./script-runner.js");
+  return scriptRunner;
+};
 
 export async function runRecordScripts(input: RunScriptsInput): Promise<ScriptResult[]> {
   const scripts = scriptsInRunOrder(owners(input.user, input.configuration));
   if (scripts.length === 0) return [];
   // script-runner.ts (and node:child_process, ~2.5 ms of a cold start) only for a record that has scripts.
-  const run = input.run ?? (await (scriptRunner ??= import("./script-runner.js"))).runScript;
+  const run = input.run ?? (await loadScriptRunner()).runScript;
   const results: ScriptResult[] = [];
   for (const { ownerUid, position, script } of scripts) {
     const base = {
