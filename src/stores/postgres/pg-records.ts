@@ -4,8 +4,8 @@
  * be pointed at another revision by hand. Every function here runs inside the caller's transaction.
  */
 import { conflict, integrityError, notFound } from "../../errors.js";
-import { sameBytes } from "../../vault/crypto.js";
 import type { KeeperRecord } from "../../vault/record.js";
+import { openCurrentRecord } from "../../vault/record-rows.js";
 import type { Folder, StoredRecord } from "../../vault/store.js";
 import type { VaultCipher, VersionMeta } from "../../vault/vault-cipher.js";
 import type { Queryable } from "./pg-db.js";
@@ -60,21 +60,7 @@ export class PgRecords {
 
   /** Decrypt a current-record row, checking its pointer row was not edited outside rekey. */
   toStored(row: CurrentRow): StoredRecord {
-    const expected = this.#cipher.rowMac(row.uid, row.revision, row.title_mac, row.created_at);
-    if (!sameBytes(expected, row.row_mac) || row.v_revision === null) {
-      throw integrityError(
-        `record ${row.uid} failed its integrity check: its index row was modified outside rekey`,
-        "restore the database from a backup, and run `rekey audit verify` to see what else changed",
-      );
-    }
-    return {
-      uid: row.uid,
-      folderUid: row.folder_uid,
-      revision: row.revision,
-      record: this.#cipher.openRecord(versionMeta(row), row),
-      createdAt: row.created_at,
-      updatedAt: row.saved_at,
-    };
+    return openCurrentRecord(this.#cipher, row, versionMeta(row), "the database");
   }
 
   async current(q: Queryable, uid: string): Promise<StoredRecord | undefined> {

@@ -4,7 +4,7 @@ import type Database from "better-sqlite3";
 import { conflict, integrityError, notFound, usageError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
 import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
-import { deriveKey, sameBytes, zeroize } from "../../vault/crypto.js";
+import { deriveKey, zeroize } from "../../vault/crypto.js";
 import {
   type KeySlot,
   keyFileOpensSlots,
@@ -16,6 +16,7 @@ import {
 } from "../../vault/keys.js";
 import { type KeeperRecord, looksLikeUid, newUid, parseRecord } from "../../vault/record.js";
 import { diffRecords } from "../../vault/record-diff.js";
+import { openCurrentRecord } from "../../vault/record-rows.js";
 import type {
   AuditEntry,
   AuditEvent,
@@ -351,21 +352,7 @@ export class SqliteVaultStore implements VaultStore {
 
   /** Decrypt a current-record row, checking its pointer row was not edited outside rekey. */
   #toStored(row: CurrentRow): StoredRecord {
-    const expected = this.#cipher.rowMac(row.uid, row.revision, row.title_mac, row.created_at);
-    if (!sameBytes(expected, row.row_mac) || row.v_revision === null) {
-      throw integrityError(
-        `record ${row.uid} failed its integrity check: its index row was modified outside rekey`,
-        "restore the vault file from a backup, and run `rekey audit verify` to see what else changed",
-      );
-    }
-    return {
-      uid: row.uid,
-      folderUid: row.folder_uid,
-      revision: row.revision,
-      record: this.#cipher.openRecord(versionMeta(row), row),
-      createdAt: row.created_at,
-      updatedAt: row.saved_at,
-    };
+    return openCurrentRecord(this.#cipher, row, versionMeta(row), "the vault file");
   }
 
   #current(uid: string): CurrentRow | undefined {
