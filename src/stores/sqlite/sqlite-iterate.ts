@@ -8,6 +8,7 @@
  * would hold the snapshot for as long. A saved record keeps its rowid (the pointer row is upserted), so a
  * record changed between pages is seen once, as its page read it.
  */
+import type { CurrentRecordRow } from "../../vault/record-rows.js";
 import type { StoredRecord } from "../../vault/store.js";
 import type { VaultStore } from "./vault-store.js";
 
@@ -29,17 +30,12 @@ export function pageSql(byFolder: boolean): string {
     ${where} ORDER BY r.rowid LIMIT ?`;
 }
 
-/** A row of `pageSql`. */
-export interface PageRow {
+/** The current-record row as the store opens it (vault/record-rows.ts), with SQLite's version columns. */
+export type PageRecordRow = CurrentRecordRow & { actor: string; deleted: number };
+
+/** A row of `pageSql`: the current-record row's columns, its four blobs as one. */
+export interface PageRow extends Omit<PageRecordRow, "title_mac" | "row_mac" | "dek" | "body"> {
   pos: number;
-  uid: string;
-  revision: number;
-  created_at: string;
-  v_revision: number | null;
-  folder_uid: string | null;
-  saved_at: string;
-  actor: string;
-  deleted: number;
   title_len: number;
   mac_len: number;
   dek_len: number | null;
@@ -47,20 +43,7 @@ export interface PageRow {
 }
 
 /** The current-record row of a `pageSql` row: its blobs as views into the one blob (no copies). */
-export function pageRow(r: PageRow): {
-  uid: string;
-  revision: number;
-  created_at: string;
-  v_revision: number | null;
-  folder_uid: string | null;
-  saved_at: string;
-  actor: string;
-  deleted: number;
-  title_mac: Buffer;
-  row_mac: Buffer;
-  dek: Buffer;
-  body: Buffer;
-} {
+export function pageRow(r: PageRow): PageRecordRow {
   const b = r.blobs ?? Buffer.alloc(0);
   const macAt = r.title_len;
   const dekAt = macAt + r.mac_len;
