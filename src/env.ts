@@ -61,6 +61,10 @@ export const ENV_VARIABLES = {
     oneOf("trace", "debug", "info", "warn", "error", "fatal", "silent"),
   ),
   REKEY_DEBUG: v("print stack traces of internal errors", flag),
+  REKEY_LISTING_CACHE: v(
+    "0 turns off the listing cache of record list and status ($REKEY_HOME/cache/listing; default on)",
+    flag,
+  ),
   REKEY_PROGRESS_DELAY_MS: v(
     "how long long work runs before its progress line appears on a terminal (default 250)",
     number(0, 60_000, true),

@@ -22,8 +22,10 @@ export class JsonArrayWriter {
 
   /** Append one element; waits for the output to drain when a chunk was written. */
   async push(value: unknown): Promise<void> {
-    const text = JSON.stringify(value, null, 2).replaceAll("\n", "\n  ");
-    this.#buffer += `${this.#count === 0 ? "[\n  " : ",\n  "}${text}`;
+    // Pretty-printed as an element of an array (indented by two spaces more), cut out of that array: one pass,
+    // where re-indenting the element's own text was a second one over every line.
+    const text = JSON.stringify([value], null, 2);
+    this.#buffer += `${this.#count === 0 ? "[\n" : ",\n"}${text.slice(2, -2)}`;
     this.#count++;
     if (this.#buffer.length >= CHUNK) await this.flush();
   }

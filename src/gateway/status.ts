@@ -3,20 +3,19 @@
  * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
  */
 
-import { graceExpiresAt } from "../rotation/grace.js";
 import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
-import { readKeyState } from "../rotation/settings.js";
 import { type AsyncVaultStore, RECORD_PAGE, recordPages } from "../vault/async-store.js";
-import { getFieldValue, type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
+import { type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 import { lastSucceeded, type RotationAttempt } from "./history-model.js";
 import { parseAttempt } from "./history-schema.js";
-import { configurationFor, isScriptsOnly, loginOf } from "./records.js";
+import { configurationFor } from "./records.js";
 import { describeSchedule, type Schedule } from "./schedule.js";
 import { effectiveSchedule, readRecordSchedule } from "./schedule-field.js";
-import { parseCreateDate, planRun } from "./scheduler.js";
-import { sameUserIndex, type UserIdentity, userIdentity } from "./status-same-user.js";
+import { planRun } from "./scheduler.js";
+import { type StatusFacts, scheduleRecord, statusFacts } from "./status-facts.js";
+import { sameUserIndex, type UserIdentity } from "./status-same-user.js";
 
 export interface UserStatus {
   uid: string;
@@ -71,7 +70,18 @@ export type StatusProgress =
 export interface StatusOptions {
   /** Called after each page of records (never for each record): for a progress line. */
   onProgress?: ((p: StatusProgress) => void) | undefined;
+  /**
+   * The records to compute from, in listing order (default: `recordPages(store)`). The CLI gives the listing
+   * cache's summaries (vault/listing-cache.ts): a status reads no secret.
+   */
+  records?: AsyncIterable<ListedForStatus[]> | undefined;
 }
+
+/**
+ * A listed record, with its status facts (`derived`) when the listing cache keeps them (the CLI's listing
+ * derives them with statusFacts: cli/listing.ts); else they are computed here.
+ */
+export type ListedForStatus = StoredRecord & { readonly derived?: StatusFacts | null | undefined };
 
 /** Every pamUser's status, in listing order, as one array (streamStatus yields them one at a time). */
 export async function computeStatus(store: AsyncVaultStore, now: Date = new Date()): Promise<UserStatus[]> {
@@ -118,16 +128,18 @@ export async function* streamStatus(
   /** Rows whose schedule is inherited: the configurations they were computed with, and their reference. */
   const inherited: Array<{ row: number; seen: number; ref: string }> = [];
   let read = 0;
-  for await (const page of recordPages(store)) {
+  for await (const page of opts.records ?? recordPages(store)) {
     for (const s of page) {
       if (s.record.type === "pamAwsConfiguration") configurations.push(s);
       if (s.record.type !== "pamUser") continue;
-      users.push(userIdentity(s.uid, s.record));
-      if (ownSchedule(s.record) === undefined) {
-        const ref = getFieldValue(s.record, FIELD.pamConfiguration) ?? "";
-        inherited.push({ row: rows.length, seen: configurations.length, ref });
+      const facts = (s as ListedForStatus).derived ?? statusFacts(s.record);
+      const title = s.record.title;
+      users.push({ uid: s.uid, title, id: facts.identity });
+      const sched = scheduleRecord(title, facts);
+      if (ownSchedule(sched) === undefined) {
+        inherited.push({ row: rows.length, seen: configurations.length, ref: facts.configurationRef });
       }
-      rows.push(statusRow(s, context));
+      rows.push(statusRow(s.uid, title, facts, sched, context));
     }
     read += page.length;
     opts.onProgress?.({ phase: "reading", read });
@@ -179,32 +191,37 @@ interface RowContext {
 }
 
 /** A user's row; `sameUserAs` is filled in by the caller (it needs every record). */
-function statusRow(s: StoredRecord, c: RowContext): UserStatus {
+function statusRow(
+  uid: string,
+  title: string,
+  f: StatusFacts,
+  sched: KeeperRecord,
+  c: RowContext,
+): UserStatus {
   const { now } = c;
-  const r = s.record;
-  const history = c.byRecord.get(s.uid) ?? [];
-  const keyCreated = parseCreateDate(getFieldValue(r, FIELD.createDate));
-  const { schedule, scheduleSource, nextRotation } = scheduleOf(s.uid, r, c, keyCreated);
+  const history = c.byRecord.get(uid) ?? [];
+  const keyCreated = parseIso(f.keyCreatedAt);
+  const { schedule, scheduleSource, nextRotation } = scheduleOf(uid, sched, c, keyCreated);
   const last = history.reduce<RotationAttempt | undefined>(
     (a, e) => (!a || Date.parse(e.startedAt) >= Date.parse(a.startedAt) ? e : a),
     undefined,
   );
   const success = lastSucceeded(history);
   return {
-    uid: s.uid,
-    title: r.title,
-    user: loginOf(r),
-    keyId: readKeyState(r).currentKeyId ?? null,
-    keyCreatedAt: keyCreated ? keyCreated.toISOString() : null,
+    uid,
+    title,
+    user: f.user,
+    keyId: f.keyId,
+    keyCreatedAt: f.keyCreatedAt,
     keyAgeDays: keyCreated ? Math.floor((now.getTime() - keyCreated.getTime()) / 86_400_000) : null,
-    mode: isScriptsOnly(r) ? "scripts-only" : "rotate",
+    mode: f.scriptsOnly ? "scripts-only" : "rotate",
     schedule,
     scheduleSource,
-    lastRotation: success?.endedAt ?? (keyCreated ? keyCreated.toISOString() : null),
+    lastRotation: success?.endedAt ?? f.keyCreatedAt,
     nextRotation,
     sameUserAs: [],
-    interrupted: c.journals.get(s.uid) ?? null,
-    previousKeys: previousKeysOf(r),
+    interrupted: c.journals.get(uid) ?? null,
+    previousKeys: f.previousKeys,
     lastOutcome: last
       ? {
           outcome: last.outcome,
@@ -252,20 +269,6 @@ function scheduleOf(
   } catch (err) {
     return { schedule: (err as Error).message, scheduleSource: "invalid", nextRotation: null };
   }
-}
-
-function previousKeysOf(r: KeeperRecord): UserStatus["previousKeys"] {
-  const st = readKeyState(r);
-  if (st.previousKeyIds.length === 0) return null;
-  const next = graceExpiresAt(r);
-  const phase = st.previousHeldAt ? "held" : st.previousDeactivatedAt ? "inactive" : "overlap";
-  const since = st.previousHeldAt ?? st.previousDeactivatedAt ?? st.previousSince;
-  return {
-    keyIds: st.previousKeyIds,
-    phase,
-    since: since ? since.toISOString() : null,
-    nextStepAt: next ? next.toISOString() : null,
-  };
 }
 
 /** "3d", "5h", "12m", "40s": a short age for tables. */

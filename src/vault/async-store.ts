@@ -211,6 +211,32 @@ export interface ScheduleIndexStore {
   digest(value: string): string;
 }
 
+/** A live record's place in the listing and its current version, from clear columns (nothing decrypted). */
+export interface RecordHead {
+  /** Its position in the listing order (SQLite rowid, PostgreSQL pos): kept while the record lives. */
+  pos: number;
+  uid: string;
+  revision: number;
+  /** The current version's saved_at; null when the version row is missing (reading the record then fails). */
+  savedAt: string | null;
+}
+
+/**
+ * Optional (`AsyncVaultStore.listingCache`): what the listing cache (vault/listing-cache.ts) needs of a
+ * SQLite or PostgreSQL vault. A Keeper vault has none (its listing is one KSM request).
+ */
+export interface ListingCacheSource {
+  /** This vault and where it is (its id and file or database): names the cache file. */
+  readonly name: string;
+  /** The heads of the records `iterateRecords` gives, in the same order, a page at a time. */
+  iterateHeads(): AsyncIterable<RecordHead[]>;
+  /** These records, opened as a listing opens them (unknown or deleted UIDs are left out; any order). */
+  readRecords(uids: readonly string[]): Promise<StoredRecord[]>;
+  /** Seal or open a cache chunk under the vault's listing key (vault-cipher.ts), bound to `chunkAad`. */
+  seal(plain: Buffer, chunkAad: string): Buffer;
+  open(sealed: Buffer, chunkAad: string): Buffer;
+}
+
 /**
  * The state store: what rekey itself keeps beside the records: rotation journals, leases, the audit log
  * and the rotation history. On SQLite and PostgreSQL it lives with the records; for a Keeper vault, in
@@ -242,6 +268,8 @@ export interface AsyncVaultStore extends RecordStore, StateStore {
   readonly capabilities?: StoreCapabilities;
   /** Only on SQLite and PostgreSQL vaults: the gateway's schedule index (absent: list the vault each tick). */
   readonly scheduleIndex?: ScheduleIndexStore;
+  /** Only on SQLite and PostgreSQL vaults: what `record list` and `status` read through the listing cache. */
+  readonly listingCache?: ListingCacheSource;
   /** Only with `capabilities.integrityHead`: VaultStore.head. */
   head?(): Promise<string>;
   /** Only with `capabilities.integrityHead`: VaultStore.checkIntegrity. */
@@ -269,6 +297,12 @@ export function folderUidOf(ref: FolderRef | undefined, created: ReadonlyMap<str
  * dies young (1,000 made `rekey status` over 100,000 records peak at about 290 MB, 250 at about 215 MB).
  */
 export const RECORD_PAGE = 250;
+
+/**
+ * Heads per page of `ListingCacheSource.iterateHeads`: a head is a few clear columns (no ciphertext), and the
+ * records a page misses in the listing cache are read together, one query for the page.
+ */
+export const HEADS_PAGE = 1000;
 
 /**
  * The store's records a page at a time (`iterateRecords`), or all of them as one page on a backend without it

@@ -8,6 +8,7 @@
  * - folder: seals folder names
  * - row:    MACs the `records` pointer rows (uid → current revision), so they cannot be rolled back by hand
  * - audit:  the audit log's hash chain
+ * - listing: seals the listing cache's chunks (vault/listing-cache.ts), a file outside the vault
  */
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
@@ -63,6 +64,7 @@ export class VaultCipher {
   readonly #title: Buffer;
   readonly #folder: Buffer;
   readonly #row: Buffer;
+  readonly #listing: Buffer;
 
   /** Takes ownership of `vmk`: `destroy()` zeroizes it. */
   constructor(vmk: Buffer) {
@@ -71,6 +73,7 @@ export class VaultCipher {
     this.#title = deriveKey(vmk, "rekey.title-index.v1");
     this.#folder = deriveKey(vmk, "rekey.folder-name.v1");
     this.#row = deriveKey(vmk, "rekey.row-mac.v1");
+    this.#listing = deriveKey(vmk, "rekey.listing-cache.v1");
     this.auditKey = deriveKey(vmk, "rekey.audit.v1");
   }
 
@@ -125,8 +128,17 @@ export class VaultCipher {
     return open(this.#folder, ct, folderAad(m), `folder ${m.uid}`).toString("utf8");
   }
 
+  /** A chunk of the listing cache (secret-free record summaries), bound to `chunkAad` (file and position). */
+  sealListing(plain: Buffer, chunkAad: string): Buffer {
+    return seal(this.#listing, plain, aad("rekey.listing.v1", chunkAad));
+  }
+
+  openListing(sealed: Buffer, chunkAad: string): Buffer {
+    return open(this.#listing, sealed, aad("rekey.listing.v1", chunkAad), "a listing cache chunk");
+  }
+
   destroy(): void {
-    zeroize(this.vmk, this.auditKey, this.#kek, this.#title, this.#folder, this.#row);
+    zeroize(this.vmk, this.auditKey, this.#kek, this.#title, this.#folder, this.#row, this.#listing);
   }
 
   #sealWithDek(plain: Buffer, bodyAad: string, dekAad: string): Sealed {

@@ -1,17 +1,17 @@
-import { recordPages } from "../../vault/async-store.js";
 import { JsonArrayWriter } from "../json-stream.js";
+import { cliListing } from "../listing.js";
 import type { CommandRun } from "../registry.js";
 import { TableWriter } from "../table-writer.js";
 
-// Streamed: a page of records is decrypted, shown and dropped before the next is read (100,000 records stay
-// out of memory). The table keeps only its cells, to size its columns.
+// Streamed: a page of summaries (from the listing cache, or decrypted) is shown and dropped before the next is
+// read (100,000 records stay out of memory). The table keeps only its cells, to size its columns.
 export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
   const type = typeof opts.type === "string" ? opts.type : undefined;
   const folders = new Map((await store.listFolders()).map((f) => [f.uid, f.name]));
   const json = opts.json ? new JsonArrayWriter(ctx.stdout) : undefined;
   const table = json ? undefined : new TableWriter(["UID", "TYPE", "TITLE", "FOLDER", "REV"]);
-  for await (const page of recordPages(store, type ? { type } : undefined)) {
+  for await (const page of cliListing(ctx, store, type)) {
     for (const r of page) {
       const row = {
         uid: r.uid,

@@ -1,6 +1,7 @@
 import { type StatusProgress, streamStatus } from "../../gateway/status.js";
 import { STATUS_HEADERS, statusCells } from "../gateway-view.js";
 import { JsonArrayWriter } from "../json-stream.js";
+import { cliListing } from "../listing.js";
 import { commandProgress } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { TableWriter } from "../table-writer.js";
@@ -23,7 +24,7 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const table = json ? undefined : new TableWriter(STATUS_HEADERS);
   let rows = 0;
   try {
-    for await (const row of streamStatus(store, now, { onProgress })) {
+    for await (const row of streamStatus(store, now, { onProgress, records: cliListing(ctx, store) })) {
       rows++;
       if (json) await json.push(row);
       else table?.add(statusCells(row, now));

@@ -8,18 +8,53 @@
  * page would sort the whole table again.
  */
 import type { PoolClient } from "pg";
+import type { RecordHead } from "../../vault/async-store.js";
 import type { StoredRecord } from "../../vault/store.js";
 import { mapPgError, type PgDb } from "./pg-db.js";
 import { CURRENT_SQL, type PgRecords } from "./pg-records.js";
 
 type CurrentRow = Parameters<PgRecords["toStored"]>[0];
 
-export async function* pgRecordPages(
+export function pgRecordPages(
   db: PgDb,
   records: PgRecords,
   filter: { type?: string; folderUid?: string },
   limit: number,
 ): AsyncGenerator<StoredRecord[]> {
+  const byFolder = filter.folderUid !== undefined;
+  return pgCursorPages<CurrentRow, StoredRecord>(
+    db,
+    `${CURRENT_SQL} ${byFolder ? "WHERE v.folder_uid = $1" : ""} ORDER BY r.pos`,
+    byFolder ? [filter.folderUid] : [],
+    limit,
+    (rows) => {
+      const out = rows.map((r) => records.toStored(r));
+      return filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type);
+    },
+  );
+}
+
+/** The listing cache's heads (clear columns only), in `pgRecordPages`' order. */
+export function pgHeadPages(db: PgDb, limit: number): AsyncGenerator<RecordHead[]> {
+  return pgCursorPages<RecordHead & { pos: string | number }, RecordHead>(
+    db,
+    `SELECT r.pos, r.uid, r.revision, v.saved_at AS "savedAt"
+     FROM records r LEFT JOIN record_versions v ON v.uid = r.uid AND v.revision = r.revision ORDER BY r.pos`,
+    [],
+    limit,
+    // pos is a bigint column: node-postgres gives it as a string.
+    (rows) => rows.map((r) => ({ pos: Number(r.pos), uid: r.uid, revision: r.revision, savedAt: r.savedAt })),
+  );
+}
+
+/** The rows of `sql` through a cursor, `limit` at a time, each batch mapped to a page (empty pages skipped). */
+async function* pgCursorPages<Row extends object, Out>(
+  db: PgDb,
+  sql: string,
+  params: unknown[],
+  limit: number,
+  toPage: (rows: Row[]) => Out[],
+): AsyncGenerator<Out[]> {
   let client: PoolClient;
   try {
     client = await db.pool.connect();
@@ -30,15 +65,10 @@ export async function* pgRecordPages(
   let done = false;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const byFolder = filter.folderUid !== undefined;
-    await client.query(
-      `DECLARE rekey_records NO SCROLL CURSOR FOR ${CURRENT_SQL} ${byFolder ? "WHERE v.folder_uid = $1" : ""} ORDER BY r.pos`,
-      byFolder ? [filter.folderUid] : [],
-    );
+    await client.query(`DECLARE rekey_records NO SCROLL CURSOR FOR ${sql}`, params);
     for (;;) {
-      const { rows } = await client.query<CurrentRow>(`FETCH ${Number(limit)} FROM rekey_records`);
-      const out = rows.map((r) => records.toStored(r));
-      const page = filter.type === undefined ? out : out.filter((s) => s.record.type === filter.type);
+      const { rows } = await client.query<Row>(`FETCH ${Number(limit)} FROM rekey_records`);
+      const page = toPage(rows);
       if (page.length > 0) yield page;
       if (rows.length < limit) break;
     }

@@ -20,6 +20,8 @@ import {
   type AsyncVaultStore,
   type CommitResult,
   folderUidOf,
+  HEADS_PAGE,
+  type ListingCacheSource,
   RECORD_PAGE,
   type StoreCapabilities,
   type WriteOp,
@@ -56,7 +58,7 @@ import { metaValue, type PgDb, type Queryable, setMeta } from "./pg-db.js";
 import { PgHistory } from "./pg-history.js";
 import { readPgRows } from "./pg-import-export.js";
 import { importPgRows } from "./pg-import-rows.js";
-import { pgRecordPages } from "./pg-iterate.js";
+import { pgHeadPages, pgRecordPages } from "./pg-iterate.js";
 import { listJournal, type PreparedJournal, prepareJournal, putJournal } from "./pg-journal.js";
 import { PgLeases } from "./pg-locks.js";
 import { PgRecords } from "./pg-records.js";
@@ -79,6 +81,8 @@ export class PostgresVaultStore implements AsyncVaultStore {
   };
   /** The gateway's schedule index (pg-schedule-index.ts, migration 2). */
   readonly scheduleIndex: PgScheduleIndex;
+  /** What `record list` and `status` read through the listing cache (vault/listing-cache.ts). */
+  readonly listingCache: ListingCacheSource;
   readonly #db: PgDb;
   readonly #vaultId: string;
   readonly #cipher: VaultCipher;
@@ -97,6 +101,13 @@ export class PostgresVaultStore implements AsyncVaultStore {
     this.#history = new PgHistory(vmk);
     this.#leases = new PgLeases(db);
     this.scheduleIndex = new PgScheduleIndex(db, (v) => this.#cipher.indexDigest(v));
+    this.listingCache = {
+      name: `${vaultId} ${db.where}`,
+      iterateHeads: () => pgHeadPages(db, HEADS_PAGE),
+      readRecords: (uids) => db.read((tx) => this.#records.list(tx, "WHERE r.uid = ANY($1)", [uids])),
+      seal: (plain, chunkAad) => this.#cipher.sealListing(plain, chunkAad),
+      open: (sealed, chunkAad) => this.#cipher.openListing(sealed, chunkAad),
+    };
   }
 
   // ---- records ----------------------------------------------------------------------------------------

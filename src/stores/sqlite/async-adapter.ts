@@ -5,16 +5,17 @@
 import type {
   AsyncVaultStore,
   CommitResult,
+  ListingCacheSource,
   ScheduleIndexStore,
   StoreCapabilities,
   WriteOp,
 } from "../../vault/async-store.js";
-import { folderUidOf, RECORD_PAGE } from "../../vault/async-store.js";
+import { folderUidOf, HEADS_PAGE, RECORD_PAGE } from "../../vault/async-store.js";
 import type { Folder, StoredRecord } from "../../vault/store.js";
 import { groupCommits } from "./group-commit.js";
-import { sqliteRecordPages } from "./sqlite-iterate.js";
+import { sqliteHeadPages, sqliteRecordPages } from "./sqlite-iterate.js";
 import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
-import type { VaultStore } from "./vault-store.js";
+import type { SqliteListingSource, VaultStore } from "./vault-store.js";
 
 /** Apply `ops` to a synchronous store inside one of its transactions. */
 export function commitSync(store: VaultStore, ops: WriteOp[], actor: string): CommitResult {
@@ -131,6 +132,7 @@ export function asyncVaultStore(sync: VaultStore, opts: AsyncStoreOptions = {}):
     tryLock: (uid, owner, ttl) => write(() => sync.tryLock(uid, owner, ttl)),
     commit: (ops, opts) => write(() => commitSync(sync, ops, opts.actor)),
     ...(sync.scheduleIndex ? { scheduleIndex: asyncScheduleIndex(sync.scheduleIndex()) } : {}),
+    ...(sync.listingCache ? { listingCache: asyncListingSource(sync.listingCache()) } : {}),
     capabilities: { ...SYNC_CAPABILITIES, localKeySlots: typeof sync.addKeyFileSlot === "function" },
     head: () => later(() => sync.head()),
     checkIntegrity: (opts) => later(() => sync.checkIntegrity(opts)),
@@ -173,4 +175,15 @@ export function toAsyncStore(
   opts: AsyncStoreOptions = {},
 ): AsyncVaultStore {
   return isAsyncVaultStore(store) ? store : asyncVaultStore(store, opts);
+}
+
+/** The listing cache's source over the synchronous one: heads in pages of HEADS_PAGE. */
+function asyncListingSource(sync: SqliteListingSource): ListingCacheSource {
+  return {
+    name: sync.name,
+    iterateHeads: () => sqliteHeadPages((after, limit) => sync.headsPage(after, limit), HEADS_PAGE),
+    readRecords: (uids) => Promise.resolve().then(() => sync.readRecords(uids)),
+    seal: (plain, chunkAad) => sync.seal(plain, chunkAad),
+    open: (sealed, chunkAad) => sync.open(sealed, chunkAad),
+  };
 }

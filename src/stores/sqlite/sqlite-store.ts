@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { conflict, integrityError, notFound, usageError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
-import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
+import type { RecordHead, ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
 import { deriveKey, zeroize } from "../../vault/crypto.js";
 import {
   type KeySlot,
@@ -48,11 +48,18 @@ import {
 import { SqliteHistory } from "./sqlite-history.js";
 import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
-import { type PageRow, pageRow, pageSql } from "./sqlite-iterate.js";
+import {
+  HEADS_INDEX,
+  HEADS_INDEX_EXISTS,
+  headsSql,
+  type PageRow,
+  pageRow,
+  pageSql,
+} from "./sqlite-iterate.js";
 import { tryLock } from "./sqlite-locks.js";
 import { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 import { META, notAVault, SCHEMA_VERSION } from "./sqlite-schema.js";
-import type { VaultStore } from "./vault-store.js";
+import type { SqliteListingSource, VaultStore } from "./vault-store.js";
 
 interface CurrentRow extends VersionRow {
   title_mac: Buffer;
@@ -397,6 +404,55 @@ export class SqliteVaultStore implements VaultStore {
     );
     return this.#scheduleIndex;
   }
+
+  /**
+   * The listing cache's reads: heads from clear columns, and records by UID opened as a page read opens them
+   * (after the same first check of the live rows as a listing).
+   */
+  listingCache(): SqliteListingSource {
+    return {
+      name: `${this.#vaultId} ${this.path}`,
+      headsPage: (after, limit) => {
+        this.#verifyRecordRows();
+        const sql = headsSql(this.#headsIndex());
+        return this.#sql.read(() => this.#sql.all<RecordHead>(sql, after, limit));
+      },
+      readRecords: (uids) => {
+        this.#verifyRecordRows();
+        const out: StoredRecord[] = [];
+        // SQLite's default limit is 32,766 parameters a statement; a page of heads is far below it.
+        for (let i = 0; i < uids.length; i += 1000) {
+          const part = uids.slice(i, i + 1000);
+          const rows = this.#sql.read(() =>
+            this.#sql.all<CurrentRow>(
+              `${CURRENT_SQL} WHERE r.uid IN (${part.map(() => "?").join(",")})`,
+              ...part,
+            ),
+          );
+          for (const r of rows) out.push(this.#toStored(r));
+        }
+        return out;
+      },
+      seal: (plain, chunkAad) => this.#cipher.sealListing(plain, chunkAad),
+      open: (sealed, chunkAad) => this.#cipher.openListing(sealed, chunkAad),
+    };
+  }
+
+  /** Whether the heads' covering index exists, made now if it can be (a read-only file: listed without it). */
+  #headsIndex(): boolean {
+    if (this.#headsIndexed !== undefined) return this.#headsIndexed;
+    if (!this.#sql.get(HEADS_INDEX_EXISTS)) {
+      try {
+        this.#sql.write(() => this.#sql.run(HEADS_INDEX));
+      } catch {
+        return false; // tried again at the next listing
+      }
+    }
+    this.#headsIndexed = true;
+    return true;
+  }
+
+  #headsIndexed: boolean | undefined;
 
   // ---- records ----------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
  * stores/sqlite/ uses the async store port (vault/async-store.ts); `toAsyncStore` (async-adapter.ts) is the
  * bridge, for the CLI's opening code and tests that build a SQLite vault directly.
  */
+import type { ListingCacheSource, RecordHead } from "../../vault/async-store.js";
 import type { KeeperRecord } from "../../vault/record.js";
 import type {
   AuditEntry,
@@ -18,12 +19,20 @@ import type {
 } from "../../vault/store.js";
 import type { SqliteScheduleIndex } from "./sqlite-schedule-index.js";
 
+/** ListingCacheSource, synchronous: heads a page at a time (`after`: the last page's last position). */
+export interface SqliteListingSource extends Pick<ListingCacheSource, "name" | "seal" | "open"> {
+  headsPage(after: number, limit: number): RecordHead[];
+  readRecords(uids: readonly string[]): StoredRecord[];
+}
+
 export interface VaultStore {
   /** A short description for messages, e.g. "local vault /root/.rekey/vault.db". */
   readonly description: string;
 
   /** The gateway's schedule index (sqlite-schedule-index.ts); absent on stores without one. */
   scheduleIndex?(): SqliteScheduleIndex;
+  /** What the listing cache reads (vault/listing-cache.ts); absent on stores without one. */
+  listingCache?(): SqliteListingSource;
 
   // Records
   listRecords(filter?: { type?: string; folderUid?: string }): StoredRecord[];

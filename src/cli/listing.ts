@@ -1,0 +1,22 @@
+/**
+ * The listing the CLI reads (`record list`, `status`): through the listing cache in $REKEY_HOME unless
+ * REKEY_LISTING_CACHE=0 (vault/listing-cache.ts). One place, so both commands read it the same way.
+ */
+import { readEnv } from "../env.js";
+import type { ListedForStatus } from "../gateway/status.js";
+import { STATUS_FACTS } from "../gateway/status-facts.js";
+import { rekeyHome } from "../home.js";
+import type { AsyncVaultStore } from "../vault/async-store.js";
+import { listingCacheDir, listingPages } from "../vault/listing-cache.js";
+import type { CommandContext } from "./context.js";
+
+export function cliListing(
+  ctx: Pick<CommandContext, "env">,
+  store: AsyncVaultStore,
+  type?: string,
+): AsyncGenerator<ListedForStatus[]> {
+  const dir = listingCacheDir(rekeyHome(ctx.env), readEnv(ctx.env).REKEY_LISTING_CACHE ?? true);
+  // Each pamUser's status facts are derived with its summary and cached with it: `derived` is what
+  // STATUS_FACTS.of returned, status facts or null.
+  return listingPages(store, { dir, type, derive: STATUS_FACTS }) as AsyncGenerator<ListedForStatus[]>;
+}
