@@ -46,6 +46,17 @@ test("the same bytes as printJson of the whole array, for every shape of element
   ];
   for (const values of cases) {
     assert.equal((await streamed(values)).text(), printed(values), JSON.stringify(values));
+    // The same bytes pushed a page at a time (pages of 1, 2 and 3, and an empty one between).
+    for (const size of [1, 2, 3]) {
+      const c = capture();
+      const w = new JsonArrayWriter(c.out);
+      for (let i = 0; i < values.length; i += size) {
+        await w.pushAll(values.slice(i, i + size));
+        await w.pushAll([]);
+      }
+      await w.end();
+      assert.equal(c.text(), printed(values), `pages of ${size}: ${JSON.stringify(values)}`);
+    }
   }
 });
 

@@ -30,6 +30,15 @@ export class JsonArrayWriter {
     if (this.#buffer.length >= CHUNK) await this.flush();
   }
 
+  /** Append elements (as many `push`es would): one JSON text for them all. */
+  async pushAll(values: readonly unknown[]): Promise<void> {
+    if (values.length === 0) return;
+    const text = JSON.stringify(values, null, 2);
+    this.#buffer += `${this.#count === 0 ? "[\n" : ",\n"}${text.slice(2, -2)}`;
+    this.#count += values.length;
+    if (this.#buffer.length >= CHUNK) await this.flush();
+  }
+
   /** Write what is buffered, then wait until the output can take more. */
   async flush(): Promise<void> {
     if (this.#buffer) {

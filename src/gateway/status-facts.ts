@@ -27,6 +27,8 @@ export const STATUS_FACTS_VERSION = "status-facts.v1";
 export const STATUS_FACTS: Derivation = {
   version: STATUS_FACTS_VERSION,
   of: (s) => (s.record.type === "pamUser" ? statusFacts(s.record) : null),
+  // A user is its facts (status) and its type and title (record list); a configuration's fields are read.
+  keepFields: (s) => s.record.type !== "pamUser",
 };
 
 export interface PreviousKeys {

@@ -103,6 +103,18 @@ export async function* streamStatus(
   now: Date = new Date(),
   opts: StatusOptions = {},
 ): AsyncGenerator<UserStatus> {
+  for await (const page of statusPages(store, now, opts)) yield* page;
+}
+
+/**
+ * streamStatus a page of rows at a time (RECORD_PAGE each): what `rekey status` writes, one JSON text a
+ * page instead of an await and a JSON text a row.
+ */
+export async function* statusPages(
+  store: AsyncVaultStore,
+  now: Date = new Date(),
+  opts: StatusOptions = {},
+): AsyncGenerator<UserStatus[]> {
   const journals = new Map<string, { journalId: string; phase: string; since: string }>();
   for (const j of await store.listJournal({ kind: JOURNAL_KIND })) {
     if (journals.has(j.recordUid)) continue;
@@ -153,14 +165,16 @@ export async function* streamStatus(
   const sameUser = sameUserIndex(users);
   users.length = 0;
   const total = rows.length;
-  for (let i = 0; i < total; i++) {
-    const row = rows[i]!;
-    rows[i] = undefined; // written: its memory may go
-    row.sameUserAs = sameUser.get(row.uid) ?? [];
-    yield row;
-    if ((i + 1) % RECORD_PAGE === 0 || i + 1 === total) {
-      opts.onProgress?.({ phase: "computing", done: i + 1, total });
+  for (let i = 0; i < total; i += RECORD_PAGE) {
+    const page: UserStatus[] = [];
+    for (let j = i; j < Math.min(total, i + RECORD_PAGE); j++) {
+      const row = rows[j]!;
+      rows[j] = undefined; // written: its memory may go
+      row.sameUserAs = sameUser.get(row.uid) ?? [];
+      page.push(row);
     }
+    yield page;
+    opts.onProgress?.({ phase: "computing", done: i + page.length, total });
   }
 }
 

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type ListingCacheSource, type RecordHead, type RecordStore, recordPages } from "./async-store.js";
 import { ListingCacheReader, ListingCacheWriter } from "./listing-cache-file.js";
-import { type ListedRecord, listingSummary, summaryLine } from "./listing-summary.js";
+import { type ListedRecord, listingSummary, summaryLine, ThinRecord } from "./listing-summary.js";
 import type { StoredRecord } from "./store.js";
 
 export interface ListingOptions {
@@ -52,6 +52,11 @@ export interface ListingStats {
 export interface Derivation {
   version: string;
   of(summary: StoredRecord): unknown;
+  /**
+   * Whether the listing keeps the summary's fields (default: yes). No: it keeps the type, the title and the
+   * derived value only (a ThinRecord), and the cache file is that much smaller.
+   */
+  keepFields?(summary: StoredRecord): boolean;
 }
 
 /** `$REKEY_HOME/cache/listing`, or undefined when REKEY_LISTING_CACHE turns the cache off. */
@@ -90,7 +95,9 @@ export async function* listingPages(
   const wanted = (s: StoredRecord) => opts.type === undefined || s.record.type === opts.type;
   const listed = (s: StoredRecord): ListedRecord => {
     const summary = listingSummary(s);
-    return { ...summary, derived: opts.derive?.of(summary) ?? null };
+    const derived = opts.derive?.of(summary) ?? null;
+    if (opts.derive?.keepFields?.(summary) ?? true) return { ...summary, derived };
+    return { ...summary, record: new ThinRecord(summary.record.type, summary.record.title), derived };
   };
   if (!source || opts.dir === undefined) {
     let opened = 0;

@@ -37,12 +37,48 @@ function maskField(f: RecordField): RecordField {
 /**
  * A cache line: where the listing has the summary, its key, type and title (one JSON array: positional, so no
  * key names repeated 100,000 times), a tab, what the listing derives from the record (JSON; null for none),
- * a tab, then the summary record's JSON. JSON escapes tabs and newlines inside strings, so neither appears in
- * a line but as a separator.
+ * a tab, then the summary record's JSON, or nothing for a record kept as its type and title only (a
+ * `ThinRecord`). JSON escapes tabs and newlines inside strings, so neither appears in a line but as a
+ * separator.
  */
 export function summaryLine(pos: number, s: StoredRecord, derived: unknown): string {
   const head = [pos, s.uid, s.revision, s.updatedAt, s.createdAt, s.folderUid, s.record.type, s.record.title];
-  return `${JSON.stringify(head)}\t${JSON.stringify(derived ?? null)}\t${JSON.stringify(s.record)}`;
+  const body = s.record instanceof ThinRecord ? "" : JSON.stringify(s.record);
+  return `${JSON.stringify(head)}\t${JSON.stringify(derived ?? null)}\t${body}`;
+}
+
+/**
+ * A record a listing keeps as its type and title only (what `record list` shows; `status` reads its derived
+ * facts): asking it for its fields is a mistake in rekey, reported as one.
+ */
+export class ThinRecord implements KeeperRecord {
+  constructor(
+    readonly type: string,
+    readonly title: string,
+  ) {}
+
+  get fields(): RecordField[] {
+    return thin();
+  }
+
+  get custom(): RecordField[] {
+    return thin();
+  }
+
+  get notes(): string {
+    return thin();
+  }
+
+  toJSON(): { type: string; title: string } {
+    return { type: this.type, title: this.title };
+  }
+}
+
+function thin(): never {
+  throw new RekeyError(
+    "internal",
+    "a listing kept this record as its type and title only, and its fields were asked for",
+  );
 }
 
 /** A summary as a listing gives it: with what was derived from its record (null: nothing). */
@@ -94,7 +130,7 @@ export function parseSummaryLine(line: string): SummaryEntry | undefined {
     revision,
     createdAt,
     savedAt,
-    new LazyRecord(type, title, line, tab2 + 1),
+    tab2 + 1 === line.length ? new ThinRecord(type, title) : new LazyRecord(type, title, line, tab2 + 1),
     line,
     tab1 + 1,
     tab2,

@@ -192,19 +192,37 @@ export interface FieldRef {
  * is labelled "password".
  */
 export function findField(r: KeeperRecord, name: string): FieldRef | undefined {
-  for (const section of ["fields", "custom"] as const) {
-    const i = r[section].findIndex((f) => f.label === name);
-    if (i >= 0) return { section, index: i, field: r[section][i]! };
+  // One pass over both sections, remembering the first match of each rank (1: by label, 2: by type of an
+  // unlabelled field, 3: by type): a record is searched for absent fields most of the time, and six scans
+  // of it (one a rank and section) made this the most called function of `rekey status`.
+  const fields = r.fields;
+  const custom = r.custom;
+  let typeUnlabelled: FieldRef | undefined;
+  let typeAny: FieldRef | undefined;
+  let labelInCustom: FieldRef | undefined;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.label === name) return { section: "fields", index: i, field: f };
+    if (f.type === name && typeAny === undefined) {
+      typeAny = { section: "fields", index: i, field: f };
+      if (!f.label) typeUnlabelled = typeAny;
+    } else if (f.type === name && !f.label && typeUnlabelled === undefined) {
+      typeUnlabelled = { section: "fields", index: i, field: f };
+    }
   }
-  for (const section of ["fields", "custom"] as const) {
-    const i = r[section].findIndex((f) => f.type === name && !f.label);
-    if (i >= 0) return { section, index: i, field: r[section][i]! };
+  for (let i = 0; i < custom.length; i++) {
+    const f = custom[i]!;
+    if (f.label === name) {
+      labelInCustom = { section: "custom", index: i, field: f };
+      break;
+    }
+    if (f.type === name) {
+      if (!f.label && typeUnlabelled === undefined)
+        typeUnlabelled = { section: "custom", index: i, field: f };
+      typeAny ??= { section: "custom", index: i, field: f };
+    }
   }
-  for (const section of ["fields", "custom"] as const) {
-    const i = r[section].findIndex((f) => f.type === name);
-    if (i >= 0) return { section, index: i, field: r[section][i]! };
-  }
-  return undefined;
+  return labelInCustom ?? typeUnlabelled ?? typeAny;
 }
 
 /** A field's first value as a string ("" for missing/empty; objects as JSON). */

@@ -12,18 +12,18 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const json = opts.json ? new JsonArrayWriter(ctx.stdout) : undefined;
   const table = json ? undefined : new TableWriter(["UID", "TYPE", "TITLE", "FOLDER", "REV"]);
   for await (const page of cliListing(ctx, store, type)) {
-    for (const r of page) {
-      const row = {
-        uid: r.uid,
-        type: r.record.type,
-        title: r.record.title,
-        folder: r.folderUid ? (folders.get(r.folderUid) ?? r.folderUid) : null,
-        revision: r.revision,
-        updatedAt: r.updatedAt,
-      };
-      if (json) await json.push(row);
-      else table?.add([row.uid, row.type, row.title, row.folder ?? "", String(row.revision)]);
-    }
+    const rows = page.map((r) => ({
+      uid: r.uid,
+      type: r.record.type,
+      title: r.record.title,
+      folder: r.folderUid ? (folders.get(r.folderUid) ?? r.folderUid) : null,
+      revision: r.revision,
+      updatedAt: r.updatedAt,
+    }));
+    if (json) await json.pushAll(rows);
+    else
+      for (const row of rows)
+        table?.add([row.uid, row.type, row.title, row.folder ?? "", String(row.revision)]);
   }
   if (json) await json.end();
   else await table?.write(ctx.stdout);

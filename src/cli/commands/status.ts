@@ -1,4 +1,4 @@
-import { type StatusProgress, streamStatus } from "../../gateway/status.js";
+import { type StatusProgress, statusPages } from "../../gateway/status.js";
 import { STATUS_HEADERS, statusCells } from "../gateway-view.js";
 import { JsonArrayWriter } from "../json-stream.js";
 import { cliListing } from "../listing.js";
@@ -6,8 +6,8 @@ import { commandProgress } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { TableWriter } from "../table-writer.js";
 
-// Streamed: the records are read a page at a time and each row is written (JSON, element by element) or
-// reduced to its cells (table) as streamStatus yields it; no text of the whole answer is ever built. Over a
+// Streamed: the records are read a page at a time and each page of rows is written (JSON, one text a page) or
+// reduced to its cells (table) as statusPages yields it; no text of the whole answer is ever built. Over a
 // huge vault a progress line shows on stderr when it is a terminal.
 export const run: CommandRun = async (ctx, _args, opts) => {
   const store = await ctx.asyncVault();
@@ -24,10 +24,10 @@ export const run: CommandRun = async (ctx, _args, opts) => {
   const table = json ? undefined : new TableWriter(STATUS_HEADERS);
   let rows = 0;
   try {
-    for await (const row of streamStatus(store, now, { onProgress, records: cliListing(ctx, store) })) {
-      rows++;
-      if (json) await json.push(row);
-      else table?.add(statusCells(row, now));
+    for await (const page of statusPages(store, now, { onProgress, records: cliListing(ctx, store) })) {
+      rows += page.length;
+      if (json) await json.pushAll(page);
+      else for (const row of page) table?.add(statusCells(row, now));
     }
   } finally {
     progress.end();

@@ -9,6 +9,7 @@ export class SqlDb {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
+  readonly #rawStmts = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database, path: string) {
     this.#db = db;
@@ -64,6 +65,16 @@ export class SqlDb {
   }
 
   /** Rows one at a time; no other statement may run on this connection until the iteration ends. */
+  /** Rows as arrays of their columns (no object a row): for the reads of every live row. */
+  allRaw<T extends unknown[]>(sql: string, ...params: unknown[]): T[] {
+    let s = this.#rawStmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql).raw(true);
+      this.#rawStmts.set(sql, s);
+    }
+    return s.all(...params) as T[];
+  }
+
   iterate<T>(sql: string, ...params: unknown[]): IterableIterator<T> {
     return this.#stmt(sql).iterate(...params) as IterableIterator<T>;
   }

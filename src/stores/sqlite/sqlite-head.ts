@@ -72,9 +72,10 @@ export function computeState(
   const s = emptyState(auditHeadOf(sql, auditKey));
   // xorHex per record, in place: at 100,000 records its hex round trips cost a quarter of this loop.
   const records = Buffer.from(s.records.x, "hex");
-  for (const r of sql.iterate<{ uid: string; revision: number }>("SELECT uid, revision FROM records")) {
+  // All rows at once, as arrays: at 100,000 records a row-by-row iterator cost a third of this loop.
+  for (const [uid, revision] of sql.allRaw<[string, number]>("SELECT uid, revision FROM records")) {
     s.records.n++;
-    const mac = key.recordMac(r.uid, r.revision);
+    const mac = key.recordMac(uid, revision);
     for (let i = 0; i < records.length; i++) records[i] = records[i]! ^ (mac[i] ?? 0);
   }
   s.records.x = records.toString("hex");

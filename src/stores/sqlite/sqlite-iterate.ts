@@ -23,13 +23,19 @@ import type { VaultStore } from "./vault-store.js";
  */
 export function pageSql(byFolder: boolean): string {
   const where = byFolder ? "WHERE v.folder_uid = ? AND r.rowid > ?" : "WHERE r.rowid > ?";
-  return `SELECT r.rowid AS pos, r.uid, r.revision, r.created_at, v.revision AS v_revision,
+  return `${PAGE_SELECT} ${where} ORDER BY r.rowid LIMIT ?`;
+}
+
+/** The rows of `pageSql` for `count` UIDs (parameters: the UIDs), in no particular order. */
+export function byUidsSql(count: number): string {
+  return `${PAGE_SELECT} WHERE r.uid IN (${Array.from({ length: count }, () => "?").join(",")})`;
+}
+
+const PAGE_SELECT = `SELECT r.rowid AS pos, r.uid, r.revision, r.created_at, v.revision AS v_revision,
     v.folder_uid, v.saved_at, v.actor, v.deleted,
     length(r.title_mac) AS title_len, length(r.row_mac) AS mac_len, length(v.dek) AS dek_len,
     CAST(r.title_mac || r.row_mac || v.dek || v.body AS BLOB) AS blobs
-    FROM records r LEFT JOIN record_versions v ON v.uid = r.uid AND v.revision = r.revision
-    ${where} ORDER BY r.rowid LIMIT ?`;
-}
+    FROM records r LEFT JOIN record_versions v ON v.uid = r.uid AND v.revision = r.revision`;
 
 /** The current-record row as the store opens it (vault/record-rows.ts), with SQLite's version columns. */
 export type PageRecordRow = CurrentRecordRow & { actor: string; deleted: number };

@@ -49,6 +49,7 @@ import { SqliteHistory } from "./sqlite-history.js";
 import { readSqliteRows } from "./sqlite-import-export.js";
 import { insertSqliteRows } from "./sqlite-import-rows.js";
 import {
+  byUidsSql,
   HEADS_INDEX,
   HEADS_INDEX_EXISTS,
   headsSql,
@@ -415,7 +416,10 @@ export class SqliteVaultStore implements VaultStore {
       headsPage: (after, limit) => {
         this.#verifyRecordRows();
         const sql = headsSql(this.#headsIndex());
-        return this.#sql.read(() => this.#sql.all<RecordHead>(sql, after, limit));
+        const rows = this.#sql.read(() =>
+          this.#sql.allRaw<[number, string, number, string | null]>(sql, after, limit),
+        );
+        return rows.map(([pos, uid, revision, savedAt]) => ({ pos, uid, revision, savedAt }));
       },
       readRecords: (uids) => {
         this.#verifyRecordRows();
@@ -423,13 +427,8 @@ export class SqliteVaultStore implements VaultStore {
         // SQLite's default limit is 32,766 parameters a statement; a page of heads is far below it.
         for (let i = 0; i < uids.length; i += 1000) {
           const part = uids.slice(i, i + 1000);
-          const rows = this.#sql.read(() =>
-            this.#sql.all<CurrentRow>(
-              `${CURRENT_SQL} WHERE r.uid IN (${part.map(() => "?").join(",")})`,
-              ...part,
-            ),
-          );
-          for (const r of rows) out.push(this.#toStored(r));
+          const rows = this.#sql.read(() => this.#sql.all<PageRow>(byUidsSql(part.length), ...part));
+          for (const r of rows) out.push(this.#toStored(pageRow(r)));
         }
         return out;
       },
