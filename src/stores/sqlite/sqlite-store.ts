@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { conflict, integrityError, notFound, usageError } from "../../errors.js";
 import type { Secret } from "../../secret.js";
-import type { RecordHead, ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
+import type { ScheduleIndexMark, ScheduleIndexRow } from "../../vault/async-store.js";
 import { deriveKey, zeroize } from "../../vault/crypto.js";
 import {
   type KeySlot,
