@@ -4,7 +4,7 @@
  * answers are the bytes of a run without the cache, and REKEY_LISTING_CACHE=0 writes nothing.
  */
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -86,4 +86,25 @@ test("record list and status through the listing cache: same bytes, changes seen
   const bad = rekey(["record", "list"], { env: { ...env, REKEY_LISTING_CACHE: "sometimes" } });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /REKEY_LISTING_CACHE/);
+});
+
+test("import csv leaves the listing cache up to date: the next listing does not rewrite it", () => {
+  const { home, env } = freshHome();
+  const csv = join(home, "users.csv");
+  writeFileSync(
+    csv,
+    Array.from({ length: 30 }, (_, i) => `,imported-${i},svc-imported-${i},dummy,,,,$type,pamUser\n`).join(
+      "",
+    ),
+  );
+  const imported = rekey(["import", "csv", csv], { env });
+  assert.equal(imported.code, 0, imported.stderr);
+  const dir = join(home, "cache", "listing");
+  const files = readdirSync(dir);
+  assert.equal(files.length, 1, "import csv wrote the cache");
+  const before = readFileSync(join(dir, files[0]!));
+  const list = rekey(["record", "list", "--json"], { env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal((JSON.parse(list.stdout) as unknown[]).length, 30);
+  assert.ok(readFileSync(join(dir, files[0]!)).equals(before), "the listing found it current");
 });

@@ -20,3 +20,26 @@ export function cliListing(
   // STATUS_FACTS.of returned, status facts or null.
   return listingPages(store, { dir, type, derive: STATUS_FACTS }) as AsyncGenerator<ListedForStatus[]>;
 }
+
+/**
+ * Bring the listing cache up to date after a command that changed many records (`import csv`), so that the
+ * next `record list` or `status` reads it instead of opening every record. `onRead`: records read so far (for
+ * a progress line). Best effort: the change is made, and a listing that fails here fails again, with its
+ * message, when it is asked for.
+ */
+export async function refreshListing(
+  ctx: Pick<CommandContext, "env">,
+  store: AsyncVaultStore,
+  onRead?: (read: number) => void,
+): Promise<void> {
+  if (!store.listingCache) return; // nothing to keep (a Keeper vault lists in one request)
+  let read = 0;
+  try {
+    for await (const page of cliListing(ctx, store)) {
+      read += page.length;
+      onRead?.(read);
+    }
+  } catch {
+    // see above
+  }
+}

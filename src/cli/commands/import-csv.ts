@@ -4,6 +4,7 @@ import { type ImportProgress, importCsvRecords } from "../../csv/import-records.
 import { notFound, usageError } from "../../errors.js";
 import { checkSettingFields } from "../../rotation/field-checks.js";
 import { type CommandContext, line, printJson } from "../context.js";
+import { refreshListing } from "../listing.js";
 import { commandProgress, type ProgressState } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 import { unreadScheduleWarning } from "../schedule-warning.js";
@@ -35,6 +36,12 @@ export const run: CommandRun = async (ctx, [file], opts) => {
       update: opts.update === true,
       onProgress: (p) => progress.update(importProgress(p), { force: p.phase === "writing" }),
     });
+    // The listing cache, brought up to date now: the first `status` after a large import reads it.
+    if (saved.length > 0) {
+      await refreshListing(ctx, store, (read) =>
+        progress.update({ label: "import csv: updating the listing cache", done: read, unit: "records" }),
+      );
+    }
   } finally {
     progress.end();
   }
