@@ -191,6 +191,7 @@ try {
     await benchCommands("SQLite", sqliteEnv);
     if (IMPORT_CSV) {
       const h = join(home, "import");
+      rmSync(h, { recursive: true, force: true }); // a fresh vault each time (--dir keeps the rest)
       const k = join(h, "vault.key");
       const env = { REKEY_HOME: h, REKEY_KEY_FILE: k };
       await rekey(["init", "--key-file", k, "--no-passphrase"], env);
