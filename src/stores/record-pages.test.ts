@@ -4,13 +4,12 @@
  * whose pointer row was edited outside rekey still fails its integrity check.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type PgServer, startPostgres } from "../testing/postgres.js";
-import { TEST_KDF, tempDir, tempVault } from "../testing/vault.js";
+import { describe, test } from "node:test";
+import { pgTestServer } from "../testing/pg-vault.js";
+import { tempVault } from "../testing/vault.js";
 import { type AsyncVaultStore, RECORD_PAGE, recordPages, type WriteOp } from "../vault/async-store.js";
 import { newRecord, setFieldValue } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
-import { initPostgresVault } from "./postgres/pg-open.js";
 import { asyncVaultStore } from "./sqlite/async-adapter.js";
 import { sqliteRecordPages } from "./sqlite/sqlite-iterate.js";
 
@@ -110,23 +109,10 @@ describe("recordPages on SQLite", () => {
 });
 
 describe("recordPages on PostgreSQL", () => {
-  let pg: PgServer;
-  const dirs: Array<{ cleanup(): void }> = [];
-  before(async () => {
-    pg = await startPostgres();
-  });
-  after(async () => {
-    await pg.stop();
-    for (const d of dirs) d.cleanup();
-  });
+  const pg = pgTestServer();
 
   test("the listing's records and order, through one cursor, with filters; early stops release it", async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const store = await initPostgresVault(await pg.createDatabase(), {
-      keyFile: `${d.dir}/vault.key`,
-      kdf: TEST_KDF,
-    });
+    const { store } = await pg.vault();
     try {
       await sameAsListing(store, await fill(store));
       await stopsEarly(store);
@@ -136,14 +122,11 @@ describe("recordPages on PostgreSQL", () => {
   });
 
   test("a pointer row edited outside rekey fails the listing's integrity check", async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const url = await pg.createDatabase();
-    const store = await initPostgresVault(url, { keyFile: `${d.dir}/vault.key`, kdf: TEST_KDF });
+    const { store, url } = await pg.vault();
     try {
       const r = await store.createRecord(newRecord("pamUser", "x"), { actor: "t" });
       const db = url.slice(url.lastIndexOf("/") + 1);
-      await pg.sql(db, "UPDATE records SET created_at = 'forged' WHERE uid = $1", [r.uid]);
+      await pg.server().sql(db, "UPDATE records SET created_at = 'forged' WHERE uid = $1", [r.uid]);
       await assert.rejects(collect(recordPages(store)), /integrity check/);
       assert.equal((await store.listFolders()).length, 0, "the store is still usable");
     } finally {

@@ -7,11 +7,10 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { initPostgresVault } from "../stores/postgres/pg-open.js";
+import { describe, test } from "node:test";
 import { asyncVaultStore } from "../stores/sqlite/async-adapter.js";
-import { type PgServer, startPostgres } from "../testing/postgres.js";
-import { TEST_KDF, tempDir, tempVault } from "../testing/vault.js";
+import { pgTestServer } from "../testing/pg-vault.js";
+import { tempVault } from "../testing/vault.js";
 import { type AsyncVaultStore, HEADS_PAGE, recordPages, type WriteOp } from "./async-store.js";
 import { type Derivation, type ListingStats, listingCacheFile, listingPages } from "./listing-cache.js";
 import { CHUNK_LINES } from "./listing-cache-file.js";
@@ -245,25 +244,12 @@ describe("the listing cache on SQLite", () => {
 });
 
 describe("the listing cache on PostgreSQL", () => {
-  let pg: PgServer;
-  const dirs: Array<{ cleanup(): void }> = [];
-  before(async () => {
-    pg = await startPostgres();
-  });
-  after(async () => {
-    await pg.stop();
-    for (const d of dirs) d.cleanup();
-  });
+  const pg = pgTestServer();
 
   test("hits, misses, replays, damage, no secrets, nothing written when stopped", async () => {
-    const d = tempDir();
-    dirs.push(d);
-    const store = await initPostgresVault(await pg.createDatabase(), {
-      keyFile: `${d.dir}/vault.key`,
-      kdf: TEST_KDF,
-    });
+    const { store, dir } = await pg.vault();
     try {
-      await behaves(store, join(d.dir, "cache"));
+      await behaves(store, join(dir, "cache"));
     } finally {
       await store.close();
     }
