@@ -13,7 +13,7 @@ import type { AsyncVaultStore, WriteOp } from "../vault/async-store.js";
 import { type ListingStats, listingPages } from "../vault/listing-cache.js";
 import { newRecord, type RecordField, setFieldValue } from "../vault/record.js";
 import { computeStatus, type ListedForStatus, streamStatus } from "./status.js";
-import { STATUS_FACTS, statusFacts } from "./status-facts.js";
+import { STATUS_FACTS, STATUS_FACTS_VERSION, statusFacts } from "./status-facts.js";
 
 const text = (label: string, value: string): RecordField => ({ type: "text", label, value: [value] });
 const schedule = (value: unknown[]): RecordField => ({ type: "schedule", label: "rotationSchedule", value });
@@ -128,4 +128,32 @@ test("facts hold no secret, and survive JSON as they are", () => {
   assert.equal(JSON.stringify(facts).includes("secret-value"), false);
   assert.equal(JSON.stringify(facts).includes("dummy"), false);
   assert.deepEqual(JSON.parse(JSON.stringify(facts)), JSON.parse(JSON.stringify(facts)));
+});
+
+test("what statusFacts computes is pinned to STATUS_FACTS_VERSION", () => {
+  // Cached facts are only used by a rekey whose STATUS_FACTS_VERSION is the one they were written with. If
+  // this expectation must change, so must STATUS_FACTS_VERSION (else old caches give old answers).
+  const r = user("pinned", "SVC-Pinned", [
+    schedule(["every 30d"]),
+    text("pam_configuration", "prod"),
+    text("aws_previous_access_key_id", "AKIAPREVIOUSPINNED01"),
+    text("aws_previous_key_since", "2026-06-01T10:00:00.000Z"),
+    text("aws_previous_key_held_at", "2026-06-02T10:00:00.000Z"),
+  ]);
+  assert.equal(STATUS_FACTS_VERSION, "status-facts.v1");
+  assert.deepEqual(JSON.parse(JSON.stringify(statusFacts(r))), {
+    user: "SVC-Pinned",
+    keyId: "AKIAPINNEDXXXXXXXXXX",
+    keyCreatedAt: "2026-06-01T10:00:00.000Z",
+    scriptsOnly: false,
+    previousKeys: {
+      keyIds: ["AKIAPREVIOUSPINNED01"],
+      phase: "held",
+      since: "2026-06-02T10:00:00.000Z",
+      nextStepAt: "2026-06-02T11:00:00.000Z",
+    },
+    identity: { login: "svc-pinned", scope: "default" },
+    configurationRef: "prod",
+    scheduleField: { type: "schedule", label: "rotationSchedule", value: ["every 30d"] },
+  });
 });

@@ -19,7 +19,8 @@ import { parseCreateDate } from "./scheduler.js";
 
 /**
  * Names what statusFacts computes: cached facts of another version are never used (the cache file is
- * another). Change it whenever statusFacts or a function it calls changes what it returns.
+ * another). Change it whenever statusFacts or a function it calls changes what it returns; a test pins its
+ * answer for a user of every kind to this version (status-facts.test.ts).
  */
 export const STATUS_FACTS_VERSION = "status-facts.v1";
 
