@@ -17,8 +17,10 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -226,6 +228,7 @@ export class ListingCacheWriter {
     } catch {
       return undefined;
     }
+    prune(dir, tmp);
     const w = new ListingCacheWriter(fd, tmp, source, from);
     try {
       // A directory made by someone else with looser modes: the file is sealed, but keep it private too.
@@ -303,5 +306,36 @@ function copyBytes(from: number, to: number, bytes: number): void {
     if (n === 0) throw new Error("the old cache file is shorter than it was");
     writeSync(to, buf, 0, n); // at the file position: the chunks written next follow
     at += n;
+  }
+}
+
+/** A temporary file older than this was left by a listing that was killed: removed. */
+const STALE_TMP_MS = 3_600_000;
+/** A cache file not written for this long belongs to a vault gone or to an older rekey: removed. */
+const STALE_CACHE_MS = 30 * 86_400_000;
+
+/** Remove what killed listings and other vaults left in `dir` (never `keep`, the file being written). */
+function prune(dir: string, keep: string): void {
+  const now = Date.now();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    if (path === keep) continue;
+    const limit = name.startsWith(".tmp-")
+      ? STALE_TMP_MS
+      : name.endsWith(".cache")
+        ? STALE_CACHE_MS
+        : undefined;
+    if (limit === undefined) continue;
+    try {
+      if (now - statSync(path).mtimeMs > limit) unlinkSync(path);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
   }
 }

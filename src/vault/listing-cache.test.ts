@@ -5,7 +5,7 @@
  * hold; no secret is ever written to it; a listing stopped early writes nothing.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { asyncVaultStore } from "../stores/sqlite/async-adapter.js";
@@ -225,6 +225,35 @@ describe("the listing cache on SQLite", () => {
     } finally {
       v.cleanup();
       w.cleanup();
+    }
+  });
+
+  test("writing the cache removes what killed listings and vaults gone long ago left, and nothing else", async () => {
+    const v = await tempVault({ passphrase: false });
+    try {
+      const store = asyncVaultStore(v.store);
+      await store.createRecord(newRecord("pamUser", "x"), { actor: "t" });
+      const dir = join(v.dir, "cache");
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const files = {
+        oldTmp: [".tmp-1-aaaaaa", 2 * 3600],
+        newTmp: [".tmp-2-bbbbbb", 60],
+        oldCache: ["gone-vault.cache", 40 * 86_400],
+        newCache: ["other-vault.cache", 86_400],
+        notOurs: ["notes.txt", 400 * 86_400],
+      } as const;
+      for (const [name, ageS] of Object.values(files)) {
+        writeFileSync(join(dir, name), "x");
+        const t = Date.now() / 1000 - ageS;
+        utimesSync(join(dir, name), t, t);
+      }
+      assert.equal((await list(store, dir)).stats.written, true);
+      const left = new Set(readdirSync(dir));
+      assert.equal(left.has(files.oldTmp[0]), false);
+      assert.equal(left.has(files.oldCache[0]), false);
+      assert.ok(left.has(files.newTmp[0]) && left.has(files.newCache[0]) && left.has(files.notOurs[0]));
+    } finally {
+      v.cleanup();
     }
   });
 
