@@ -30,9 +30,9 @@ export class IdentityIndex<T extends { uid: string; at: number }> {
   /** Every entry that is the same IAM user as `id` (other than `uid`), in insertion order. */
   matches(id: IamUserIdentity, uid: string): T[] {
     const key = id.login ? loginKey(id) : undefined;
-    if (!id.userId) return key ? (this.byLogin.get(key) ?? []).filter((e) => e.uid !== uid) : [];
-    const a = (this.byUserId.get(id.userId) ?? []).filter((e) => e.uid !== uid);
-    const b = key ? (this.byLoginNoId.get(key) ?? []).filter((e) => e.uid !== uid) : [];
+    if (!id.userId) return key ? others(this.byLogin.get(key), uid) : [];
+    const a = others(this.byUserId.get(id.userId), uid);
+    const b = key ? others(this.byLoginNoId.get(key), uid) : [];
     // The two lists are disjoint (with and without a UserId); merged back into insertion order.
     return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b].sort((x, y) => x.at - y.at);
   }
@@ -51,6 +51,12 @@ export class IdentityIndex<T extends { uid: string; at: number }> {
 }
 
 const loginKey = (id: IamUserIdentity) => `${id.scope}\n${id.login}`;
+
+/** The entries of `list` other than `uid`'s; a list of one (the common case: no other record) costs nothing. */
+function others<T extends { uid: string }>(list: T[] | undefined, uid: string): T[] {
+  if (list === undefined || (list.length === 1 && list[0]!.uid === uid)) return [];
+  return list.filter((e) => e.uid !== uid);
+}
 
 function push<T>(m: Map<string, T[]>, key: string, v: T): void {
   const list = m.get(key);
