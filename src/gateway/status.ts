@@ -84,9 +84,13 @@ export interface StatusOptions {
 export type ListedForStatus = StoredRecord & { readonly derived?: StatusFacts | null | undefined };
 
 /** Every pamUser's status, in listing order, as one array (streamStatus yields them one at a time). */
-export async function computeStatus(store: AsyncVaultStore, now: Date = new Date()): Promise<UserStatus[]> {
+export async function computeStatus(
+  store: AsyncVaultStore,
+  now: Date = new Date(),
+  opts: StatusOptions = {},
+): Promise<UserStatus[]> {
   const rows: UserStatus[] = [];
-  for await (const row of streamStatus(store, now)) rows.push(row);
+  for await (const page of statusPages(store, now, opts)) rows.push(...page);
   return rows;
 }
 

@@ -5,10 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { timingSafeEqual } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { ListedForStatus } from "../gateway/status.js";
+import { STATUS_FACTS } from "../gateway/status-facts.js";
 import { toAsyncStore } from "../stores/sqlite/async-adapter.js";
 import { fakeGatewayHandle, type HttpFixture, httpFixture, TOKENS } from "../testing/http-fixture.js";
 import { tempVault } from "../testing/vault.js";
+import { listingPages } from "../vault/listing-cache.js";
 import { type ApiDeps, type App, createApp } from "./app.js";
 import { loadTokens } from "./auth.js";
 
@@ -135,6 +140,26 @@ test("GET /api/v1/records: every managed user, failed first, key age, schedule, 
   assert.ok(Date.parse(fresh.nextRotation) > fx.now.getTime());
   assert.equal(recs[0].lastOutcome.error, "AccessDenied: iam:CreateAccessKey on user app-broken");
   assert.ok(!recs.some((x) => x.title === "admin key"), "only pamUser records");
+});
+
+test("the status views through the listing cache: the same records and metrics, the cache written once", async () => {
+  const dir = join(fx.vault.dir, "listing-cache");
+  let listings = 0;
+  const listing = () => {
+    listings++;
+    return listingPages(fx.store, { dir, derive: STATUS_FACTS }) as AsyncGenerator<ListedForStatus[]>;
+  };
+  const plain = await call(mk(), "GET", "/api/v1/records");
+  const metricsOf = (text: string) =>
+    text.split("\n").filter((l) => /^rekey_(access_key_age|records)/.test(l));
+  const plainMetrics = metricsOf((await call(mk(), "GET", "/metrics")).text);
+  for (let i = 0; i < 2; i++) {
+    const cached = await call(mk({ listing }), "GET", "/api/v1/records");
+    assert.deepEqual(cached.json, plain.json);
+    assert.deepEqual(metricsOf((await call(mk({ listing }), "GET", "/metrics")).text), plainMetrics);
+  }
+  assert.equal(listings, 4, "each view lists anew");
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith(".cache")).length, 1);
 });
 
 test("GET /api/v1/records/{uid}: one record; 404 unknown; 400 bad UID", async () => {

@@ -8,6 +8,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import type { ListedForStatus } from "../gateway/status.js";
 import type { Logger } from "../logger.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { type ApiToken, bearerOf, matchToken } from "./auth.js";
@@ -30,6 +31,11 @@ export interface ApiDeps {
   publicMetrics: boolean;
   /** The store check of /healthz gives up after this long. */
   healthTimeoutMs: number;
+  /**
+   * The records the status views read (/records, /metrics, /report), a fresh listing each call: the
+   * gateway gives the listing cache's (cli/listing.ts). Absent: every record is opened.
+   */
+  listing?: (() => AsyncIterable<ListedForStatus[]>) | undefined;
   /** Token comparison (tests wrap crypto.timingSafeEqual to see that it is used). */
   compare?: (a: Buffer, b: Buffer) => boolean;
 }

@@ -1,9 +1,9 @@
 /** GET /healthz, GET /metrics, GET /api/v1/report. */
 import { createRoute } from "@hono/zod-openapi";
-import { computeStatus } from "../gateway/status.js";
 import type { ApiDeps, App } from "./app.js";
 import { VAULT_REPORT_NOTE, vaultReport } from "./report-from-vault.js";
 import { ErrorSchema, HealthResponse, ReportQuery, ReportResponse } from "./schemas.js";
+import { statusRows } from "./status-rows.js";
 
 const json = <T>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
@@ -71,7 +71,7 @@ export function opsRoutes(app: App, deps: ApiDeps): void {
     const state = deps.gateway.state();
     const store = await probeStore(deps);
     m.observeGateway({ ...state, vaultReachable: store.reachable && state.vaultReachable !== false });
-    if (store.reachable) m.observeRecords(await computeStatus(deps.store, now), now, deps.keyAgeLimitDays);
+    if (store.reachable) m.observeRecords(await statusRows(deps, now), now, deps.keyAgeLimitDays);
     const { contentType, body } = await m.text();
     return c.body(body, 200, { "Content-Type": contentType });
   });
@@ -79,7 +79,7 @@ export function opsRoutes(app: App, deps: ApiDeps): void {
   app.openapi(report, async (c) => {
     const { maxAgeDays } = c.req.valid("query");
     const now = deps.now();
-    const rows = await computeStatus(deps.store, now);
+    const rows = await statusRows(deps, now);
     return c.json(
       { source: "vault" as const, note: VAULT_REPORT_NOTE, report: vaultReport(rows, now, maxAgeDays) },
       200,

@@ -1,7 +1,6 @@
 /** GET /api/v1/records, GET /api/v1/records/{uid}, POST /api/v1/records/{uid}/rotate. */
 import { createRoute } from "@hono/zod-openapi";
 import { notFound } from "../errors.js";
-import { computeStatus } from "../gateway/status.js";
 import type { ApiDeps, App } from "./app.js";
 import { errorBody } from "./http-errors.js";
 import { recordViews } from "./records-view.js";
@@ -13,6 +12,7 @@ import {
   RotateBody,
   UidParams,
 } from "./schemas.js";
+import { statusRows } from "./status-rows.js";
 
 const json = <T>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
@@ -61,7 +61,7 @@ const missing = (uid: string) =>
 export function recordRoutes(app: App, deps: ApiDeps): void {
   const views = async () => {
     const now = deps.now();
-    return { now, rows: recordViews(await computeStatus(deps.store, now), now, deps.keyAgeLimitDays) };
+    return { now, rows: recordViews(await statusRows(deps, now), now, deps.keyAgeLimitDays) };
   };
 
   app.openapi(list, async (c) => {

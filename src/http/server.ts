@@ -13,7 +13,7 @@ import { usageError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { Secret } from "../secret.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
-import { createApp } from "./app.js";
+import { type ApiDeps, createApp } from "./app.js";
 import { loadTokens } from "./auth.js";
 import type { GatewayHandle } from "./gateway-handle.js";
 import { checkExposure, parseListen, urlOf } from "./listen.js";
@@ -39,6 +39,8 @@ export interface HttpServerOptions {
   keyAgeLimitDays?: number | undefined;
   /** /healthz's store check timeout (default 2000 ms). */
   healthTimeoutMs?: number | undefined;
+  /** The records the status views read (ApiDeps.listing); absent: every record is opened. */
+  listing?: ApiDeps["listing"];
   logger?: Logger | undefined;
   now?: (() => Date) | undefined;
 }
@@ -70,6 +72,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     keyAgeLimitDays: o.keyAgeLimitDays ?? 90,
     publicMetrics: o.publicMetrics === true && addr.loopback,
     healthTimeoutMs: o.healthTimeoutMs ?? 2000,
+    listing: o.listing,
   });
   const tls = o.tls ? readTls(o.tls) : undefined;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -14,6 +14,7 @@ import type { AsyncVaultStore } from "../../vault/async-store.js";
 import { findRecord } from "../../vault/find-record.js";
 import { printJson } from "../context.js";
 import { renderHistory } from "../gateway-view.js";
+import { cliListing } from "../listing.js";
 import { commandProgress, type ProgressState } from "../progress.js";
 import type { CommandRun } from "../registry.js";
 
@@ -176,6 +177,9 @@ async function serveHttp(
     publicMetrics: opts.publicMetrics === true || config.http.publicMetrics === true,
     allowInsecure: config.http.allowInsecure === true,
     logger,
+    // Status views through the listing cache, as `rekey status`: a scrape of /metrics over 100,000
+    // records reads the cache and the few records changed since, not every record.
+    listing: () => cliListing({ env }, store),
   });
   logger.info({ url: http.url }, "HTTP API listening");
   return http;
