@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
@@ -20,6 +21,7 @@ import {
   cliCacheName,
   codeCacheDir,
   codeCacheFileName,
+  codeCacheFileNameForDigest,
   frameCodeCache,
   keeperCacheName,
   unframeCodeCache,
@@ -76,6 +78,45 @@ describe("format", () => {
     assert.match(a, /^cli-rotate-[0-9a-f]{32}\.v8$/);
     assert.equal(codeCacheFileName("cli-rotate", "var a = 1;"), a);
     assert.notEqual(codeCacheFileName("cli-rotate", "var a = 2;"), a); // same length: V8 alone would accept it
+  });
+
+  test("a name from a digest computed beforehand (the Keeper script's build): one name per digest", () => {
+    const digest = createHash("sha256").update("var a = 1;").digest("hex");
+    const a = codeCacheFileNameForDigest("keeper-script", digest);
+    assert.match(a, /^keeper-script-[0-9a-f]{32}\.v8$/);
+    assert.equal(codeCacheFileNameForDigest("keeper-script", digest), a);
+    const other = createHash("sha256").update("var a = 2;").digest("hex");
+    assert.notEqual(codeCacheFileNameForDigest("keeper-script", other), a);
+    assert.notEqual(codeCacheFileNameForDigest("keeper-script-check", digest), a);
+  });
+
+  test("the cache is keyed by sourceSha256 when given: a source hashed once, at build time", () => {
+    const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
+    const src = "return 40 + 2;";
+    const digest = createHash("sha256").update(src).digest("hex");
+    const first = compileWithCodeCache(src, {
+      name: "test",
+      filename: "t.js",
+      env,
+      params: [],
+      sourceSha256: digest,
+      saveAtExit: false,
+    });
+    assert.equal(first.fn(), 42);
+    assert.ok(first.save());
+    assert.deepEqual(readdirSync(codeCacheDir(env, undefined)!), [
+      codeCacheFileNameForDigest("test", digest),
+    ]);
+    const again = compileWithCodeCache(src, {
+      name: "test",
+      filename: "t.js",
+      env,
+      params: [],
+      sourceSha256: digest,
+      saveAtExit: false,
+    });
+    assert.equal(again.state, "used");
+    assert.equal(again.fn(), 42);
   });
 
   test("the name is the hash of the file's bytes: the same whether its text was read as utf8 or latin1", () => {

@@ -36,6 +36,20 @@ export function codeCacheFileName(
   return `${name}-${key}.v8`;
 }
 
+/**
+ * The same name from the source's SHA-256 (hex) computed beforehand: the Keeper script's build hashes its
+ * payload once (scripts/build.mjs) and writes the digest beside it, so that a start does not hash the 1.1 MB
+ * payload again. Any rebuild that changes the payload changes the digest, hence the name, as with
+ * codeCacheFileName.
+ */
+export function codeCacheFileNameForDigest(name: string, sourceSha256: string): string {
+  const key = createHash("sha256")
+    .update(`${process.versions.node} ${process.versions.v8} ${process.arch}\0sha256:${sourceSha256}`)
+    .digest("hex")
+    .slice(0, 32);
+  return `${name}-${key}.v8`;
+}
+
 const HELP = new Set(["--help", "-h", "help"]);
 
 /**

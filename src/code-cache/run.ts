@@ -40,6 +40,7 @@ import {
   type CodeCacheData,
   codeCacheDir,
   codeCacheFileName,
+  codeCacheFileNameForDigest,
   frameCodeCache,
   unframeCodeCache,
 } from "./format.js";
@@ -55,6 +56,8 @@ export interface CodeCacheOptions {
   params: readonly string[];
   /** How the source was decoded from its file (start.ts reads the ASCII bundle as latin1): the key's bytes. */
   sourceEncoding?: "utf8" | "latin1" | undefined;
+  /** The source's SHA-256 (hex), when the caller has it already: the key is made from it (format.ts). */
+  sourceSha256?: string | undefined;
 }
 
 /**
@@ -89,7 +92,14 @@ export function compileWithCodeCache(
 ): CompiledWithCache {
   const dir = codeCacheDir(opts.env, home());
   const file =
-    dir === undefined ? undefined : join(dir, codeCacheFileName(opts.name, source, opts.sourceEncoding));
+    dir === undefined
+      ? undefined
+      : join(
+          dir,
+          opts.sourceSha256 !== undefined
+            ? codeCacheFileNameForDigest(opts.name, opts.sourceSha256)
+            : codeCacheFileName(opts.name, source, opts.sourceEncoding),
+        );
   const found = file === undefined ? undefined : readCodeCache(file);
   const cached = found?.data;
   // Wrapped on the source's first line: line numbers in stack traces stay those of the bundle.

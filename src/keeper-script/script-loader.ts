@@ -13,10 +13,13 @@ import { payloadOf } from "./payload-carrier.js";
 
 declare const REKEY_KEEPER_CARRIER: () => void;
 declare const REKEY_CARRIER_CLOSE: string;
+/** The payload's SHA-256 (hex), computed by the build: the cache's key without hashing 1.1 MB at each start. */
+declare const REKEY_PAYLOAD_SHA256: string;
 
 compileWithCodeCache(payloadOf(REKEY_KEEPER_CARRIER, REKEY_CARRIER_CLOSE), {
   name: keeperCacheName(process.argv.slice(2)),
   filename: process.argv[1] ?? "rekey-aws-access-key",
   env: process.env,
   params: [],
+  sourceSha256: REKEY_PAYLOAD_SHA256,
 }).fn();

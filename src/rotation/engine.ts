@@ -76,6 +76,7 @@ export async function rotateRecord(
       onRetry: n.onAwsRetry,
       onCall: n.onAwsCall,
       pace: n.pace,
+      prefetchUser: true,
     });
     const ctx = execContext(store, admin.port, stored, lease, n);
     return await rotateLocked(ctx, store, stored, prep, admin, n, opts);
@@ -167,6 +168,7 @@ export async function rotateLocked(
     n,
     warnings,
     prep.sources.pamConfig?.account,
+    admin.user,
   );
 
   // An interrupted rotation of this record is finished (or undone) before anything else.

@@ -87,46 +87,59 @@ export interface RetainedKeys {
   why: string;
 }
 
-const keyAction = z.object({ keyId: z.string(), reason: z.string() });
+/**
+ * The journal state's schema, built on first use: a rotation that finds no interrupted journal never parses
+ * one, and building these zod/mini schemas was ~2 ms of every cold Keeper script start (the bundle initializes
+ * this module on its rotation path).
+ */
+let cachedStateSchema: ReturnType<typeof buildStateSchema> | undefined;
 
-const stateSchema = z.object({
-  v: z.literal(1),
-  phase: z.enum(["intent", "created", "saved"]),
-  strategy: z.enum(STRATEGIES),
-  userName: z.string().check(z.minLength(1)),
-  userId: z.optional(z.string()),
-  actor: z.string(),
-  startedAt: z.string(),
-  knownKeyIds: z.array(z.string()),
-  previousCurrentKeyId: z.optional(z.string()),
-  deleteBefore: z.array(keyAction),
-  deleteAfter: z.array(keyAction),
-  deactivateAfter: z.array(keyAction),
-  verify: z.boolean(),
-  removed: z.array(z.string()),
-  deactivated: z.array(z.string()),
-  newKey: z.optional(
-    z.object({ accessKeyId: z.string(), secret: z.string().check(z.minLength(1)), createDate: z.string() }),
-  ),
-  savedAt: z.optional(z.string()),
-  transaction: z.optional(z.boolean()),
-  inheritedRemoved: z.optional(z.array(z.string())),
-  uncertainCreates: z.optional(z.array(z.string())),
-  createdSeenAt: z.optional(z.string()),
-  retirePolicy: z.optional(
-    z.object({ overlapMs: z.number(), mode: z.enum(["delete", "deactivate"]), force: z.boolean() }),
-  ),
-  retained: z.optional(
-    z.object({
-      keyIds: z.array(z.string()),
-      mode: z.enum(["delete", "deactivate"]),
-      since: z.string(),
-      activeUntil: z.optional(z.string()),
-      heldAt: z.optional(z.string()),
-      why: z.string(),
-    }),
-  ),
-});
+function stateSchema() {
+  cachedStateSchema ??= buildStateSchema();
+  return cachedStateSchema;
+}
+
+function buildStateSchema() {
+  const keyAction = z.object({ keyId: z.string(), reason: z.string() });
+  return z.object({
+    v: z.literal(1),
+    phase: z.enum(["intent", "created", "saved"]),
+    strategy: z.enum(STRATEGIES),
+    userName: z.string().check(z.minLength(1)),
+    userId: z.optional(z.string()),
+    actor: z.string(),
+    startedAt: z.string(),
+    knownKeyIds: z.array(z.string()),
+    previousCurrentKeyId: z.optional(z.string()),
+    deleteBefore: z.array(keyAction),
+    deleteAfter: z.array(keyAction),
+    deactivateAfter: z.array(keyAction),
+    verify: z.boolean(),
+    removed: z.array(z.string()),
+    deactivated: z.array(z.string()),
+    newKey: z.optional(
+      z.object({ accessKeyId: z.string(), secret: z.string().check(z.minLength(1)), createDate: z.string() }),
+    ),
+    savedAt: z.optional(z.string()),
+    transaction: z.optional(z.boolean()),
+    inheritedRemoved: z.optional(z.array(z.string())),
+    uncertainCreates: z.optional(z.array(z.string())),
+    createdSeenAt: z.optional(z.string()),
+    retirePolicy: z.optional(
+      z.object({ overlapMs: z.number(), mode: z.enum(["delete", "deactivate"]), force: z.boolean() }),
+    ),
+    retained: z.optional(
+      z.object({
+        keyIds: z.array(z.string()),
+        mode: z.enum(["delete", "deactivate"]),
+        since: z.string(),
+        activeUntil: z.optional(z.string()),
+        heldAt: z.optional(z.string()),
+        why: z.string(),
+      }),
+    ),
+  });
+}
 
 /** The state as the store keeps it (the secret revealed: the store encrypts it). */
 export function toState(j: RotationJournal): Record<string, unknown> {
@@ -166,7 +179,7 @@ export function toState(j: RotationJournal): Record<string, unknown> {
 }
 
 export function fromEntry(entry: JournalEntry): RotationJournal {
-  const parsed = stateSchema.safeParse(entry.state);
+  const parsed = stateSchema().safeParse(entry.state);
   if (!parsed.success) {
     // Never echo the state: it may hold a secret.
     throw integrityError(

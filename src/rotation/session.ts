@@ -11,7 +11,7 @@ import {
   type ResolvedEndpoints,
   resolveEndpoints,
 } from "../providers/aws-iam/endpoints.js";
-import type { IamKeyPort } from "../providers/aws-iam/port.js";
+import type { IamKeyPort, IamUser } from "../providers/aws-iam/port.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../providers/aws-iam/retry.js";
 import { gatherSources, type SourceSet } from "../providers/aws-iam/sources.js";
 import { DEFAULT_VERIFY_INTERVAL_MS, DEFAULT_VERIFY_TIMEOUT_MS } from "../providers/aws-iam/verify.js";
@@ -220,6 +220,8 @@ export function execContext(
 /**
  * iam:GetUser and the UserId check. Returns the UserId (undefined when GetUser is denied: the seed's
  * three-action policy must still work, so the check is skipped with a warning naming the permission).
+ * `prefetched`: the GetUser answer already asked for (resolveAdminCredentials' prefetchUser), used instead of
+ * asking again.
  */
 export async function checkUserIdentity(
   port: IamKeyPort,
@@ -228,8 +230,9 @@ export async function checkUserIdentity(
   n: Normalized,
   warnings: string[],
   account: string | undefined,
+  prefetched?: Promise<IamUser | "denied"> | undefined,
 ): Promise<string | undefined> {
-  const user = await port.getUser(userName);
+  const user = await (prefetched ?? port.getUser(userName));
   if (user === "denied") {
     warnings.push(
       `skipped the IAM UserId check: the admin credentials may not call iam:GetUser on "${userName}"; ` +

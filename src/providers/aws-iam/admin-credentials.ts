@@ -13,7 +13,7 @@ import { openCredentials } from "./credentials.js";
 import type { ResolvedEndpoints } from "./endpoints.js";
 import { AwsCallError } from "./errors.js";
 import type { AwsPacer } from "./pacing.js";
-import type { IamKeyPort, KeyMeta } from "./port.js";
+import type { IamKeyPort, IamUser, KeyMeta } from "./port.js";
 import type { RetryPolicy } from "./retry.js";
 import type { AwsRetry } from "./sdk-port.js";
 import { createSdkIamPort } from "./sdk-port.js";
@@ -35,6 +35,11 @@ export interface ResolvedAdmin {
   keys: KeyMeta[];
   /** Sources tried before this one, and why they failed. */
   skipped: string[];
+  /**
+   * With `prefetchUser`: iam:GetUser on the target user, asked with these credentials alongside the
+   * ListAccessKeys test (its outcome, failures included, is this promise's).
+   */
+  user?: Promise<IamUser | "denied"> | undefined;
 }
 
 export interface ResolveAdminOptions {
@@ -48,6 +53,12 @@ export interface ResolveAdminOptions {
   onCall?: ((action: string) => void) | undefined;
   pace?: AwsPacer | undefined;
   wrapPort?: ((port: IamKeyPort) => IamKeyPort) | undefined;
+  /**
+   * Also send iam:GetUser (the engine's UserId check) with each candidate, at the same time as its
+   * ListAccessKeys test, instead of one round trip after it: a read, like the test. A candidate that fails
+   * the test drops its answer.
+   */
+  prefetchUser?: boolean | undefined;
 }
 
 function isCredentialFailure(err: unknown): boolean {
@@ -103,7 +114,11 @@ export async function resolveAdminCredentials(
         pace: opts.pace,
       });
       port = opts.wrapPort ? opts.wrapPort(sdkPort) : sdkPort;
-      const keys = await port.listKeys(opts.userName);
+      const listed = port.listKeys(opts.userName);
+      const user = opts.prefetchUser ? port.getUser(opts.userName) : undefined;
+      // Awaited by the engine only if this candidate wins; never an unhandled rejection otherwise.
+      user?.catch(() => undefined);
+      const keys = await listed;
       opts.logger.info(
         { source: c.kind, recordUid: c.recordUid, keyId: opened.keyId },
         `admin credentials: ${description}`,
@@ -113,6 +128,7 @@ export async function resolveAdminCredentials(
         keys,
         skipped: tried,
         source: { kind: c.kind, description, keyId: opened.keyId, recordUid: c.recordUid },
+        ...(user ? { user } : {}),
       };
     } catch (err) {
       port?.close();

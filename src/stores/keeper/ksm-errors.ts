@@ -6,8 +6,9 @@
  * Keeper's error body is `{path, additional_info, location, error, message}`, sometimes with `result_code`
  * (the Python SDK reads `result_code` first, then `error`). The code for a stale revision is not documented:
  * rekey treats `invalid_revision`, `out_of_sync` and any code or message about a revision being out of
- * date/sync as a conflict. KeeperVault also compares revisions itself before saving, so a conflict is found
- * even if Keeper's wording differs.
+ * date/sync as a conflict. KeeperVault also compares revisions itself (before saving a record it has not just
+ * read, and by reading the record back after a refusal it cannot classify), so a conflict is found even if
+ * Keeper's wording differs.
  */
 import { RekeyError } from "../../errors.js";
 

@@ -24,6 +24,21 @@ export function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+let keyCacheGeneration = 0;
+
+/**
+ * The SDK empties its process-wide key cache at every getSecrets and getFolders: call this right before each
+ * (inside exclusive). What a read returned is current in that cache until the next one.
+ */
+export function keyCacheEmptied(): number {
+  return ++keyCacheGeneration;
+}
+
+/** Which read filled the SDK's key cache last (keyCacheEmptied's number). */
+export function currentKeyCache(): number {
+  return keyCacheGeneration;
+}
+
 let proxyAgentSet = false;
 
 /**

@@ -118,13 +118,14 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
     assert.deepEqual(await vault.verifyAudit(), { ok: true, entries: 1 });
   });
 
-  test("a stale expectedRevision is a conflict before anything is sent", async () => {
+  test("a stale expectedRevision, for a record not just read, is a conflict before anything is sent", async () => {
     const { vault, fake, seeded } = await setup();
     const before = await vault.getRecord(seeded.userUid);
     assert.ok(before);
     fake.editRecord(seeded.userUid, (d) => {
       d.notes = "edited in the web vault";
     });
+    await vault.getRecords([seeded.configUid]); // another read since: the save reads the record first
     const err = await rejection(
       vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
         expectedRevision: before.revision,
@@ -134,6 +135,55 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
     assert.equal(err.kind, "conflict");
     assert.match(err.message, /changed by someone else/);
     assert.equal(fake.calls("update_secret").length, 0);
+  });
+
+  test("a record just read at the expected revision goes straight to the update: Keeper refuses a stale one", async () => {
+    const { vault, fake, seeded } = await setup();
+    const before = await vault.getRecord(seeded.userUid);
+    assert.ok(before);
+    fake.editRecord(seeded.userUid, (d) => {
+      d.notes = "edited in the web vault";
+    });
+    const reads = fake.calls("get_secret").length;
+    const err = await rejection(
+      vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
+        expectedRevision: before.revision,
+        actor: "t",
+      }),
+    );
+    assert.equal(err.kind, "conflict");
+    assert.equal(err.details?.outcome, "not-saved");
+    assert.equal(fake.calls("get_secret").length, reads, "no read before the update");
+    assert.deepEqual(
+      fake.calls("update_secret").map((c) => c.statusCode),
+      [400],
+    );
+    assert.equal(fake.recordData(seeded.userUid).notes, "edited in the web vault");
+  });
+
+  test("a refusal in words rekey does not know, for a record changed meanwhile: read back, a conflict", async () => {
+    const { vault, fake, seeded } = await setup();
+    const before = await vault.getRecord(seeded.userUid);
+    assert.ok(before);
+    fake.editRecord(seeded.userUid, (d) => {
+      d.notes = "edited in the web vault";
+    });
+    fake.failNext("update_secret", {
+      statusCode: 400,
+      body: JSON.stringify({ error: "record_mismatch", message: "the record does not match" }),
+    });
+    const err = await rejection(
+      vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
+        expectedRevision: before.revision,
+        actor: "t",
+      }),
+    );
+    assert.equal(err.kind, "conflict");
+    assert.match(
+      err.message,
+      /changed by someone else: your change is based on revision \d+, Keeper has revision \d+/,
+    );
+    assert.equal(fake.recordData(seeded.userUid).notes, "edited in the web vault");
   });
 
   for (const style of ["invalid_revision", "out_of_sync"] as const) {
@@ -430,7 +480,6 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
     assert.deepEqual(
       fake.calls().map((c) => [c.endpoint, c.statusCode]),
       [
-        ["get_secret", 200],
         ["get_secret", 200],
         ["update_secret", 200],
         ["get_secret", 200],

@@ -8,7 +8,12 @@
  * Invariants:
  * - SDK calls never interleave in one process: the SDK keeps decrypted keys in one process-wide cache that
  *   every getSecrets empties, and updateSecret encrypts with the record key found there. A save is therefore
- *   "read the record, check its revision, update" inside one exclusive section.
+ *   "the record as last read, at the expected revision, then update" inside one exclusive section.
+ * - The revision check: the update names the revision it is based on, and Keeper refuses a stale one. A
+ *   record this process has just read at the expected revision (the last read, its key still in the SDK's
+ *   cache) goes straight to the update, as the seed's `secrets_manager.save` does; any other is read first
+ *   and a stale expectedRevision is a conflict before anything is sent. A refusal in words rekey does not
+ *   know is read back: a record at another revision is a conflict too (ksm-errors.ts).
  * - A save is reported failed only when Keeper definitely refused it. After an ambiguous failure (network,
  *   5xx) the record is read back: if it holds what was sent, the save succeeded; if it cannot be read, the
  *   error says the outcome is unknown (`details.outcome = "unknown"`) so a rotation keeps the new key.
@@ -56,7 +61,9 @@ import type { EditPermissionWatch } from "./edit-permission.js";
 import { type KsmConfigSource, loadKsmConfig } from "./ksm-config.js";
 import { mapKsmError } from "./ksm-errors.js";
 import {
+  currentKeyCache,
   exclusive,
+  keyCacheEmptied,
   type RecordData,
   sameContent,
   sharedRoot,
@@ -160,6 +167,11 @@ export class KeeperVault implements AsyncVaultStore {
   readonly warnings: string[] = [];
   readonly #options: SecretManagerOptions;
   readonly #host: string;
+  /**
+   * The records of this vault's last read, and which read (keyCacheEmptied) that was: only those can skip the
+   * read before a save, so nothing older is kept (a gateway reads every record at each tick).
+   */
+  readonly #lastRead = new Map<string, { record: SdkRecord; read: number }>();
 
   constructor(opts: KeeperVaultOptions) {
     this.#host = opts.hostname ?? "Keeper";
@@ -183,9 +195,24 @@ export class KeeperVault implements AsyncVaultStore {
   }
 
   async #fetch(what: string, uids?: string[]): Promise<SdkRecord[]> {
+    const read = keyCacheEmptied();
     const { records } = await this.#sdk(what, (o) => getSecrets(o, uids));
     const seen = new Set<string>();
-    return records.filter((r) => !seen.has(r.recordUid) && seen.add(r.recordUid));
+    const out = records.filter((r) => !seen.has(r.recordUid) && seen.add(r.recordUid));
+    this.#lastRead.clear();
+    for (const r of out) this.#lastRead.set(r.recordUid, { record: r, read });
+    return out;
+  }
+
+  /**
+   * The record as the last read returned it, when that read is still the SDK's key cache and the record was
+   * at `revision` then: a save based on it can go straight to the update (Keeper checks the revision).
+   */
+  #justRead(uid: string, revision: number): SdkRecord | undefined {
+    const last = this.#lastRead.get(uid);
+    return last && last.read === currentKeyCache() && last.record.revision === revision
+      ? last.record
+      : undefined;
   }
 
   async #one(uid: string, what: string): Promise<SdkRecord> {
@@ -260,12 +287,11 @@ export class KeeperVault implements AsyncVaultStore {
     const clean = parseRecord(record);
     const what = `saving record "${clean.title}" (${uid})`;
     return exclusive(async () => {
-      const current = await this.#one(uid, what);
+      // One KSM round trip less when the record was just read at that revision: Keeper checks it on update.
+      const known = this.#justRead(uid, opts.expectedRevision);
+      const current = known ?? (await this.#one(uid, what));
       if (current.revision !== opts.expectedRevision) {
-        throw conflict(
-          `record "${clean.title}" (${uid}) was changed by someone else: your change is based on revision ${opts.expectedRevision}, Keeper has revision ${current.revision}`,
-          "re-read the record and apply your change again",
-        );
+        throw this.#changedMeanwhile(clean.title, uid, opts.expectedRevision, current.revision);
       }
       const before = toStored(current)?.record;
       const data: RecordData = { ...current.data, ...clean };
@@ -278,7 +304,14 @@ export class KeeperVault implements AsyncVaultStore {
       try {
         await updateSecret(this.#options, { recordUid: uid, revision: current.revision, data }, txType);
       } catch (err) {
-        if (!(await this.#landedAnyway(err, uid, clean))) throw this.#saveError(err, what);
+        const landed = await this.#landedAnyway(err, uid, clean);
+        if (landed === true) {
+          // saved: go on as after a plain success
+        } else if (known && landed.now && landed.now.revision !== opts.expectedRevision) {
+          // Not checked before sending: a refusal Keeper worded in a way rekey does not know, for a record
+          // changed meanwhile, is the conflict the check would have found.
+          throw this.#changedMeanwhile(clean.title, uid, opts.expectedRevision, landed.now.revision);
+        } else throw this.#saveError(err, what);
       }
       const reread = (
         await this.#fetch(`re-reading record ${uid} after saving it`, [uid]).catch(() => [])
@@ -305,14 +338,28 @@ export class KeeperVault implements AsyncVaultStore {
     });
   }
 
-  /** After an ambiguous update failure: did the update reach Keeper? (Definite refusals: no.) */
-  async #landedAnyway(err: unknown, uid: string, sent: KeeperRecord): Promise<boolean> {
+  #changedMeanwhile(title: string, uid: string, expected: number, now: number): RekeyError {
+    return conflict(
+      `record "${title}" (${uid}) was changed by someone else: your change is based on revision ${expected}, Keeper has revision ${now}`,
+      "re-read the record and apply your change again",
+    );
+  }
+
+  /**
+   * After an ambiguous update failure: did the update reach Keeper? `true` when it did; otherwise the record
+   * as read back (`now`), or no record for a definite refusal (not read back).
+   */
+  async #landedAnyway(
+    err: unknown,
+    uid: string,
+    sent: KeeperRecord,
+  ): Promise<true | { now: SdkRecord | undefined }> {
     // Definite refusals: a stale revision, access denied, a bad config, throttled past every retry.
     const mapped = mapKsmError(err, "saving", this.#host);
-    if (mapped.kind !== "internal" || mapped.details?.keeperCode === "throttled") return false;
+    if (mapped.kind !== "internal" || mapped.details?.keeperCode === "throttled") return { now: undefined };
     try {
       const [now] = await this.#fetch(`checking whether the save of record ${uid} reached Keeper`, [uid]);
-      return sameContent(now?.data as RecordData | undefined, sent);
+      return sameContent(now?.data as RecordData | undefined, sent) ? true : { now };
     } catch (readErr) {
       throw new RekeyError(
         "internal",
@@ -362,7 +409,10 @@ export class KeeperVault implements AsyncVaultStore {
     const what = `creating record "${clean.title}" in folder ${folderUid}`;
     const created = await exclusive(async () => {
       // getFolders also puts the shared folder keys in the SDK's cache, which createSecret2 needs.
-      const folders = await this.#sdk(what, (o) => getFolders(o));
+      const folders = await this.#sdk(what, (o) => {
+        keyCacheEmptied();
+        return getFolders(o);
+      });
       const root = sharedRoot(folders, folderUid);
       if (!root)
         throw notFound(`no folder ${folderUid} is shared with the KSM application`, "rekey folder list");
@@ -466,7 +516,10 @@ export class KeeperVault implements AsyncVaultStore {
 
   async listFolders(): Promise<Folder[]> {
     const folders = await exclusive(() =>
-      this.#sdk(`listing the folders of ${this.description}`, (o) => getFolders(o)),
+      this.#sdk(`listing the folders of ${this.description}`, (o) => {
+        keyCacheEmptied();
+        return getFolders(o);
+      }),
     );
     return folders.map((f) => ({
       uid: f.folderUid,
@@ -489,7 +542,10 @@ export class KeeperVault implements AsyncVaultStore {
     }
     const what = `creating folder "${name}" in ${parentUid}`;
     const uid = await exclusive(async () => {
-      const folders = await this.#sdk(what, (o) => getFolders(o));
+      const folders = await this.#sdk(what, (o) => {
+        keyCacheEmptied();
+        return getFolders(o);
+      });
       const root = sharedRoot(folders, parentUid);
       if (!root)
         throw notFound(`no folder ${parentUid} is shared with the KSM application`, "rekey folder list");
