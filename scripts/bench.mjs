@@ -205,8 +205,8 @@ try {
   await iam.send(new CreateUserCommand({ UserName: "bench-keeper-user" }));
   const gwKey = (await iam.send(new CreateAccessKeyCommand({ UserName: "bench-keeper-user" }))).AccessKey;
   const gwDir = mkdtempSync(join(tmpdir(), "rekey-bench-gateway-"));
-  const script = join(gwDir, "rekey-aws-access-key.mjs");
-  copyFileSync(new URL("../dist/keeper/rekey-aws-access-key.mjs", import.meta.url), script);
+  const script = join(gwDir, "rekey-aws-access-key.cjs");
+  copyFileSync(new URL("../dist/keeper/rekey-aws-access-key.cjs", import.meta.url), script);
   const seaPath = new URL(
     `../dist/keeper/rekey-aws-access-key-${process.platform}-${process.arch}`,
     import.meta.url,

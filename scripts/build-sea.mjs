@@ -1,4 +1,4 @@
-// Builds dist/keeper/rekey-aws-access-key-linux-x64: the Keeper script (dist/keeper/rekey-aws-access-key.mjs,
+// Builds dist/keeper/rekey-aws-access-key-linux-x64: the Keeper script (dist/keeper/rekey-aws-access-key.cjs,
 // built by scripts/build.mjs) as a Node.js single executable application, for a Gateway host without Node.js.
 // It is this machine's `node` binary (~100 MB) with the script injected as its main:
 //   node --experimental-sea-config sea-config.json   (the blob: the script + its loader's V8 code cache)
@@ -19,7 +19,7 @@ const SENTINEL_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 const POSTJECT_CLI = createRequire(import.meta.url).resolve("postject/dist/cli.js");
 const { values } = parseArgs({
   options: {
-    script: { type: "string", default: "dist/keeper/rekey-aws-access-key.mjs" },
+    script: { type: "string", default: "dist/keeper/rekey-aws-access-key.cjs" },
     out: { type: "string", default: `dist/keeper/rekey-aws-access-key-${process.platform}-${process.arch}` },
   },
 });

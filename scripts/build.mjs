@@ -3,7 +3,7 @@
 //    (dist/cli/start.cjs, src/code-cache/run.ts: Node 20 caches no ES module's compiled code). Commands still
 //    load lazily: esbuild turns each `await import()` of the sources into a module initialized on first use.
 //    better-sqlite3 stays external: it is a native addon.
-// 2. dist/keeper/rekey-aws-access-key.mjs: the Keeper Gateway's post-rotation script, ONE file with every
+// 2. dist/keeper/rekey-aws-access-key.cjs: the Keeper Gateway's post-rotation script, ONE file with every
 //    dependency inlined (the Gateway runs it with plain `node`, no node_modules beside it). Its import graph
 //    must not reach the SQLite vault: the build fails if it does. It runs under ANY file name: see below.
 //    The script proper is a string inside it, compiled through the same code cache (script-loader.ts), keyed
@@ -33,7 +33,7 @@ function newest(dir) {
 }
 
 function upToDate() {
-  const outputs = ["dist/cli/main.cjs", "dist/cli/start.cjs", "dist/keeper/rekey-aws-access-key.mjs"];
+  const outputs = ["dist/cli/main.cjs", "dist/cli/start.cjs", "dist/keeper/rekey-aws-access-key.cjs"];
   if (!outputs.every((f) => existsSync(f))) return false;
   const built = Math.min(...outputs.map((f) => statSync(f).mtimeMs));
   const inputs = Math.max(
@@ -155,11 +155,23 @@ if (stray.length > 0) {
 }
 // start.ts reads the bundle as latin1 (a copy, where utf8 is a decode): right only while it is ASCII, as
 // esbuild's default `charset: "ascii"` writes it (it escapes everything else).
-if (!isAscii(readFileSync("dist/cli/main.cjs")))
-  throw new Error("dist/cli/main.cjs is not ASCII (start.ts reads it as latin1)");
-await build({ ...common, format: "cjs", entryPoints: ["src/cli/start.ts"], outfile: "dist/cli/start.cjs" });
+const mainBundle = readFileSync("dist/cli/main.cjs");
+if (!isAscii(mainBundle)) throw new Error("dist/cli/main.cjs is not ASCII (start.ts reads it as latin1)");
+// The bundle's SHA-256, written into start.cjs: the code cache's key, without hashing 2.8 MB at every start
+// (both files come from this one build; a rebuilt bundle has another digest, so another cache file).
+await build({
+  ...common,
+  format: "cjs",
+  entryPoints: ["src/cli/start.ts"],
+  outfile: "dist/cli/start.cjs",
+  define: { REKEY_BUNDLE_SHA256: JSON.stringify(createHash("sha256").update(mainBundle).digest("hex")) },
+});
 
-const KEEPER_SCRIPT = "dist/keeper/rekey-aws-access-key.mjs";
+// Named .cjs: Node runs it as a plain script, without setting up its ES module loader (about 4 ms of every
+// start); the text is valid as either (below), so a Gateway that renames it changes nothing else.
+const KEEPER_SCRIPT = "dist/keeper/rekey-aws-access-key.cjs";
+// The name of earlier builds, removed so that nobody attaches a stale copy.
+rmSync("dist/keeper/rekey-aws-access-key.mjs", { force: true });
 
 // The Gateway may store and run the script under any name (`node x.tmp`, `node script`, `./script`), and Node
 // picks the module system from the extension: .mjs (or .js under a "type": "module" package.json) is ESM,

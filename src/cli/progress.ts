@@ -22,7 +22,12 @@ export interface ProgressState {
   detail?: string | undefined;
 }
 
-const number = new Intl.NumberFormat("en-US");
+/**
+ * Thousands separators, made on first use: an Intl formatter costs about 6 ms of ICU set-up, and this module
+ * is loaded by commands that never draw a line (every `rekey rotate`).
+ */
+let numberFormat: Intl.NumberFormat | undefined;
+const number = { format: (n: number) => (numberFormat ??= new Intl.NumberFormat("en-US")).format(n) };
 
 /**
  * The line's text (no control characters; cut to `width` columns when given).

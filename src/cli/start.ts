@@ -5,10 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { cliCacheName } from "../code-cache/format.js";
 import { compileWithCodeCache } from "../code-cache/run.js";
 import { VERSION } from "./version.js";
+
+/** The bundle's SHA-256, written in by scripts/build.mjs (absent when this file runs unbundled, in tests). */
+declare const REKEY_BUNDLE_SHA256: string | undefined;
 
 /** Runs the CommonJS bundle `bundle` (an absolute path) as Node would, with its compiled code cached. */
 export function startCli(bundle: string, argv: readonly string[] = process.argv.slice(2)): void {
@@ -25,6 +28,12 @@ export function startCli(bundle: string, argv: readonly string[] = process.argv.
     filename: bundle,
     env: process.env,
     sourceEncoding: "latin1",
+    // Only for the bundle the build hashed, beside this file (bin/rekey.js runs that one); any other is
+    // hashed here.
+    sourceSha256:
+      typeof REKEY_BUNDLE_SHA256 === "string" && bundle === join(__dirname, "main.cjs")
+        ? REKEY_BUNDLE_SHA256
+        : undefined,
     params: ["exports", "require", "module", "__filename", "__dirname"],
   });
   const module = { exports: {} };

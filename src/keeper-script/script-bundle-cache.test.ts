@@ -45,7 +45,7 @@ function runBoth(home: string) {
     encoding: "utf8",
   });
   assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^usage: node rekey-aws-access-key\.mjs/);
+  assert.match(help.stdout, /^usage: node rekey-aws-access-key\.cjs/);
   const bad = spawnSync(process.execPath, [bundle.script], {
     cwd: bundle.dir,
     env,
@@ -73,7 +73,7 @@ test("the cache goes to ~/.cache/rekey/code-cache (0600 in 0700), nothing beside
   const { dir, file } = cacheFile(home);
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.deepEqual(readdirSync(bundle.dir), ["rekey-aws-access-key.mjs"]);
+  assert.deepEqual(readdirSync(bundle.dir), ["rekey-aws-access-key.cjs"]);
   // The bad line's run exited 2: its cache is marked incomplete, used, and kept until a run succeeds.
   assert.equal(unframeCodeCache(readFileSync(file))?.complete, false);
   const first = statSync(file);

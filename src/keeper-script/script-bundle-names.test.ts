@@ -51,7 +51,7 @@ describe("`node NAME` for any name", () => {
     test(`${name}: --help exits 0, bad stdin exits 2 with one line`, () => {
       const help = node([name, "--help"]);
       assert.equal(help.status, 0, help.stderr);
-      assert.match(help.stdout, /^usage: node rekey-aws-access-key\.mjs/);
+      assert.match(help.stdout, /^usage: node rekey-aws-access-key\.cjs/);
       const bad = node([name], "%%% not base64 %%%\n");
       assert.equal(bad.status, 2, bad.stderr);
       assert.equal(bad.stdout, "");

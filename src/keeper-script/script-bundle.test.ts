@@ -1,5 +1,5 @@
 /**
- * The single-file Gateway script (dist/keeper/rekey-aws-access-key.mjs), run as the Keeper Gateway runs a PAM
+ * The single-file Gateway script (dist/keeper/rekey-aws-access-key.cjs), run as the Keeper Gateway runs a PAM
  * script: copied alone into a directory without node_modules, started with plain `node`, the base64 line on
  * stdin. Keeper is the fake server over real HTTPS (test CA via NODE_EXTRA_CA_CERTS, the real KSM SDK inside
  * the bundle); AWS is the sandbox behind a counting proxy (AWS_ENDPOINT_URL). Nothing is inherited from the

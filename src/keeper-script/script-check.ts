@@ -1,5 +1,5 @@
 /**
- * `--check` of the Keeper drop-in (`rekey keeper-script --check`, `node rekey-aws-access-key.mjs --check`):
+ * `--check` of the Keeper drop-in (`rekey keeper-script --check`, `node rekey-aws-access-key.cjs --check`):
  * proves what a rotation needs, before the first one, and changes nothing (no Keeper save, no AWS write).
  *
  * Input: the Gateway's stdin line, or `--record UID` (then the credentials come from the record's

@@ -1,5 +1,5 @@
 /**
- * The outside of the single-file Keeper script (dist/keeper/rekey-aws-access-key.mjs). The script proper
+ * The outside of the single-file Keeper script (dist/keeper/rekey-aws-access-key.cjs). The script proper
  * (script-main.ts and all it imports, bundled) is carried in it as the text of a comment, compiled through the
  * code cache (code-cache/run.ts): a Gateway running the script once per rotation then deserializes compiled
  * code instead of parsing the AWS and KSM SDKs again. The cache lives in the user's cache directory, never

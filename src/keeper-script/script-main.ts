@@ -1,8 +1,8 @@
 /**
- * Entry of the single-file bundle `dist/keeper/rekey-aws-access-key.mjs`: the script the Keeper Gateway runs
+ * Entry of the single-file bundle `dist/keeper/rekey-aws-access-key.cjs`: the script the Keeper Gateway runs
  * with script command `node` (it needs nothing installed beside Node). Also what `rekey keeper-script` runs.
  *
- *   echo BASE64_LINE | node rekey-aws-access-key.mjs [--ksm-config PATH] [--json]
+ *   echo BASE64_LINE | node rekey-aws-access-key.cjs [--ksm-config PATH] [--json]
  *
  * Exit code 0 only when every step succeeded; 2 for bad input (before any Keeper or AWS call); otherwise the
  * CLI's codes (errors.ts). Output: key ids, the record UID and revision; never a secret.
@@ -16,8 +16,8 @@ import { RekeyError, usageError } from "../errors.js";
 import { parseGatewayParams, readFirstLine } from "../pam-protocol/gateway-params.js";
 import { formatScriptError, STDIN_TIMEOUT_MS } from "./script-output.js";
 
-const USAGE = `usage: node rekey-aws-access-key.mjs [--ksm-config PATH] [--json] [--transactional-save]
-       node rekey-aws-access-key.mjs --check [--record UID] [--ksm-config PATH] [--json]
+const USAGE = `usage: node rekey-aws-access-key.cjs [--ksm-config PATH] [--json] [--transactional-save]
+       node rekey-aws-access-key.cjs --check [--record UID] [--ksm-config PATH] [--json]
 Reads the Keeper Gateway's base64 line on stdin, rotates the IAM user's access key and saves it in the PAM
 User record. KSM config: --ksm-config, else KSM_CONFIG_FILE, else GATEWAY_CONFIG (base64), else the Keeper
 Gateway's file (/etc/keeper-gateway/gateway-config.json, then ~/.keeper/gateway-config.json).

@@ -23,7 +23,7 @@ import {
 import { uniqueName } from "./rotation.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
-export const BUNDLE = join(REPO, "dist/keeper/rekey-aws-access-key.mjs");
+export const BUNDLE = join(REPO, "dist/keeper/rekey-aws-access-key.cjs");
 
 /** The bundle, built if missing, copied alone into a fresh temp dir (as a file attached to a Keeper record). */
 export function bundleInTempDir(): { dir: string; script: string; cleanup(): void } {
@@ -32,7 +32,7 @@ export function bundleInTempDir(): { dir: string; script: string; cleanup(): voi
     if (built.status !== 0) throw new Error("npm run build failed");
   }
   const dir = mkdtempSync(join(tmpdir(), "rekey-gateway-script-"));
-  const script = join(dir, "rekey-aws-access-key.mjs");
+  const script = join(dir, "rekey-aws-access-key.cjs");
   copyFileSync(BUNDLE, script);
   return { dir, script, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
