@@ -27,7 +27,12 @@ export interface ProgressState {
  * is loaded by commands that never draw a line (every `rekey rotate`).
  */
 let numberFormat: Intl.NumberFormat | undefined;
-const number = { format: (n: number) => (numberFormat ??= new Intl.NumberFormat("en-US")).format(n) };
+const number = {
+  format(n: number): string {
+    numberFormat ??= new Intl.NumberFormat("en-US");
+    return numberFormat.format(n);
+  },
+};
 
 /**
  * The line's text (no control characters; cut to `width` columns when given).
