@@ -94,27 +94,22 @@ describe("format", () => {
     const env = { XDG_CACHE_HOME: join(tempRoot(), "cache") };
     const src = "return 40 + 2;";
     const digest = createHash("sha256").update(src).digest("hex");
-    const first = compileWithCodeCache(src, {
-      name: "test",
-      filename: "t.js",
-      env,
-      params: [],
-      sourceSha256: digest,
-      saveAtExit: false,
-    });
+    const compile = () =>
+      compileWithCodeCache(src, {
+        name: "test",
+        filename: "t.js",
+        env,
+        params: [],
+        sourceSha256: digest,
+        saveAtExit: false,
+      });
+    const first = compile();
     assert.equal(first.fn(), 42);
     assert.ok(first.save());
     assert.deepEqual(readdirSync(codeCacheDir(env, undefined)!), [
       codeCacheFileNameForDigest("test", digest),
     ]);
-    const again = compileWithCodeCache(src, {
-      name: "test",
-      filename: "t.js",
-      env,
-      params: [],
-      sourceSha256: digest,
-      saveAtExit: false,
-    });
+    const again = compile();
     assert.equal(again.state, "used");
     assert.equal(again.fn(), 42);
   });

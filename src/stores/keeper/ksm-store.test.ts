@@ -13,8 +13,9 @@ import {
 } from "../../testing/fake-keeper/index.js";
 import { findRecord } from "../../vault/find-record.js";
 import { getFieldValue, type KeeperRecord, setFieldValue } from "../../vault/record.js";
+import type { StoredRecord } from "../../vault/store.js";
 import { requireCapability } from "../../vault/store-capabilities.js";
-import { openKeeperVault } from "./ksm-store.js";
+import { type KeeperVault, openKeeperVault } from "./ksm-store.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -59,6 +60,30 @@ function withKey(r: KeeperRecord, id: string): KeeperRecord {
   const copy = structuredClone(r);
   setFieldValue(copy, "aws_access_key_id", id);
   return copy;
+}
+
+/** A save of `before` with a new key id, expected to fail: the error it fails with. */
+function failedSave(vault: KeeperVault, before: StoredRecord): Promise<RekeyError> {
+  return rejection(
+    vault.saveRecord(before.uid, withKey(before.record, "AKIAX"), {
+      expectedRevision: before.revision,
+      actor: "t",
+    }),
+  );
+}
+
+/** The user record as read now, then edited in the web vault (a new revision this process has not read). */
+async function readThenEditedElsewhere(
+  vault: KeeperVault,
+  fake: FakeKeeper,
+  uid: string,
+): Promise<StoredRecord> {
+  const before = await vault.getRecord(uid);
+  assert.ok(before);
+  fake.editRecord(uid, (d) => {
+    d.notes = "edited in the web vault";
+  });
+  return before;
 }
 
 describe("KeeperVault over the real SDK and the fake Keeper", () => {
@@ -120,18 +145,9 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
 
   test("a stale expectedRevision, for a record not just read, is a conflict before anything is sent", async () => {
     const { vault, fake, seeded } = await setup();
-    const before = await vault.getRecord(seeded.userUid);
-    assert.ok(before);
-    fake.editRecord(seeded.userUid, (d) => {
-      d.notes = "edited in the web vault";
-    });
+    const before = await readThenEditedElsewhere(vault, fake, seeded.userUid);
     await vault.getRecords([seeded.configUid]); // another read since: the save reads the record first
-    const err = await rejection(
-      vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
-        expectedRevision: before.revision,
-        actor: "t",
-      }),
-    );
+    const err = await failedSave(vault, before);
     assert.equal(err.kind, "conflict");
     assert.match(err.message, /changed by someone else/);
     assert.equal(fake.calls("update_secret").length, 0);
@@ -139,18 +155,9 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
 
   test("a record just read at the expected revision goes straight to the update: Keeper refuses a stale one", async () => {
     const { vault, fake, seeded } = await setup();
-    const before = await vault.getRecord(seeded.userUid);
-    assert.ok(before);
-    fake.editRecord(seeded.userUid, (d) => {
-      d.notes = "edited in the web vault";
-    });
+    const before = await readThenEditedElsewhere(vault, fake, seeded.userUid);
     const reads = fake.calls("get_secret").length;
-    const err = await rejection(
-      vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
-        expectedRevision: before.revision,
-        actor: "t",
-      }),
-    );
+    const err = await failedSave(vault, before);
     assert.equal(err.kind, "conflict");
     assert.equal(err.details?.outcome, "not-saved");
     assert.equal(fake.calls("get_secret").length, reads, "no read before the update");
@@ -163,21 +170,12 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
 
   test("a refusal in words rekey does not know, for a record changed meanwhile: read back, a conflict", async () => {
     const { vault, fake, seeded } = await setup();
-    const before = await vault.getRecord(seeded.userUid);
-    assert.ok(before);
-    fake.editRecord(seeded.userUid, (d) => {
-      d.notes = "edited in the web vault";
-    });
+    const before = await readThenEditedElsewhere(vault, fake, seeded.userUid);
     fake.failNext("update_secret", {
       statusCode: 400,
       body: JSON.stringify({ error: "record_mismatch", message: "the record does not match" }),
     });
-    const err = await rejection(
-      vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
-        expectedRevision: before.revision,
-        actor: "t",
-      }),
-    );
+    const err = await failedSave(vault, before);
     assert.equal(err.kind, "conflict");
     assert.match(
       err.message,
@@ -199,12 +197,7 @@ describe("KeeperVault over the real SDK and the fake Keeper", () => {
           d.notes = "raced";
         });
       };
-      const err = await rejection(
-        vault.saveRecord(seeded.userUid, withKey(before.record, "AKIAX"), {
-          expectedRevision: before.revision,
-          actor: "t",
-        }),
-      );
+      const err = await failedSave(vault, before);
       assert.equal(err.kind, "conflict");
       assert.equal(err.details?.outcome, "not-saved");
       assert.equal(err.details?.keeperCode, style);
