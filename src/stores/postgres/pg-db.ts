@@ -38,8 +38,12 @@ export class PgDb {
     }
   }
 
-  /** `fn` on one connection, in a transaction when `mode` says so; failures mapped, the connection returned. */
-  async #withClient<T>(mode: "write" | "read", fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * `fn` on one connection between `begin` (a BEGIN statement) and COMMIT, rolled back when it throws;
+   * failures mapped, the connection returned (or dropped when it broke). The one place a transaction is
+   * opened: write and read below, and the copy into an empty database (pg-import-rows.ts).
+   */
+  async transaction<T>(begin: string, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -48,13 +52,7 @@ export class PgDb {
     }
     let broken = false;
     try {
-      await client.query(mode === "write" ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      if (mode === "write") {
-        const lock = await client.query("SELECT 1 FROM vault_meta WHERE key = $1 FOR UPDATE", [
-          META.auditHead,
-        ]);
-        if (lock.rowCount !== 1) throw notAVault(this.where, "its audit head is missing");
-      }
+      await client.query(begin);
       const result = await fn(client);
       await client.query("COMMIT");
       return result;
@@ -72,12 +70,16 @@ export class PgDb {
 
   /** A write transaction holding the vault's write lock (see the file comment). */
   write<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-    return this.#withClient("write", fn);
+    return this.transaction("BEGIN", async (tx) => {
+      const lock = await tx.query("SELECT 1 FROM vault_meta WHERE key = $1 FOR UPDATE", [META.auditHead]);
+      if (lock.rowCount !== 1) throw notAVault(this.where, "its audit head is missing");
+      return fn(tx);
+    });
   }
 
   /** One consistent snapshot for multi-statement reads. */
   read<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-    return this.#withClient("read", fn);
+    return this.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
   }
 
   async close(): Promise<void> {

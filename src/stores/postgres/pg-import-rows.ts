@@ -8,12 +8,12 @@
  * lease takers and a concurrent `rekey init` wait for the copy, then see the copied vault. Plain reads go on.
  */
 import type { PoolClient } from "pg";
-import { integrityError, RekeyError } from "../../errors.js";
+import { integrityError } from "../../errors.js";
 import type { AuditEvent } from "../../vault/store.js";
 import type { TargetState } from "../copy-plan.js";
 import type { VaultRows } from "../copy-rows.js";
 import { appendAuditEntry, verifyAuditLog } from "./pg-audit.js";
-import { mapPgError, metaValue, type PgDb } from "./pg-db.js";
+import { metaValue, type PgDb } from "./pg-db.js";
 import { heldPgLeases } from "./pg-import-export.js";
 import { FORMAT, META } from "./pg-schema.js";
 
@@ -69,15 +69,7 @@ export async function importPgRows(
   event: AuditEvent,
   check: (state: TargetState) => void,
 ): Promise<void> {
-  let client: PoolClient;
-  try {
-    client = await db.pool.connect();
-  } catch (err) {
-    throw mapPgError(err, db.where);
-  }
-  let broken = false;
-  try {
-    await client.query("BEGIN");
+  await db.transaction("BEGIN", async (client) => {
     await client.query("LOCK TABLE vault_meta, locks IN EXCLUSIVE MODE");
     check(await targetState(client));
     for (const table of CONTENT_TABLES) await client.query(`DELETE FROM ${table}`);
@@ -147,15 +139,5 @@ export async function importPgRows(
       );
     }
     await appendAuditEntry(client, keys.auditKey, event, keys.description);
-    await client.query("COMMIT");
-  } catch (err) {
-    try {
-      await client.query("ROLLBACK");
-    } catch {
-      broken = true; // the connection is gone: do not give it back to the pool
-    }
-    throw err instanceof RekeyError ? err : mapPgError(err, db.where);
-  } finally {
-    client.release(broken);
-  }
+  });
 }
