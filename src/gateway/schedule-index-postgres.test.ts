@@ -4,14 +4,11 @@
  * decrypts nothing. (Three real gateway processes with a kill: ha-postgres.test.ts.)
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { RotateOptions, RotationResult } from "../rotation/index.js";
-import { Secret } from "../secret.js";
-import { initPostgresVault, openPostgresVault } from "../stores/postgres/pg-open.js";
+import { openPostgresVault } from "../stores/postgres/pg-open.js";
 import type { PostgresVaultStore } from "../stores/postgres/postgres-store.js";
-import { type PgServer, startPostgres } from "../testing/postgres.js";
-import { TEST_KDF, TEST_PASSPHRASE, tempDir } from "../testing/vault.js";
+import { pgTestServer } from "../testing/pg-vault.js";
 import type { AsyncVaultStore } from "../vault/async-store.js";
 import { newRecord, setFieldValue } from "../vault/record.js";
 import { gatewayConfigSchema } from "./config.js";
@@ -20,15 +17,7 @@ import { createGateway, type Gateway } from "./gateway.js";
 import { parseSchedule } from "./schedule.js";
 import { setRecordSchedule } from "./schedule-field.js";
 
-let server: PgServer;
-const dirs: Array<{ cleanup(): void }> = [];
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server.stop();
-  for (const d of dirs) d.cleanup();
-});
+const pg = pgTestServer();
 
 /** The store, counting the records it decrypts (a Proxy: the PostgreSQL store is a class). */
 function counting(store: PostgresVaultStore) {
@@ -55,16 +44,7 @@ function counting(store: PostgresVaultStore) {
 }
 
 test("two gateways share the index: due records rotated once in all, idle ticks decrypt nothing", async () => {
-  const url = await server.createDatabase();
-  const d = tempDir("rekey-pg-key-");
-  dirs.push(d);
-  const keyFile = join(d.dir, "vault.key");
-  const first = await initPostgresVault(url, {
-    passphrase: new Secret(TEST_PASSPHRASE),
-    keyFile,
-    kdf: TEST_KDF,
-    actor: "test",
-  });
+  const { url, keyFile, store: first } = await pg.vault();
   const second = await openPostgresVault(url, { keyFile });
   const clock = new FakeClock(Date.now());
   const gateways: Gateway[] = [];

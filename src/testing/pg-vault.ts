@@ -8,17 +8,32 @@
  *   test("...", async () => { const { store } = await pg.vault(); ... });
  * });
  */
+import { join } from "node:path";
 import { after, before } from "node:test";
+import { Secret } from "../secret.js";
 import { initPostgresVault } from "../stores/postgres/pg-open.js";
 import type { PostgresVaultStore } from "../stores/postgres/postgres-store.js";
 import { type PgServer, startPostgres } from "./postgres.js";
-import { TEST_KDF, tempDir } from "./vault.js";
+import { TEST_KDF, TEST_PASSPHRASE, tempDir } from "./vault.js";
+
+export interface PgTestVault {
+  store: PostgresVaultStore;
+  url: string;
+  /** The database's name (for `server().sql`). */
+  db: string;
+  /** The vault's key file (it also opens with TEST_PASSPHRASE). */
+  keyFile: string;
+  /** The temp directory holding the key file, removed after the tests. */
+  dir: string;
+}
 
 export interface PgTestServer {
   /** The running server (inside a test). */
   server(): PgServer;
-  /** A new, empty vault in a new database; `dir` holds its key file. The caller closes the store. */
-  vault(): Promise<{ store: PostgresVaultStore; url: string; dir: string }>;
+  /** A new vault (passphrase and key file) in a new database. The caller closes the store. */
+  vault(): Promise<PgTestVault>;
+  /** A temp directory removed after the tests. */
+  dir(prefix?: string): string;
 }
 
 export function pgTestServer(): PgTestServer {
@@ -35,14 +50,26 @@ export function pgTestServer(): PgTestServer {
     if (!pg) throw new Error("the PostgreSQL server is started before the tests");
     return pg;
   };
+  const dir = (prefix = "rekey-pg-key-") => {
+    const d = tempDir(prefix);
+    dirs.push(d);
+    return d.dir;
+  };
   return {
     server,
+    dir,
     async vault() {
-      const d = tempDir();
-      dirs.push(d);
       const url = await server().createDatabase();
-      const store = await initPostgresVault(url, { keyFile: `${d.dir}/vault.key`, kdf: TEST_KDF });
-      return { store, url, dir: d.dir };
+      const db = decodeURIComponent(new URL(url).pathname.slice(1));
+      const home = dir();
+      const keyFile = join(home, "vault.key");
+      const store = await initPostgresVault(url, {
+        passphrase: new Secret(TEST_PASSPHRASE),
+        keyFile,
+        kdf: TEST_KDF,
+        actor: "test",
+      });
+      return { store, url, db, keyFile, dir: home };
     },
   };
 }

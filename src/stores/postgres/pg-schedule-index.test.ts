@@ -3,24 +3,13 @@
  * back, deleted by UID, and a change mark that moves with record writes and index writes only.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { Secret } from "../../secret.js";
-import { type PgServer, startPostgres } from "../../testing/postgres.js";
-import { TEST_KDF, TEST_PASSPHRASE, tempDir } from "../../testing/vault.js";
+import { test } from "node:test";
+import { pgTestServer } from "../../testing/pg-vault.js";
 import type { ScheduleIndexRow } from "../../vault/async-store.js";
 import { newRecord } from "../../vault/record.js";
-import { initPostgresVault, openPostgresVault } from "./pg-open.js";
+import { openPostgresVault } from "./pg-open.js";
 
-let server: PgServer;
-const dirs: Array<{ cleanup(): void }> = [];
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server.stop();
-  for (const d of dirs) d.cleanup();
-});
+const pg = pgTestServer();
 
 const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
   uid,
@@ -35,16 +24,7 @@ const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRo
 });
 
 test("rows written in chunks, read back, deleted; the change mark moves with writes only; shared by two openers", async () => {
-  const url = await server.createDatabase();
-  const d = tempDir("rekey-pg-key-");
-  dirs.push(d);
-  const keyFile = join(d.dir, "vault.key");
-  const store = await initPostgresVault(url, {
-    passphrase: new Secret(TEST_PASSPHRASE),
-    keyFile,
-    kdf: TEST_KDF,
-    actor: "test",
-  });
+  const { url, keyFile, store } = await pg.vault();
   const other = await openPostgresVault(url, { keyFile });
   try {
     const index = store.scheduleIndex;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -14,28 +14,18 @@ import { RekeyError } from "../../errors.js";
 import { rotateRecord } from "../../rotation/index.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { Secret } from "../../secret.js";
-import { type PgServer, startPostgres } from "../../testing/postgres.js";
+import { pgTestServer } from "../../testing/pg-vault.js";
 import { callerArn, credentialRecord, fastOptions, pamUser, uniqueName } from "../../testing/rotation.js";
 import { runStoreContract } from "../../testing/store-contract.js";
-import { TEST_KDF, TEST_PASSPHRASE, tempDir } from "../../testing/vault.js";
+import { TEST_KDF, TEST_PASSPHRASE } from "../../testing/vault.js";
 import { thisPidScope } from "../../vault/lease-owner.js";
 import { getFieldValue, setFieldValue } from "../../vault/record.js";
 import { capabilitiesOf } from "../../vault/store-capabilities.js";
 import { initDefaultVault, openDefaultAsyncVault, resolveVaultLocation } from "../open.js";
 import { initPostgresVault, openPostgresVault } from "./pg-open.js";
 import { LATEST_VERSION, MIGRATIONS } from "./pg-schema.js";
-import type { PostgresVaultStore } from "./postgres-store.js";
 
-let server: PgServer;
-const dirs: Array<{ cleanup(): void }> = [];
-
-before(async () => {
-  server = await startPostgres();
-});
-after(async () => {
-  await server.stop();
-  for (const d of dirs) d.cleanup();
-});
+const postgres = pgTestServer();
 
 const isKind =
   (kind: string, ...texts: string[]) =>
@@ -44,28 +34,17 @@ const isKind =
     err.kind === kind &&
     texts.every((t) => `${err.message} ${err.hint}`.includes(t));
 
-/** A new database with a new vault (passphrase + key file); returns its URL, key file and store. */
-async function newVault(): Promise<{ url: string; db: string; keyFile: string; store: PostgresVaultStore }> {
-  const url = await server.createDatabase();
-  const db = decodeURIComponent(new URL(url).pathname.slice(1));
-  const d = tempDir("rekey-pg-key-");
-  dirs.push(d);
-  const keyFile = join(d.dir, "vault.key");
-  const store = await initPostgresVault(url, {
-    passphrase: new Secret(TEST_PASSPHRASE),
-    keyFile,
-    kdf: TEST_KDF,
-    actor: "test",
-  });
-  return { url, db, keyFile, store };
-}
+/** A new database with a new vault (passphrase + key file). */
+const newVault = () => postgres.vault();
 
 /** Every column of every table, binary columns with their printable bytes as they are (a dump, as text). */
 async function everythingAsText(db: string): Promise<string> {
-  const cols = await server.sql<{ table_name: string; column_name: string; data_type: string }>(
-    db,
-    "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'",
-  );
+  const cols = await postgres
+    .server()
+    .sql<{ table_name: string; column_name: string; data_type: string }>(
+      db,
+      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'",
+    );
   const parts: string[] = [];
   for (const table of new Set(cols.map((c) => c.table_name))) {
     const exprs = cols
@@ -73,10 +52,9 @@ async function everythingAsText(db: string): Promise<string> {
       .map((c) =>
         c.data_type === "bytea" ? `encode("${c.column_name}", 'escape')` : `"${c.column_name}"::text`,
       );
-    const rows = await server.sql<{ t: string }>(
-      db,
-      `SELECT concat_ws(' | ', ${exprs.join(", ")}) AS t FROM "${table}"`,
-    );
+    const rows = await postgres
+      .server()
+      .sql<{ t: string }>(db, `SELECT concat_ws(' | ', ${exprs.join(", ")}) AS t FROM "${table}"`);
     parts.push(...rows.map((r) => r.t));
   }
   return parts.join("\n");
@@ -89,7 +67,7 @@ runStoreContract("postgres", {
       store: v.store,
       open: () => openPostgresVault(v.url, { keyFile: v.keyFile }),
       tamperAudit: async (seq) => {
-        await server.sql(v.db, "UPDATE audit SET actor = 'mallory' WHERE seq = $1", [seq]);
+        await postgres.server().sql(v.db, "UPDATE audit SET actor = 'mallory' WHERE seq = $1", [seq]);
       },
       atRest: () => everythingAsText(v.db),
       cleanup: async () => v.store.close(),
@@ -109,7 +87,7 @@ test("opening: key file or passphrase unlock it, a wrong one is refused, capabil
   assert.equal((await byPass.getRecord(r.uid))?.record.title, "opened");
   await byPass.close();
   await assert.rejects(openPostgresVault(v.url, { passphrase: new Secret("wrong one") }), isKind("auth"));
-  const empty = await server.createDatabase();
+  const empty = await postgres.server().createDatabase();
   await assert.rejects(
     openPostgresVault(empty, { passphrase: new Secret("x") }),
     isKind("integrity", "rekey init"),
@@ -121,14 +99,13 @@ test("opening: key file or passphrase unlock it, a wrong one is refused, capabil
 });
 
 test("REKEY_VAULT=postgres://: init and open through open.ts; the password appears in no message", async () => {
-  const url = await server.createDatabase();
-  const d = tempDir("rekey-pg-env-");
-  dirs.push(d);
-  const keyFile = join(d.dir, "k.key");
-  const env = { REKEY_VAULT: url, REKEY_KEY_FILE: keyFile, REKEY_HOME: d.dir };
+  const url = await postgres.server().createDatabase();
+  const home = postgres.dir("rekey-pg-env-");
+  const keyFile = join(home, "k.key");
+  const env = { REKEY_VAULT: url, REKEY_KEY_FILE: keyFile, REKEY_HOME: home };
   const location = resolveVaultLocation(env);
   assert.equal(location.backend, "postgres");
-  assert.ok(!location.path.includes(server.password), "the shown name has no password");
+  assert.ok(!location.path.includes(postgres.server().password), "the shown name has no password");
   assert.equal(
     resolveVaultLocation({ REKEY_VAULT: url.replace("postgres:", "postgresql:") }).backend,
     "postgres",
@@ -142,16 +119,16 @@ test("REKEY_VAULT=postgres://: init and open through open.ts; the password appea
   assert.equal((await store.listAudit()).at(0)?.action, "vault.init");
   await store.close();
 
-  const closed = `postgres://rekey:${server.password}@127.0.0.1:1/nowhere`;
+  const closed = `postgres://rekey:${postgres.server().password}@127.0.0.1:1/nowhere`;
   await assert.rejects(
     openDefaultAsyncVault({ env: { ...env, REKEY_VAULT: closed }, interactive: false }),
     (err) => {
       assert.ok(err instanceof RekeyError && /cannot reach the vault database/.test(err.message));
-      assert.ok(!`${err.message} ${err.hint}`.includes(server.password));
+      assert.ok(!`${err.message} ${err.hint}`.includes(postgres.server().password));
       return true;
     },
   );
-  const badPassword = url.replace(encodeURIComponent(server.password), "not-the-password");
+  const badPassword = url.replace(encodeURIComponent(postgres.server().password), "not-the-password");
   await assert.rejects(
     openDefaultAsyncVault({ env: { ...env, REKEY_VAULT: badPassword }, interactive: false }),
     (err) => isKind("auth", "refused the login")(err),
@@ -183,7 +160,7 @@ function migrateChild(url: string): Promise<{ code: number | null; out: string; 
 }
 
 test("two processes migrating a fresh database at once: both succeed, each migration applied once", async () => {
-  const url = await server.createDatabase();
+  const url = await postgres.server().createDatabase();
   // Hold the migration lock ourselves until both children are waiting on it, so they really start together.
   const holder = new pg.Client({ connectionString: url });
   await holder.connect();
@@ -223,9 +200,11 @@ test("two processes migrating a fresh database at once: both succeed, each migra
 test("a newer schema than this rekey knows is refused on open", async () => {
   const v = await newVault();
   await v.store.close();
-  await server.sql(v.db, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [
-    LATEST_VERSION + 1,
-  ]);
+  await postgres
+    .server()
+    .sql(v.db, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [
+      LATEST_VERSION + 1,
+    ]);
   await assert.rejects(openPostgresVault(v.url, { keyFile: v.keyFile }), isKind("usage", "newer rekey"));
 });
 
@@ -240,11 +219,13 @@ test("a lease whose holder is certainly dead (same host, boot, PID namespace; pi
     const owner = (p: number) =>
       `gateway@${scope.host}:${p}:abcdef boot=${scope.bootId} pidns=${scope.pidNs}`;
     const plant = (uid: string, o: string) =>
-      server.sql(
-        v.db,
-        "INSERT INTO locks (record_uid, owner, expires_at) VALUES ($1, $2, now() + interval '1 hour')",
-        [uid, o],
-      );
+      postgres
+        .server()
+        .sql(
+          v.db,
+          "INSERT INTO locks (record_uid, owner, expires_at) VALUES ($1, $2, now() + interval '1 hour')",
+          [uid, o],
+        );
     await plant("rec-dead", owner(pid));
     await plant("rec-alive", owner(process.pid));
     assert.ok(await v.store.tryLock("rec-dead", "gateway-2", 60_000), "the dead holder's lease is taken");
