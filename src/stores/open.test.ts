@@ -5,16 +5,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { RekeyError } from "../errors.js";
 import { Secret } from "../secret.js";
+import { isKind } from "../testing/errors.js";
 import { TEST_KDF, tempDir } from "../testing/vault.js";
 import { newRecord } from "../vault/record.js";
 import { initDefaultVault, openDefaultAsyncVault, openDefaultVault, resolveVaultLocation } from "./open.js";
-
-const isKind =
-  (kind: string, ...texts: string[]) =>
-  (err: unknown) =>
-    err instanceof RekeyError &&
-    err.kind === kind &&
-    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
 
 const pathOf = (env: NodeJS.ProcessEnv) => {
   const l = resolveVaultLocation(env);

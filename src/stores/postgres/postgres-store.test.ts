@@ -14,6 +14,7 @@ import { RekeyError } from "../../errors.js";
 import { rotateRecord } from "../../rotation/index.js";
 import { type Sandbox, startSandbox } from "../../sandbox/index.js";
 import { Secret } from "../../secret.js";
+import { isKind } from "../../testing/errors.js";
 import { pgTestServer } from "../../testing/pg-vault.js";
 import { callerArn, credentialRecord, fastOptions, pamUser, uniqueName } from "../../testing/rotation.js";
 import { runStoreContract } from "../../testing/store-contract.js";
@@ -26,13 +27,6 @@ import { initPostgresVault, openPostgresVault } from "./pg-open.js";
 import { LATEST_VERSION, MIGRATIONS } from "./pg-schema.js";
 
 const postgres = pgTestServer();
-
-const isKind =
-  (kind: string, ...texts: string[]) =>
-  (err: unknown) =>
-    err instanceof RekeyError &&
-    err.kind === kind &&
-    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
 
 /** A new database with a new vault (passphrase + key file). */
 const newVault = () => postgres.vault();

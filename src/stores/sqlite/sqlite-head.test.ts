@@ -7,27 +7,13 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
 import { RekeyError } from "../../errors.js";
+import { editVaultFile, isKind } from "../../testing/errors.js";
 import { tempVault } from "../../testing/vault.js";
 import { newRecord, setFieldValue } from "../../vault/record.js";
 import { openVault } from "./sqlite-open.js";
 
-const integrity =
-  (...texts: string[]) =>
-  (err: unknown) =>
-    err instanceof RekeyError &&
-    err.kind === "integrity" &&
-    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
-
-function raw(path: string, fn: (db: Database.Database) => void): void {
-  const db = new Database(path);
-  try {
-    fn(db);
-  } finally {
-    db.close();
-  }
-}
+const integrity = (...texts: string[]) => isKind("integrity", ...texts);
 
 /** A vault with two records (alice at revision 2), a folder, a journal entry and two history rows. */
 async function busyVault() {
@@ -69,7 +55,7 @@ test("a row deleted with plain SQL (record, version, history, journal, folder) i
   ];
   for (const [name, sql, what] of cases) {
     writeFileSync(v.path, pristine);
-    raw(v.path, (db) => db.exec(sql));
+    editVaultFile(v.path, (db) => db.exec(sql));
     await assert.rejects(v.reopen(), integrity("failed its integrity check", what), name);
   }
   writeFileSync(v.path, pristine);
@@ -91,7 +77,7 @@ test("one record rolled back to an older copy, with the audit log cut back to it
   const oldCopy = join(v.dir, "old.db");
   writeFileSync(oldCopy, old);
   const rollback = (withVaultHead: boolean) =>
-    raw(v.path, (db) => {
+    editVaultFile(v.path, (db) => {
       db.exec(`ATTACH '${oldCopy}' AS old`);
       db.exec(`DELETE FROM records WHERE uid = '${v.alice}';
         INSERT INTO records SELECT * FROM old.records WHERE uid = '${v.alice}';
@@ -125,7 +111,7 @@ test("a record rolled back while a process has the vault open is an integrity er
   t.after(() => s.close());
   const r = s.getRecord(v.alice)!;
   // Revision 1's pointer row, as it was in an older copy (its row MAC is valid: rekey wrote it).
-  raw(v.path, (db) => db.exec(`UPDATE records SET revision = 1 WHERE uid = '${v.alice}'`));
+  editVaultFile(v.path, (db) => db.exec(`UPDATE records SET revision = 1 WHERE uid = '${v.alice}'`));
   assert.throws(
     () => s.saveRecord(v.alice, r.record, { expectedRevision: 2, actor: "t" }),
     integrity(`record ${v.alice}`, "rolled back"),
@@ -189,7 +175,7 @@ test("a vault written before the signed head (schema 1) is upgraded once, audite
   const v = await busyVault();
   t.after(() => v.cleanup());
   // Schema 1 is schema 2 without the vault head: exactly the file an older rekey wrote.
-  raw(v.path, (db) =>
+  editVaultFile(v.path, (db) =>
     db.exec(
       "DELETE FROM meta WHERE key = 'vault_head'; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
     ),
@@ -202,7 +188,7 @@ test("a vault written before the signed head (schema 1) is upgraded once, audite
   assert.equal(s.verifyAudit().ok, true);
   assert.deepEqual(s.checkIntegrity(), { generation: 1 });
   s.close();
-  raw(v.path, (db) => {
+  editVaultFile(v.path, (db) => {
     const { value } = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as {
       value: string;
     };
@@ -212,6 +198,6 @@ test("a vault written before the signed head (schema 1) is upgraded once, audite
   // A schema-1 file with a row already deleted is upgraded as it is (nothing to compare with), but a
   // broken audit log is refused rather than signed over.
   writeFileSync(v.path, v1);
-  raw(v.path, (db) => db.exec("DELETE FROM audit WHERE seq = 3"));
+  editVaultFile(v.path, (db) => db.exec("DELETE FROM audit WHERE seq = 3"));
   await assert.rejects(v.reopen(), integrity("cannot be upgraded", "entry 3"));
 });

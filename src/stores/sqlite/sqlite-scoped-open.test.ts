@@ -7,27 +7,13 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
-import Database from "better-sqlite3";
-import { RekeyError } from "../../errors.js";
+import type Database from "better-sqlite3";
+import { editVaultFile, isKind } from "../../testing/errors.js";
 import { tempVault } from "../../testing/vault.js";
 import { getFieldValue, newRecord, setFieldValue } from "../../vault/record.js";
 import { openVault } from "./sqlite-open.js";
 
-const integrity =
-  (...texts: string[]) =>
-  (err: unknown) =>
-    err instanceof RekeyError &&
-    err.kind === "integrity" &&
-    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
-
-function raw(path: string, fn: (db: Database.Database) => void): void {
-  const db = new Database(path);
-  try {
-    fn(db);
-  } finally {
-    db.close();
-  }
-}
+const integrity = (...texts: string[]) => isKind("integrity", ...texts);
 
 interface RecordsRow {
   uid: string;
@@ -64,7 +50,7 @@ async function threeRecords() {
 
 function recordsRow(path: string, uid: string): RecordsRow {
   let row: RecordsRow | undefined;
-  raw(path, (db) => {
+  editVaultFile(path, (db) => {
     row = db.prepare("SELECT * FROM records WHERE uid = ?").get(uid) as RecordsRow;
   });
   return row!;
@@ -109,7 +95,7 @@ test("scoped: what it still refuses at open (counts, journal, audit tail) and on
   ];
   for (const [name, tamper, what] of atOpen) {
     writeFileSync(v.path, pristine);
-    raw(v.path, tamper);
+    editVaultFile(v.path, tamper);
     await assert.rejects(v.open("scoped"), integrity("failed its integrity check", what), name);
   }
   const onRead: Array<
@@ -152,7 +138,7 @@ test("scoped: what it still refuses at open (counts, journal, audit tail) and on
   ];
   for (const [name, tamper, read, what] of onRead) {
     writeFileSync(v.path, pristine);
-    raw(v.path, tamper);
+    editVaultFile(v.path, tamper);
     const s = await v.open("scoped");
     try {
       assert.throws(() => read(s), integrity(what), name);
@@ -169,7 +155,7 @@ test("scoped: what it still refuses at open (counts, journal, audit tail) and on
 test("scoped: another record tampered with: the untouched one is still read, any listing runs the full check first", async (t) => {
   const v = await threeRecords();
   t.after(() => v.cleanup());
-  raw(v.path, (db) => putRecordsRow(db, v.aliceRev1));
+  editVaultFile(v.path, (db) => putRecordsRow(db, v.aliceRev1));
   // With the full check this vault does not open at all; scoped, bob (untouched) is read: see sqlite-open.ts.
   await assert.rejects(v.open("full"), integrity("records"));
   const s = await v.open("scoped");
@@ -185,7 +171,7 @@ test("scoped: another record tampered with: the untouched one is still read, any
 test("scoped: left to the full check: alice rolled back with her newer version deleted and the count kept", async (t) => {
   const v = await threeRecords();
   t.after(() => v.cleanup());
-  raw(v.path, (db) => {
+  editVaultFile(v.path, (db) => {
     putRecordsRow(db, v.aliceRev1);
     // Her revision 2 moved to a UID no record has: the versions count stays as signed.
     db.exec(`UPDATE record_versions SET uid = 'planted' WHERE uid = '${v.alice}' AND revision = 2`);

@@ -4,29 +4,13 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { RekeyError } from "../../errors.js";
 import { Secret } from "../../secret.js";
+import { editVaultFile, isKind } from "../../testing/errors.js";
 import { TEST_KDF, tempDir, tempVault } from "../../testing/vault.js";
 import { newRecord, setFieldValue } from "../../vault/record.js";
 import { initVault, openVault } from "./sqlite-open.js";
-
-const isKind =
-  (kind: string, ...texts: string[]) =>
-  (err: unknown) =>
-    err instanceof RekeyError &&
-    err.kind === kind &&
-    texts.every((t) => `${err.message} ${err.hint}`.includes(t));
-
-/** Edit the vault file behind rekey's back, like an attacker with write access to the file. */
-function raw(path: string, fn: (db: Database.Database) => void): void {
-  const db = new Database(path);
-  try {
-    fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 function flipByte(buf: Buffer, at = buf.length >> 1): Buffer {
   const out = Buffer.from(buf);
@@ -49,7 +33,7 @@ async function vaultWithRecord() {
 test("a flipped byte in a stored ciphertext is an integrity error naming the record", async (t) => {
   const v = await vaultWithRecord();
   t.after(() => v.cleanup());
-  raw(v.path, (db) => {
+  editVaultFile(v.path, (db) => {
     const row = db.prepare("SELECT body FROM record_versions WHERE uid = ? AND revision = 2").get(v.uid) as {
       body: Buffer;
     };
@@ -98,11 +82,11 @@ test("a flipped byte in a wrapped data key, a moved ciphertext or an edited acto
   ];
   const pristine = readFileSync(v.path);
   // A pointer rolled back to revision 1 no longer even opens: its (uid, revision) is not the signed one.
-  raw(v.path, (db) => db.exec("UPDATE records SET revision = 1"));
+  editVaultFile(v.path, (db) => db.exec("UPDATE records SET revision = 1"));
   await assert.rejects(v.reopen(), isKind("integrity", "records", "rolled back"));
   for (const [name, tamper, read] of cases) {
     writeFileSync(v.path, pristine);
-    raw(v.path, tamper);
+    editVaultFile(v.path, tamper);
     const s = await v.reopen();
     try {
       assert.throws(() => read(s), isKind("integrity", `record ${v.uid}`), name);
@@ -118,7 +102,7 @@ test("tampered folder names and journal state are integrity errors naming the ob
   const f = v.store.createFolder("F", { actor: "t" });
   v.store.putJournal({ id: "j1", recordUid: "R", kind: "rotation", state: { a: 1 } });
   v.store.close();
-  raw(v.path, (db) => {
+  editVaultFile(v.path, (db) => {
     const { name_ct } = db.prepare("SELECT name_ct FROM folders").get() as { name_ct: Buffer };
     db.prepare("UPDATE folders SET name_ct = ?").run(flipByte(name_ct));
   });
@@ -126,7 +110,7 @@ test("tampered folder names and journal state are integrity errors naming the ob
   t.after(() => s.close());
   assert.throws(() => s.listFolders(), isKind("integrity", `folder ${f.uid}`));
   // A journal row moved to another record: refused when the vault opens (the signed head covers the row).
-  raw(v.path, (db) => db.exec("UPDATE journal SET record_uid = 'OTHER'"));
+  editVaultFile(v.path, (db) => db.exec("UPDATE journal SET record_uid = 'OTHER'"));
   await assert.rejects(openVault(v.path, { keyFile: v.keyFile }), isKind("integrity", "journal"));
 });
 
@@ -168,7 +152,7 @@ test("the audit chain catches an edited, a deleted (middle or last) and an inser
   ];
   for (const [name, sql, seq] of cases) {
     writeFileSync(v.path, pristine);
-    raw(v.path, (db) => db.exec(sql));
+    editVaultFile(v.path, (db) => db.exec(sql));
     // A log that visibly does not end at its signed head is refused when the vault opens.
     const s = await v.reopen().catch((err: unknown) => {
       assert.ok(isKind("integrity", "audit log")(err), `${name}: ${err}`);
@@ -185,7 +169,7 @@ test("the audit chain catches an edited, a deleted (middle or last) and an inser
   }
   // With the tail cut off, rekey refuses to open (a write would hide the gap) and changes nothing.
   writeFileSync(v.path, pristine);
-  raw(v.path, (db) => db.exec("DELETE FROM audit WHERE seq = 5"));
+  editVaultFile(v.path, (db) => db.exec("DELETE FROM audit WHERE seq = 5"));
   const before = readFileSync(v.path);
   await assert.rejects(v.reopen(), isKind("integrity", "audit"));
   assert.deepEqual(readFileSync(v.path), before);
@@ -220,11 +204,11 @@ test("not a rekey vault: a missing, empty, random or foreign SQLite file gets a 
   );
 
   const foreign = join(dir, "foreign.db");
-  raw(foreign, (db) => db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"));
+  editVaultFile(foreign, (db) => db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"));
   await assert.rejects(openVault(foreign, src), isKind("integrity", "is not a rekey vault"));
 
   const otherMeta = join(dir, "other-meta.db");
-  raw(otherMeta, (db) =>
+  editVaultFile(otherMeta, (db) =>
     db.exec("CREATE TABLE meta (key TEXT, value TEXT); INSERT INTO meta VALUES ('format', 'x')"),
   );
   await assert.rejects(openVault(otherMeta, src), isKind("integrity", "is not a rekey vault"));
@@ -237,7 +221,7 @@ test("a corrupted vault is an integrity error; a newer schema is refused with th
   t.after(() => v.cleanup());
   const pristine = readFileSync(v.path);
 
-  raw(v.path, (db) => db.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+  editVaultFile(v.path, (db) => db.exec("UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
   await assert.rejects(v.reopen(), isKind("usage", "schema version 99", "upgrade rekey"));
 
   writeFileSync(v.path, pristine);
