@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Secret } from "../secret.js";
 import { initVault } from "../stores/sqlite/sqlite-open.js";
 import type { SqliteVaultStore } from "../stores/sqlite/sqlite-store.js";
+import type { ScheduleIndexRow } from "../vault/async-store.js";
 
 /** scrypt N=2^12: a few ms instead of ~0.5 s. Never used outside tests. */
 export const TEST_KDF = { N: 2 ** 12 } as const;
@@ -113,3 +114,16 @@ export function spawnVaultChild(args: string[], opts: { launcher?: string[] } = 
     },
   };
 }
+
+/** A schedule index row for the index tables' tests (SQLite and PostgreSQL), with `over` applied. */
+export const scheduleIndexRow = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
+  uid,
+  revision: 1,
+  type: "pamUser",
+  nextDueAt: 1_700_000_000_000,
+  lastOutcome: null,
+  configurationUid: null,
+  identities: ["a", "b"],
+  computedAt: 1_700_000_000_000,
+  ...over,
+});

@@ -5,23 +5,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pgTestServer } from "../../testing/pg-vault.js";
-import type { ScheduleIndexRow } from "../../vault/async-store.js";
+import { scheduleIndexRow } from "../../testing/vault.js";
 import { newRecord } from "../../vault/record.js";
 import { openPostgresVault } from "./pg-open.js";
 
 const pg = pgTestServer();
 
-const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
-  uid,
-  revision: 1,
-  type: "pamUser",
-  nextDueAt: 1_700_000_000_000,
-  lastOutcome: null,
-  configurationUid: null,
-  identities: ["a", "b"],
-  computedAt: 1_700_000_000_000,
-  ...over,
-});
+const row = scheduleIndexRow;
 
 test("rows written in chunks, read back, deleted; the change mark moves with writes only; shared by two openers", async () => {
   const { url, keyFile, store } = await pg.vault();

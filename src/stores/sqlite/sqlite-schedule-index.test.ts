@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
-import { tempVault } from "../../testing/vault.js";
-import type { ScheduleIndexRow } from "../../vault/async-store.js";
+import { scheduleIndexRow, tempVault } from "../../testing/vault.js";
 import { newRecord } from "../../vault/record.js";
 
 const cleanups: Array<() => void> = [];
@@ -14,17 +13,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-const row = (uid: string, over: Partial<ScheduleIndexRow> = {}): ScheduleIndexRow => ({
-  uid,
-  revision: 1,
-  type: "pamUser",
-  nextDueAt: 1_700_000_000_000,
-  lastOutcome: null,
-  configurationUid: null,
-  identities: ["a", "b"],
-  computedAt: 1_700_000_000_000,
-  ...over,
-});
+const row = scheduleIndexRow;
 
 test("rows: none before the first write, then read back as written; deleted by UID", async () => {
   const vault = await tempVault();
