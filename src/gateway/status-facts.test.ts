@@ -12,7 +12,7 @@ import { tempVault } from "../testing/vault.js";
 import type { AsyncVaultStore, WriteOp } from "../vault/async-store.js";
 import { type ListingStats, listingPages } from "../vault/listing-cache.js";
 import { newRecord, type RecordField, setFieldValue } from "../vault/record.js";
-import { computeStatus, type ListedForStatus, streamStatus } from "./status.js";
+import { computeStatus, type ListedForStatus } from "./status.js";
 import { STATUS_FACTS, STATUS_FACTS_VERSION, statusFacts } from "./status-facts.js";
 
 const text = (label: string, value: string): RecordField => ({ type: "text", label, value: [value] });
@@ -112,8 +112,7 @@ test("status from cached facts equals status from every record opened, with the 
           stats = s;
         },
       }) as AsyncGenerator<ListedForStatus[]>;
-      const rows = [];
-      for await (const row of streamStatus(store, now, { records })) rows.push(row);
+      const rows = await computeStatus(store, now, { records });
       assert.deepEqual(rows, opened);
       assert.deepEqual({ cached: stats?.cached, opened: stats?.opened }, expect);
     }

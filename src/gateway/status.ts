@@ -83,7 +83,7 @@ export interface StatusOptions {
  */
 export type ListedForStatus = StoredRecord & { readonly derived?: StatusFacts | null | undefined };
 
-/** Every pamUser's status, in listing order, as one array (streamStatus yields them one at a time). */
+/** Every pamUser's status, in listing order, as one array (statusPages gives them a page at a time). */
 export async function computeStatus(
   store: AsyncVaultStore,
   now: Date = new Date(),
@@ -95,24 +95,13 @@ export async function computeStatus(
 }
 
 /**
- * Every pamUser's status, in listing order. The records are read a page at a time (`recordPages`: SQLite and
- * PostgreSQL never hold them all) and decrypted once: each user's row is computed from its page and kept (a
- * row is small: no secret, no field list), then completed with what only the whole vault tells (the other
+ * Every pamUser's status, in listing order, a page of rows at a time (RECORD_PAGE each: what `rekey status`
+ * writes, one JSON text a page). The records are read a page at a time (`opts.records`, the CLI's listing
+ * cache; else `recordPages`: SQLite and PostgreSQL never hold them all), once: each user's row is computed
+ * from its page (from its status facts) and kept (a row is small: no secret, no field list), then completed with what only the whole vault tells (the other
  * records of a same-IAM-user group; the schedule inherited from a PAM configuration listed after the user) and
  * yielded, dropped as it goes. Reading the records twice instead (a first pass for the configurations and
  * identities) would keep less, but decrypts every record twice: at 100,000 records it took about twice as long.
- */
-export async function* streamStatus(
-  store: AsyncVaultStore,
-  now: Date = new Date(),
-  opts: StatusOptions = {},
-): AsyncGenerator<UserStatus> {
-  for await (const page of statusPages(store, now, opts)) yield* page;
-}
-
-/**
- * streamStatus a page of rows at a time (RECORD_PAGE each): what `rekey status` writes, one JSON text a
- * page instead of an await and a JSON text a row.
  */
 export async function* statusPages(
   store: AsyncVaultStore,
