@@ -3,10 +3,9 @@
  * computed from the vault alone (the same scheduler the gateway uses, without jitter). Never a secret.
  */
 
-import { FIELD } from "../rotation/index.js";
 import { JOURNAL_KIND } from "../rotation/journal.js";
 import { type AsyncVaultStore, RECORD_PAGE, recordPages } from "../vault/async-store.js";
-import { type KeeperRecord, newRecord, setFieldValue } from "../vault/record.js";
+import type { KeeperRecord } from "../vault/record.js";
 import type { StoredRecord } from "../vault/store.js";
 import { lastSucceeded, type RotationAttempt } from "./history-model.js";
 import { parseAttempt } from "./history-schema.js";
@@ -153,7 +152,9 @@ export async function* statusPages(
   for (const { row, seen, ref } of inherited) {
     if (seen === configurations.length) continue;
     const r = rows[row]!;
-    Object.assign(r, scheduleOf(r.uid, referenceTo(r.title, ref), context, parseIso(r.keyCreatedAt)));
+    // Its own schedule field is none (it inherits): the record scheduleOf reads is the reference alone.
+    const sched = scheduleRecord(r.title, { configurationRef: ref, scheduleField: null });
+    Object.assign(r, scheduleOf(r.uid, sched, context, parseIso(r.keyCreatedAt)));
   }
   const sameUser = sameUserIndex(users);
   users.length = 0;
@@ -178,13 +179,6 @@ function ownSchedule(r: KeeperRecord): Schedule | "invalid" | undefined {
   } catch {
     return "invalid";
   }
-}
-
-/** A user record holding only its `pam_configuration` reference: all configurationFor reads. */
-function referenceTo(title: string, ref: string): KeeperRecord {
-  const r = newRecord("pamUser", title);
-  if (ref) setFieldValue(r, FIELD.pamConfiguration, ref);
-  return r;
 }
 
 const parseIso = (iso: string | null) => (iso === null ? null : new Date(iso));
