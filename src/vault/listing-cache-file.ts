@@ -65,9 +65,7 @@ export class ListingCacheReader {
   #ended = false;
   /** Why the reader stopped before the file's end, if it did ("cut short", "does not open", ...). */
   problem: string | undefined;
-  /** Entries passed over by `take` (records deleted since). */
-  skipped = 0;
-  /** Entries `take` went past or gave, from the file's start. */
+  /** Entries `take` went past (records deleted since) or gave, from the file's start. */
   consumed = 0;
 
   private constructor(fd: number, source: Sealer, id: Buffer) {
@@ -97,7 +95,7 @@ export class ListingCacheReader {
 
   /**
    * The entry at listing position `pos`, if the file has one there. Entries before it are passed over (records
-   * deleted since): `skipped` counts them.
+   * deleted since); `consumed` counts both.
    */
   take(pos: number): SummaryEntry | undefined {
     for (;;) {
@@ -106,7 +104,6 @@ export class ListingCacheReader {
       this.#at++;
       this.consumed++;
       if (e.pos === pos) return e;
-      this.skipped++;
     }
   }
 
