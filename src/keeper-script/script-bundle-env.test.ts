@@ -15,9 +15,6 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -36,6 +33,7 @@ import {
   seedSandboxRotation,
   writeKsmConfig,
 } from "../testing/keeper-script.js";
+import { startTestProxy, type TestProxy } from "../testing/proxy-server.js";
 import { getFieldValue, type KeeperRecord } from "../vault/record.js";
 
 let sandbox: Sandbox;
@@ -174,72 +172,10 @@ describe("no writable home (a service user)", () => {
   });
 });
 
-interface ConnectProxy {
-  url: string;
-  /** `host:port` of each CONNECT (https through the proxy). */
-  tunnels: string[];
-  /** `host:port` of each plain http request forwarded. */
-  forwarded: string[];
-  close(): Promise<void>;
-}
-
-/** A loopback HTTP proxy: CONNECT tunnels (sockets piped) and plain http forwarding, recording the targets. */
-async function connectProxy(): Promise<ConnectProxy> {
-  const tunnels: string[] = [];
-  const forwarded: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const target = new URL(req.url ?? "");
-    forwarded.push(target.host);
-    const up = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: `${target.pathname}${target.search}`,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    up.on("error", () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(up);
-  });
-  server.on("connect", (req, client, head) => {
-    const target = req.url ?? "";
-    tunnels.push(target);
-    const at = target.lastIndexOf(":");
-    const up = connect(Number(target.slice(at + 1)), target.slice(0, at), () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head.length) up.write(head);
-      up.pipe(client);
-      client.pipe(up);
-    });
-    up.on("error", () => client.destroy());
-    client.on("error", () => up.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tunnels,
-    forwarded,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
 describe("HTTPS_PROXY / HTTP_PROXY / NO_PROXY", () => {
-  let proxy: ConnectProxy;
+  let proxy: TestProxy;
   before(async () => {
-    proxy = await connectProxy();
+    proxy = await startTestProxy();
   });
   after(async () => {
     await proxy?.close();
